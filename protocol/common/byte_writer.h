@@ -1,0 +1,89 @@
+// ByteWriter: the matching cursor for writing wire bytes into a caller's buffer.
+//
+// Big-endian, bounds-checked, sticky failure: a write that does not fit writes nothing
+// and makes every later write fail, so a serializer may write a whole message and check
+// ok() once, then return Result() (the length, or WriteError::kBufferTooSmall).
+#ifndef REEF_PROTOCOL_COMMON_BYTE_WRITER_H_
+#define REEF_PROTOCOL_COMMON_BYTE_WRITER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "protocol/common/errors.h"
+#include "protocol/common/fixed_bytes.h"
+#include "protocol/common/parse_result.h"
+
+namespace reef {
+
+class ByteWriter {
+ public:
+  constexpr explicit ByteWriter(std::span<uint8_t> out) : out_(out) {}
+
+  constexpr bool WriteU8(uint8_t v) {
+    if (!Room(1)) return false;
+    out_[pos_++] = v;
+    return true;
+  }
+  constexpr bool WriteU16Be(uint16_t v) { return WriteBigEndian(v); }
+  constexpr bool WriteU32Be(uint32_t v) { return WriteBigEndian(v); }
+  constexpr bool WriteU64Be(uint64_t v) { return WriteBigEndian(v); }
+  constexpr bool WriteI32Be(int32_t v) { return WriteBigEndian(static_cast<uint32_t>(v)); }
+  constexpr bool WriteI64Be(int64_t v) { return WriteBigEndian(static_cast<uint64_t>(v)); }
+
+  constexpr bool WriteBytes(std::span<const uint8_t> bytes) {
+    if (!Room(bytes.size())) return false;
+    for (size_t i = 0; i < bytes.size(); ++i) out_[pos_ + i] = bytes[i];
+    pos_ += bytes.size();
+    return true;
+  }
+  constexpr bool WriteString(std::string_view s) {
+    if (!Room(s.size())) return false;
+    for (size_t i = 0; i < s.size(); ++i) out_[pos_ + i] = static_cast<uint8_t>(s[i]);
+    pos_ += s.size();
+    return true;
+  }
+  template <size_t N>
+  constexpr bool WriteFixed(const FixedBytes<N>& v) {
+    return WriteBytes(v.bytes());
+  }
+
+  constexpr size_t written() const { return pos_; }
+  constexpr size_t room() const { return failed_ ? 0 : out_.size() - pos_; }
+  constexpr bool ok() const { return !failed_; }
+  // The bytes written so far.
+  constexpr std::span<const uint8_t> view() const { return out_.first(pos_); }
+
+  // What a serializer returns after writing its message with this writer.
+  constexpr WriteResult Result() const {
+    return failed_ ? WriteResult::Fail(WriteError::kBufferTooSmall) : WriteResult::Ok(pos_);
+  }
+
+ private:
+  constexpr bool Room(size_t n) {
+    if (failed_ || n > out_.size() - pos_) {
+      failed_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  template <typename U>
+  constexpr bool WriteBigEndian(U v) {
+    if (!Room(sizeof(U))) return false;
+    for (size_t i = 0; i < sizeof(U); ++i) {
+      out_[pos_ + i] = static_cast<uint8_t>(v >> (8 * (sizeof(U) - 1 - i)));
+    }
+    pos_ += sizeof(U);
+    return true;
+  }
+
+  std::span<uint8_t> out_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace reef
+
+#endif  // REEF_PROTOCOL_COMMON_BYTE_WRITER_H_

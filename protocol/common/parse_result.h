@@ -1,0 +1,103 @@
+// ParseResult and WriteResult: what parsers and serializers return.
+//
+// A parser says one of three things: here is a value and how many bytes it used (ok);
+// the input is a valid beginning but more bytes are needed (incomplete); the input can
+// never become valid (error, with the protocol's error enum). A value never doubles as
+// an error. A serializer says how many bytes it wrote, or why it wrote nothing.
+#ifndef REEF_PROTOCOL_COMMON_PARSE_RESULT_H_
+#define REEF_PROTOCOL_COMMON_PARSE_RESULT_H_
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "protocol/common/errors.h"
+
+namespace reef {
+
+enum class ParseStatus : uint8_t { kOk, kIncomplete, kError };
+
+template <typename T, typename Error>
+class [[nodiscard]] ParseResult {
+ public:
+  using value_type = T;
+  using error_type = Error;
+
+  static constexpr ParseResult Ok(T value, size_t consumed) {
+    ParseResult r;
+    r.status_ = ParseStatus::kOk;
+    r.value_ = std::move(value);
+    r.consumed_ = consumed;
+    return r;
+  }
+  static constexpr ParseResult Incomplete() {
+    ParseResult r;
+    r.status_ = ParseStatus::kIncomplete;
+    return r;
+  }
+  static constexpr ParseResult Fail(Error error) {
+    ParseResult r;
+    r.status_ = ParseStatus::kError;
+    r.error_ = error;
+    return r;
+  }
+
+  constexpr ParseStatus status() const { return status_; }
+  constexpr bool ok() const { return status_ == ParseStatus::kOk; }
+  constexpr bool incomplete() const { return status_ == ParseStatus::kIncomplete; }
+  constexpr bool failed() const { return status_ == ParseStatus::kError; }
+
+  // Bytes of input the value used; 0 unless ok().
+  constexpr size_t consumed() const { return consumed_; }
+
+  // The value; only meaningful when ok().
+  constexpr const T& value() const& {
+    assert(ok());
+    return value_;
+  }
+  constexpr T& value() & {
+    assert(ok());
+    return value_;
+  }
+
+  // The error; only meaningful when failed().
+  constexpr Error error() const {
+    assert(failed());
+    return error_;
+  }
+
+ private:
+  constexpr ParseResult() = default;
+
+  ParseStatus status_ = ParseStatus::kError;
+  Error error_{};
+  size_t consumed_ = 0;
+  T value_{};
+};
+
+class [[nodiscard]] WriteResult {
+ public:
+  static constexpr WriteResult Ok(size_t length) { return WriteResult(length, {}, true); }
+  static constexpr WriteResult Fail(WriteError error) { return WriteResult(0, error, false); }
+
+  constexpr bool ok() const { return ok_; }
+  // Bytes written; 0 unless ok().
+  constexpr size_t length() const { return length_; }
+  constexpr WriteError error() const {
+    assert(!ok_);
+    return error_;
+  }
+
+ private:
+  constexpr WriteResult(size_t length, WriteError error, bool ok)
+      : length_(length), error_(error), ok_(ok) {}
+
+  size_t length_;
+  WriteError error_;
+  bool ok_;
+};
+
+}  // namespace reef
+
+#endif  // REEF_PROTOCOL_COMMON_PARSE_RESULT_H_

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every package reef needs on a fresh Debian 12 machine. Idempotent: run it
+# again and it changes nothing. Needs root (or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # build
+  bazel-bootstrap g++ clang lld llvm libclang-rt-14-dev afl++ git ca-certificates
+  # libraries (wrapped in third_party/)
+  libabsl-dev libssl-dev doctest-dev librapidcheck-dev liburing-dev
+  libtomlplusplus-dev libbenchmark-dev libsimdjson-dev
+  # real clients, captures and peers for tests and benchmarks
+  python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
+  opentracker wrk util-linux procps iproute2 time
+)
+
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# The WebTorrent reference client (npm bittorrent-tracker) needs Node.js and npm. Some
+# machines carry a newer Node.js from another source that conflicts with Debian's npm
+# package; keep whatever node/npm is there.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+echo "setup: ${#packages[@]} Debian packages present"
