@@ -242,6 +242,12 @@ class PeerSet {
     return position;
   }
 
+  // Starts loading the heap form's bookkeeping, if any, into the cache: the caller has
+  // other work to overlap with that miss before its Upsert or Remove.
+  void Prefetch() const {
+    if (large_mode_) __builtin_prefetch(storage_.large);
+  }
+
   // Removes the peer at `endpoint`; false if there was none. Never allocates.
   bool Remove(const Endpoint& endpoint) {
     const uint32_t position = Find(endpoint);
@@ -364,17 +370,24 @@ class PeerSet {
   struct IndexEq {
     using is_transparent = void;
     const std::vector<Endpoint>* endpoints;
+    const std::vector<PeerMeta>* metas;
     bool operator()(const Slot& a, const Slot& b) const { return a.position == b.position; }
     bool operator()(const Endpoint& endpoint, const Slot& slot) const {
-      return SameEndpoint((*endpoints)[slot.position], endpoint);
+      return Matches(endpoint, slot);
     }
     bool operator()(const Slot& slot, const Endpoint& endpoint) const {
+      return Matches(endpoint, slot);
+    }
+    bool Matches(const Endpoint& endpoint, const Slot& slot) const {
+      // A lookup by endpoint is nearly always followed by a read of the peer's meta
+      // (Upsert, RemoveAt); fetching it now overlaps that cache miss with this one.
+      __builtin_prefetch(metas->data() + slot.position);
       return SameEndpoint((*endpoints)[slot.position], endpoint);
     }
   };
-  // The heap form. Never moved (the index's functors point at `endpoints`).
+  // The heap form. Never moved (the index's functors point at the arrays).
   struct Large {
-    Large() : index(0, IndexHash{&endpoints}, IndexEq{&endpoints}) {}
+    Large() : index(0, IndexHash{&endpoints}, IndexEq{&endpoints, &metas}) {}
     Large(const Large&) = delete;
     Large& operator=(const Large&) = delete;
 

@@ -132,8 +132,9 @@ AnnounceResult AnnounceInShard(SwarmMap<Swarm>& mine, const SwarmMap<OtherSwarm>
                                Sink& sink) {
   using Endpoint = typename Swarm::Endpoint;
   const Endpoint endpoint = StoredEndpoint<Endpoint>(request.endpoint);
-  const OtherSwarm* other_swarm = FindSwarm(other, request.info_hash, hash);
   auto it = mine.find(request.info_hash, hash);
+  if (it != mine.end()) it->second.Prefetch();  // overlaps with the other family's lookup
+  const OtherSwarm* other_swarm = FindSwarm(other, request.info_hash, hash);
 
   AnnounceResult result;
   if (request.event == AnnounceEvent::kStopped) {
