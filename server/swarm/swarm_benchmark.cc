@@ -280,8 +280,12 @@ void BM_CleanShardAllExpired(benchmark::State& state) {
 BENCHMARK(BM_CleanShardAllExpired)->Unit(benchmark::kMicrosecond)->Iterations(20);
 
 // Memory: heap bytes per torrent and per peer, from malloc's own accounting
-// (mallinfo2), so allocator overhead and table slack are included.
-size_t HeapInUse() { return mallinfo2().uordblks; }
+// (mallinfo2: small blocks plus mmap'ed large ones), so allocator overhead and table
+// slack are included.
+size_t HeapInUse() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
 
 void BM_MemoryPerTorrentOnePeer(benchmark::State& state) {
   const bool v6 = state.range(0) != 0;
