@@ -538,6 +538,7 @@ class PeerSet {
     other.large_mode_ = false;
   }
 
+  // 32-bit counts: 2^32 peers in one swarm would take over 128 GB before overflowing.
   uint32_t size_ = 0;
   uint32_t leechers_ = 0;  // positions [0, leechers_) are leechers
   uint32_t completed_ = 0;

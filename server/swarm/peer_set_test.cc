@@ -210,11 +210,11 @@ TEST_CASE("random operations keep the array, the partition and the index consist
   // A model (std::map by endpoint) against the set over many random upserts, status
   // changes and removals, crossing the inline/heap threshold both ways.
   Rng rng(2024);
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < 12; ++round) {
     Set4 set;
     std::map<Endpoint4, ModelPeer> model;
     const uint32_t hosts = 1 + rng.Below(40);
-    for (uint32_t step = 0; step < 2000; ++step) {
+    for (uint32_t step = 0; step < 1500; ++step) {
       const Endpoint4 e = E(static_cast<uint8_t>(rng.Below(hosts)),
                             static_cast<uint16_t>(6881 + rng.Below(2)));
       const uint32_t op = rng.Below(10);

@@ -199,7 +199,8 @@ class TorrentStore {
   // `stopped` announce removes the peer and writes none; it never creates a torrent.
   // Returns the counts after the announce (the requester included) and the number of
   // peers written. `rng` is the calling thread's own. Allocates only when it adds a
-  // torrent or a peer (and then not always).
+  // torrent or a peer (and then not always). Uses about 12 KiB of the caller's stack
+  // (the drawn positions), and holds one shard's lock for its duration.
   AnnounceResult Announce(const AnnounceRequest& request, int64_t now,
                           std::span<PeerEndpoint> out, Rng& rng);
   // The same, with each peer's id (HTTP non-compact responses).
