@@ -7,6 +7,7 @@
 
 #include "protocol/common/byte_writer.h"
 #include "protocol/common/hex.h"
+#include "protocol/http/bencode.h"
 
 namespace reef::http {
 namespace {
@@ -498,18 +499,6 @@ ParseResult<ScrapeRequest, ParseError> ParseScrapeQuery(std::string_view query,
 
 namespace {
 
-bool WriteDecimal(ByteWriter& w, uint64_t v) {
-  std::array<char, 20> digits;
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  bool ok = true;
-  while (n > 0) ok = w.WriteU8(static_cast<uint8_t>(digits[--n])) && ok;
-  return ok;
-}
-
 bool WriteEncoded(ByteWriter& w, std::span<const uint8_t> bytes) {
   constexpr char kHex[] = "0123456789ABCDEF";
   for (uint8_t b : bytes) {
@@ -543,7 +532,7 @@ bool WriteEndpoint(ByteWriter& w, const IpAddress& address, std::optional<uint16
   n += len;
   if (v6 && port) text[n++] = ']';
   if (!WriteEncodedText(w, std::string_view(text.data(), n))) return false;
-  if (port) return w.WriteString("%3A") && WriteDecimal(w, *port);
+  if (port) return w.WriteString("%3A") && WriteUnsignedDecimal(w, *port);
   return true;
 }
 
@@ -571,14 +560,14 @@ bool WriteAnnounceParams(ByteWriter& w, const AnnounceRequest& r) {
   WriteParamName(w, &first, "peer_id");
   WriteEncoded(w, r.peer_id.bytes());
   WriteParamName(w, &first, "port");
-  WriteDecimal(w, r.port);
+  WriteUnsignedDecimal(w, r.port);
   WriteParamName(w, &first, "uploaded");
-  WriteDecimal(w, r.uploaded);
+  WriteUnsignedDecimal(w, r.uploaded);
   WriteParamName(w, &first, "downloaded");
-  WriteDecimal(w, r.downloaded);
+  WriteUnsignedDecimal(w, r.downloaded);
   if (r.left) {
     WriteParamName(w, &first, "left");
-    WriteDecimal(w, *r.left);
+    WriteUnsignedDecimal(w, *r.left);
   }
   if (r.event != Event::kNone) {
     WriteParamName(w, &first, "event");
@@ -594,7 +583,7 @@ bool WriteAnnounceParams(ByteWriter& w, const AnnounceRequest& r) {
   }
   if (r.numwant) {
     WriteParamName(w, &first, "numwant");
-    WriteDecimal(w, *r.numwant);
+    WriteUnsignedDecimal(w, *r.numwant);
   }
   if (!r.key.empty()) {
     WriteParamName(w, &first, "key");
