@@ -54,7 +54,9 @@ TEST_CASE("every captured real-client request parses") {
   auto captures = LoadCaptures();
   std::set<std::string> seen;  // "<client>_<path>"
   std::set<InfoHash> hashes;
-  for (const auto& [name, bytes] : captures) {
+  for (const auto& entry : captures) {
+    const std::string& name = entry.first;
+    const std::string& bytes = entry.second;  // (no structured bindings: clang 14 lambdas)
     CAPTURE(name);
     std::string client = name.substr(0, name.find('_'));
     REQUIRE(kClients.count(client) == 1);
