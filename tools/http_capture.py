@@ -184,7 +184,9 @@ def run_libtorrent(torrent, data_dir, work):
 
 
 def run_process(args, seconds, cwd):
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = os.path.join(cwd, os.path.basename(args[0]) + ".log")
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -194,6 +196,14 @@ def run_process(args, seconds, cwd):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+    log.close()
+    # What the client said about the tracker: its view of our responses.
+    with open(log_path, "rb") as f:
+        lines = f.read().decode("utf-8", "replace").replace("\r", "\n").splitlines()
+    notes = sorted({line.strip() for line in lines
+                    if re.search(r"tracker|announce|scrape|error|peer|interval", line, re.I)})
+    for line in notes[-12:]:
+        print(f"  {os.path.basename(args[0])} said: {line[:160]}")
 
 
 def run_transmission(torrent, data_dir, work):
@@ -208,7 +218,7 @@ def run_aria2(torrent, data_dir, work):
     os.makedirs(leech, exist_ok=True)
     run_process(["aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
                  "--enable-peer-exchange=false", "--listen-port=51998", "--seed-time=0",
-                 "--summary-interval=0", "--dir", leech, torrent], CLIENT_SECONDS, work)
+                 "--summary-interval=0", "--log=-", "--log-level=info", "--dir", leech, torrent], CLIENT_SECONDS, work)
 
 
 def main():
