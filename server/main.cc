@@ -1,0 +1,237 @@
+// reef: the BitTorrent tracker binary.
+//
+// Start-up order, and why:
+//   1. block SIGTERM/SIGINT/SIGUSR1 before any thread exists (the supervisor reads them
+//      from a signalfd; no async handlers anywhere);
+//   2. flags, then the configuration (embedded defaults, or --config FILE over them), then
+//      what depends on the machine (access-list file, user, CPUs): any problem is exit 2;
+//   3. the access list, loaded once (a broken file at start is exit 2);
+//   4. the protocol workers (BuildProtocolWorkers, the one place protocols plug in), which
+//      bind their sockets now, while reef may still be root;
+//   5. drop privileges, if configured;
+//   6. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
+//      3 if a worker would not stop).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/common/access_list.h"
+#include "server/common/config.h"
+#include "server/common/log.h"
+#include "server/common/privileges.h"
+#include "server/common/supervisor.h"
+#include "server/protocol_workers.h"
+
+#ifdef REEF_TEST_HOOKS
+#include "server/test_hooks.h"
+#endif
+
+namespace reef {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: reef [--config FILE] [--print-config] [--help]\n"
+    "\n"
+    "A BitTorrent tracker. With no flags it starts from its built-in defaults.\n"
+    "\n"
+    "  --config FILE    read the configuration (TOML) from FILE; keys left out keep\n"
+    "                   their defaults\n"
+    "  --print-config   print the configuration reef would run with (the defaults, or\n"
+    "                   FILE over them), every key commented, and exit; --config reads\n"
+    "                   it back\n"
+    "  --help           print this and exit\n"
+    "\n"
+    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 reloads the access list.\n"
+    "Exit status: 0 stopped cleanly; 1 a worker failed, or start-up failed; 2 bad flags\n"
+    "or configuration; 3 a worker did not stop in time after being asked.\n";
+
+struct Flags {
+  std::optional<std::string> config_path;
+  bool print_config = false;
+  bool help = false;
+};
+
+// Parses argv; an error message names the bad argument.
+std::optional<Flags> ParseFlags(int argc, char** argv, std::string* error) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg == "--print-config") {
+      flags.print_config = true;
+    } else if (arg == "--config" || arg.rfind("--config=", 0) == 0) {
+      std::string value;
+      if (arg == "--config") {
+        if (i + 1 >= argc) {
+          *error = "--config needs a FILE";
+          return std::nullopt;
+        }
+        value = argv[++i];
+      } else {
+        value = std::string(arg.substr(std::string_view("--config=").size()));
+      }
+      if (value.empty()) {
+        *error = "--config needs a FILE";
+        return std::nullopt;
+      }
+      if (flags.config_path.has_value()) {
+        *error = "--config given twice";
+        return std::nullopt;
+      }
+      flags.config_path = std::move(value);
+    } else {
+      *error = std::string("unknown argument \"") + std::string(arg) + "\"";
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+
+void PrintConfigError(std::string_view what, absl::string_view message) {
+  fprintf(stderr, "reef: %.*s:\n", static_cast<int>(what.size()), what.data());
+  std::string text(message);
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    fprintf(stderr, "  %s\n", text.substr(start, end - start).c_str());
+    start = end + 1;
+  }
+}
+
+int Serve(const Config& config, std::string_view config_source) {
+  REEF_LOG(Info) << "reef starting (pid " << getpid() << ") with " << config_source;
+
+  // The access list: loaded now, so that a broken file stops reef before it serves.
+  auto access_list = std::make_shared<AccessList>(config.access_list.mode);
+  std::shared_ptr<AccessListFile> access_list_file;
+  if (config.access_list.mode != AccessListMode::kOff) {
+    access_list_file = std::make_shared<AccessListFile>(access_list, config.access_list.path);
+    absl::StatusOr<bool> loaded = access_list_file->Reload(/*force=*/true);
+    if (!loaded.ok()) {
+      PrintConfigError("invalid access list", loaded.status().message());
+      return kExitUsage;
+    }
+    REEF_LOG(Info) << "access list: " << AccessListModeName(config.access_list.mode)
+                   << " mode, " << access_list->size() << " hashes from "
+                   << config.access_list.path << "; reloaded on SIGUSR1"
+                   << (config.access_list.reload_interval > absl::ZeroDuration()
+                           ? " and, if changed, every " +
+                                 absl::FormatDuration(config.access_list.reload_interval)
+                           : std::string());
+  }
+
+  // Protocol workers: the one place protocols plug in (server/protocol_workers.cc).
+  ServerContext context{config, access_list};
+  absl::StatusOr<std::vector<std::unique_ptr<Worker>>> protocol_workers =
+      BuildProtocolWorkers(context);
+  if (!protocol_workers.ok()) {
+    REEF_LOG(Error) << "cannot start: " << protocol_workers.status();
+    return kExitFailure;
+  }
+
+  // Sockets are bound: now give up root, if asked to.
+  if (absl::Status dropped = DropPrivileges(config.privileges.user, config.privileges.group);
+      !dropped.ok()) {
+    REEF_LOG(Error) << "cannot drop privileges: " << dropped;
+    return kExitFailure;
+  }
+  if (!config.privileges.user.empty() || !config.privileges.group.empty()) {
+    REEF_LOG(Info) << "running as uid " << getuid() << ", gid " << getgid();
+  }
+
+  SupervisorOptions options;
+#ifdef REEF_TEST_HOOKS
+  absl::StatusOr<SupervisorOptions> test_options =
+      test_hooks::SupervisorOptionsFromEnvironment();
+  if (!test_options.ok()) {
+    REEF_LOG(Error) << test_options.status();
+    return kExitUsage;
+  }
+  options = *test_options;
+#endif
+  Supervisor supervisor(options);
+  if (access_list_file != nullptr) {
+    std::unique_ptr<PeriodicWorker> reloader =
+        MakeAccessListWorker(access_list_file, config.access_list.reload_interval);
+    PeriodicWorker* trigger = reloader.get();  // owned by the supervisor, which outlives Run
+    supervisor.OnSignal(SIGUSR1, [trigger] { trigger->Trigger(); });
+    supervisor.Add(std::move(reloader));
+  } else {
+    supervisor.OnSignal(SIGUSR1, [] {
+      REEF_LOG(Info) << "SIGUSR1: access_list.mode is \"off\", nothing to reload";
+    });
+  }
+  for (std::unique_ptr<Worker>& worker : *protocol_workers) {
+    supervisor.Add(std::move(worker));
+  }
+#ifdef REEF_TEST_HOOKS
+  if (absl::Status added = test_hooks::AddWorkersFromEnvironment(supervisor); !added.ok()) {
+    REEF_LOG(Error) << added;
+    return kExitUsage;
+  }
+#endif
+
+  absl::Status status = supervisor.Run();
+  if (!status.ok()) {
+    REEF_LOG(Error) << "reef stopped: " << status;
+    return kExitFailure;
+  }
+  REEF_LOG(Info) << "reef stopped";
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  // First, before any thread: see the file comment.
+  BlockServerSignals();
+  // A peer that closes its end must not kill the process (TCP protocols, later).
+  signal(SIGPIPE, SIG_IGN);
+  SetCurrentThreadName("main");
+
+  std::string error;
+  std::optional<Flags> flags = ParseFlags(argc, argv, &error);
+  if (!flags.has_value()) {
+    fprintf(stderr, "reef: %s\n\n%s", error.c_str(), kUsage);
+    return kExitUsage;
+  }
+  if (flags->help) {
+    fputs(kUsage, stdout);
+    return kExitOk;
+  }
+
+  Config config;
+  std::string source = "the built-in defaults";
+  if (flags->config_path.has_value()) {
+    absl::StatusOr<Config> loaded = LoadConfigFile(*flags->config_path);
+    if (!loaded.ok()) {
+      PrintConfigError("invalid configuration", loaded.status().message());
+      return kExitUsage;
+    }
+    config = *std::move(loaded);
+    source = "config " + *flags->config_path;
+  }
+  if (flags->print_config) {
+    const std::string text = RenderConfig(config);
+    fwrite(text.data(), 1, text.size(), stdout);
+    return fflush(stdout) == 0 ? kExitOk : kExitFailure;
+  }
+  SetMinLogLevel(config.log.level);
+  if (absl::Status checked = CheckConfigAgainstSystem(config); !checked.ok()) {
+    PrintConfigError("invalid configuration", checked.message());
+    return kExitUsage;
+  }
+  return Serve(config, source);
+}
+
+}  // namespace
+}  // namespace reef
+
+int main(int argc, char** argv) { return reef::Main(argc, argv); }

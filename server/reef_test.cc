@@ -1,0 +1,299 @@
+// Tests that run the reef binary: //server:reef for flags and configuration,
+// //server:reef_test_hooks (the same main.cc plus test-only fault hooks, test_hooks.h)
+// for the supervisor's behaviour as a process. Every config used here either disables UDP
+// or listens on 127.0.0.1 port 0, so no test binds a fixed port; every wait is bounded and
+// a child still running at the end is killed by pid.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "server/common/config.h"
+#include "server/common/subprocess_for_test.h"
+
+namespace reef {
+namespace {
+
+using testing::DescribeWaitStatus;
+using testing::Subprocess;
+
+constexpr char kReef[] = "server/reef";
+constexpr char kReefWithHooks[] = "server/reef_test_hooks";
+
+// Generous bounds for a loaded 2-core machine under TSan; a passing run takes a fraction.
+constexpr absl::Duration kStartLimit = absl::Seconds(30);
+constexpr absl::Duration kExitLimit = absl::Seconds(30);
+
+// Worker threads idle here; the access list is on so that its real worker runs too.
+constexpr char kServeConfig[] =
+    "[udp]\n"
+    "listen = [\"127.0.0.1:0\"]\n";
+
+std::string TempPath(const std::string& name) {
+  const char* dir = getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  const std::string path = TempPath(name);
+  const std::string side = path + ".new";
+  {
+    std::ofstream out(side, std::ios::trunc | std::ios::binary);
+    out << text;
+  }
+  REQUIRE(rename(side.c_str(), path.c_str()) == 0);
+  return path;
+}
+
+struct Result {
+  int status = -1;  // wait status
+  std::string out;
+  std::string err;
+  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+};
+
+// Runs a binary to completion.
+Result Run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(argv, env);
+  REQUIRE_MESSAGE(child.ok(), child.status());
+  std::optional<int> status = (*child)->Wait(kExitLimit);
+  REQUIRE_MESSAGE(status.has_value(), "did not exit: ", (*child)->stderr_text());
+  return Result{*status, (*child)->stdout_text(), (*child)->stderr_text()};
+}
+
+std::unique_ptr<Subprocess> Start(const std::vector<std::string>& argv,
+                                  const std::vector<std::string>& env = {}) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> child = Subprocess::Start(argv, env);
+  REQUIRE_MESSAGE(child.ok(), child.status());
+  return *std::move(child);
+}
+
+// Waits for the supervisor to be up (its "running"/"no workers" line).
+void WaitUntilRunning(Subprocess& child) {
+  const bool up = child.WaitForStderr("supervisor: ", kStartLimit);
+  REQUIRE_MESSAGE(up, child.stderr_text());
+}
+
+int WaitExitCode(Subprocess& child) {
+  std::optional<int> status = child.Wait(kExitLimit);
+  REQUIRE_MESSAGE(status.has_value(), "did not exit: ", child.stderr_text());
+  INFO(child.stderr_text());
+  CHECK_MESSAGE(WIFEXITED(*status), DescribeWaitStatus(*status));
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+}
+
+bool Has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+TEST_CASE("--help prints usage and exits 0; a bad flag exits 2") {
+  Result help = Run({kReef, "--help"});
+  CHECK(help.exit_code() == 0);
+  CHECK(help.out.rfind("Usage: reef [--config FILE] [--print-config] [--help]", 0) == 0);
+  for (const char* bad : {"--bogus", "positional", "--config"}) {
+    Result result = Run({kReef, bad});
+    CHECK_MESSAGE(result.exit_code() == 2, bad);
+    CHECK(Has(result.err, "Usage: reef"));
+  }
+  CHECK(Has(Run({kReef, "--config"}).err, "reef: --config needs a FILE"));
+  CHECK(Has(Run({kReef, "--config=a", "--config=b"}).err, "--config given twice"));
+}
+
+TEST_CASE("--print-config prints the defaults, which --config reads back identically") {
+  Result printed = Run({kReef, "--print-config"});
+  REQUIRE(printed.exit_code() == 0);
+  CHECK(printed.out == RenderConfig(Config{}));
+  const std::string path = WriteFile("printed.toml", printed.out);
+  Result again = Run({kReef, "--config", path, "--print-config"});
+  CHECK(again.exit_code() == 0);
+  CHECK(again.out == printed.out);  // byte for byte
+  // And a changed file prints as what reef would run with.
+  const std::string changed = WriteFile("changed.toml", "[swarm]\nshards = 7\n");
+  Result effective = Run({kReef, "--config=" + changed, "--print-config"});
+  CHECK(effective.exit_code() == 0);
+  CHECK(Has(effective.out, "\nshards = 7\n"));
+  CHECK(ParseConfig(effective.out, "printed").value().swarm.shards == 7);
+}
+
+TEST_CASE("a bad configuration exits 2 with a message naming the key and the reason") {
+  struct Case {
+    const char* toml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[udp]\nsocket_wrokers = 2\n", ":2: udp.socket_wrokers: unknown key"},
+      {"[udp]\nsocket_workers = \"2\"\n",
+       ":2: udp.socket_workers: expected an integer, got a string"},
+      {"[udp]\nlisten = [\"0.0.0.0:70000\"]\n",
+       ":2: udp.listen: \"0.0.0.0:70000\": port must be a number from 0 to 65535"},
+      {"[udp]\nsocket_workers = 0\n", ":2: udp.socket_workers: must be from 1 to 256, got 0"},
+      {"[swarm]\npeer_inactivity_timeout_seconds = 0\n",
+       ":2: swarm.peer_inactivity_timeout_seconds: must be from 1 to 604800 seconds, got 0"},
+      {"[swarm]\nmax_response_peers = 0\n",
+       ":2: swarm.max_response_peers: must be from 1 to 1000, got 0"},
+      {"[swarm]\nannounce_interval_seconds = 300\n",
+       "swarm.min_announce_interval_seconds: must be at most "
+       "swarm.announce_interval_seconds (300), got 900"},
+      {"[udp]\nbackend = \"kqueue\"\n",
+       ":2: udp.backend: must be one of \"epoll\", \"io_uring\", got \"kqueue\""},
+      {"[access_list]\nmode = \"allow\"\npath = \"/nonexistent/reef-list.txt\"\n",
+       "access_list.path: cannot read \"/nonexistent/reef-list.txt\": No such file or "
+       "directory"},
+      {"[privileges]\nuser = \"reef-no-such-user\"\n",
+       "privileges.user: no user \"reef-no-such-user\""},
+      {"[udp\n", ":1:"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = WriteFile("bad.toml", c.toml);
+    Result result = Run({kReef, "--config", path});
+    CHECK_MESSAGE(result.exit_code() == 2, c.toml, "\n", result.err);
+    CHECK_MESSAGE(Has(result.err, "reef: invalid configuration:"), result.err);
+    CHECK_MESSAGE(Has(result.err, c.message), c.toml, "\n", result.err);
+  }
+  Result missing = Run({kReef, "--config", TempPath("no-such-config.toml")});
+  CHECK(missing.exit_code() == 2);
+  CHECK(Has(missing.err, "cannot open config file"));
+}
+
+TEST_CASE("an access list that does not parse at start exits 2, naming the line") {
+  const std::string list = WriteFile("start-list.txt", std::string(40, 'a') + "\nnope\n");
+  const std::string config = WriteFile(
+      "start.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
+                        list + "\"\n");
+  Result result = Run({kReef, "--config", config});
+  CHECK(result.exit_code() == 2);
+  CHECK(Has(result.err, "reef: invalid access list:"));
+  CHECK(Has(result.err, list + ": line 2: expected 40 hex digits, got \"nope\""));
+}
+
+TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
+  const std::string list = WriteFile("term-list.txt", std::string(40, 'a') + "\n");
+  const std::string config = WriteFile(
+      "term.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
+                       list + "\"\n");
+  for (int signo : {SIGTERM, SIGINT}) {
+    std::unique_ptr<Subprocess> reef =
+        Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=a:idle,b:idle"});
+    WaitUntilRunning(*reef);
+    CHECK(Has(reef->stderr_text(), "running 3 workers: access-list, a, b"));
+    REQUIRE(reef->Signal(signo));
+    CHECK(WaitExitCode(*reef) == 0);
+    const std::string& log = reef->stderr_text();
+    CHECK(Has(log, signo == SIGTERM ? "received SIGTERM" : "received SIGINT"));
+    CHECK(Has(log, "stopped cleanly; all 3 worker threads joined"));
+    CHECK(Has(log, "reef stopped"));
+  }
+}
+
+TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
+  const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "no protocol workers"));
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+  CHECK(Has(reef->stderr_text(), "stopped cleanly; all 0 worker threads joined"));
+}
+
+TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
+  const std::string list = WriteFile("fail-list.txt", std::string(40, 'a') + "\n");
+  const std::string config = WriteFile(
+      "fail.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
+                       list + "\"\n");
+  std::unique_ptr<Subprocess> reef =
+      Start({kReefWithHooks, "--config", config},
+            {"REEF_TEST_WORKERS=udp-0:idle,cleaner:idle,faulty:fail:300"});
+  REQUIRE_MESSAGE(reef->WaitForStderr("worker faulty failed", kStartLimit),
+                  reef->stderr_text());
+  const absl::Duration seen = absl::Now() - absl::UnixEpoch();
+  CHECK(WaitExitCode(*reef) == 1);
+  const absl::Duration exited = absl::Now() - absl::UnixEpoch();
+  // From the failure being logged to the process being gone, every thread joined.
+  CHECK_MESSAGE(exited - seen < absl::Seconds(1), absl::FormatDuration(exited - seen));
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
+  CHECK(Has(log, "stopping every worker because faulty failed"));
+  CHECK(Has(log, "stopped after a failure; all 4 worker threads joined"));
+  CHECK(Has(log, "reef stopped: INTERNAL: worker faulty: injected fault"));
+}
+
+TEST_CASE("a worker that returns OK without being asked is a failure too") {
+  std::unique_ptr<Subprocess> reef =
+      Start({kReefWithHooks, "--config", WriteFile("early.toml", kServeConfig)},
+            {"REEF_TEST_WORKERS=steady:idle,early:return:100"});
+  CHECK(WaitExitCode(*reef) == 1);
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "worker early returned without being asked to stop"));
+  CHECK(Has(log, "all 2 worker threads joined"));
+}
+
+TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the deadline") {
+  std::unique_ptr<Subprocess> reef =
+      Start({kReefWithHooks, "--config", WriteFile("stuck.toml", kServeConfig)},
+            {"REEF_TEST_WORKERS=fine:idle,stuck:hang", "REEF_TEST_STOP_DEADLINE_MS=200"});
+  WaitUntilRunning(*reef);
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 3);
+  CHECK(Has(reef->stderr_text(),
+            "worker stuck did not stop within 200ms; exiting with status 3 without joining"));
+}
+
+TEST_CASE("SIGUSR1 reloads the access list; a broken file keeps the old one") {
+  const std::string list = WriteFile("usr1-list.txt", std::string(40, 'a') + "\n");
+  const std::string config = WriteFile(
+      "usr1.toml", std::string(kServeConfig) +
+                       "[access_list]\nmode = \"deny\"\nreload_interval_seconds = 0\npath = \"" +
+                       list + "\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "access list: deny mode, 1 hashes from " + list));
+
+  WriteFile("usr1-list.txt", std::string(40, 'a') + "\n" + std::string(40, 'b') + "\n");
+  REQUIRE(reef->Signal(SIGUSR1));
+  CHECK_MESSAGE(reef->WaitForStderr("reloaded: 2 hashes (deny mode)", kStartLimit),
+                reef->stderr_text());
+
+  WriteFile("usr1-list.txt", "# fine\n" + std::string(39, 'c') + "\n");
+  REQUIRE(reef->Signal(SIGUSR1));
+  CHECK_MESSAGE(reef->WaitForStderr("line 2: expected 40 hex digits, got \"" +
+                                        std::string(39, 'c') +
+                                        "\"; keeping the previous list (2 hashes)",
+                                    kStartLimit),
+                reef->stderr_text());
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+}
+
+// The uid of a running process, from /proc.
+std::string UidLine(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody") {
+  if (geteuid() != 0) {
+    MESSAGE("not root: skipping the privilege drop of the binary");
+    return;
+  }
+  const std::string config = WriteFile(
+      "nobody.toml", std::string(kServeConfig) + "[privileges]\nuser = \"nobody\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "running as uid 65534, gid 65534"));
+  CHECK(UidLine(reef->pid()) == "Uid:\t65534\t65534\t65534\t65534");
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+}
+
+}  // namespace
+}  // namespace reef
