@@ -26,10 +26,10 @@ struct ServerContext {
   // Which info hashes to serve: call access_list->Allows(info_hash) per request (cheap,
   // any thread). Always set; in mode "off" it allows everything.
   std::shared_ptr<const AccessList> access_list;
-  // The swarm store (server/swarm) joins here when it lands, shared by every protocol.
 };
 
-// The workers for every enabled protocol, in the order they should be started. An error
+// The workers for every enabled protocol, in the order they should be started, sharing
+// one swarm store, and the store's cleaner ("cleaner"). An error
 // stops reef at start (exit status 1) with the message logged. An empty list is allowed:
 // reef then runs its other workers (the access list) and waits for SIGTERM.
 absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(

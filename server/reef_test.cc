@@ -30,7 +30,8 @@ constexpr char kReefWithHooks[] = "server/reef_test_hooks";
 constexpr absl::Duration kStartLimit = absl::Seconds(30);
 constexpr absl::Duration kExitLimit = absl::Seconds(30);
 
-// Worker threads idle here; the access list is on so that its real worker runs too.
+// A real UDP worker on a free loopback port, and the cleaner; test-hook workers join
+// them; the access list is on in some tests so that its real worker runs too.
 constexpr char kServeConfig[] =
     "[udp]\n"
     "listen = [\"127.0.0.1:0\"]\n";
@@ -181,12 +182,12 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
     std::unique_ptr<Subprocess> reef =
         Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=a:idle,b:idle"});
     WaitUntilRunning(*reef);
-    CHECK(Has(reef->stderr_text(), "running 3 workers: access-list, a, b"));
+    CHECK(Has(reef->stderr_text(), "running 5 workers: access-list, udp-0, cleaner, a, b"));
     REQUIRE(reef->Signal(signo));
     CHECK(WaitExitCode(*reef) == 0);
     const std::string& log = reef->stderr_text();
     CHECK(Has(log, signo == SIGTERM ? "received SIGTERM" : "received SIGINT"));
-    CHECK(Has(log, "stopped cleanly; all 3 worker threads joined"));
+    CHECK(Has(log, "stopped cleanly; all 5 worker threads joined"));
     CHECK(Has(log, "reef stopped"));
   }
 }
@@ -195,7 +196,7 @@ TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
   const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   WaitUntilRunning(*reef);
-  CHECK(Has(reef->stderr_text(), "no protocol workers"));
+  CHECK(Has(reef->stderr_text(), "no protocol is enabled"));
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);
   CHECK(Has(reef->stderr_text(), "stopped cleanly; all 0 worker threads joined"));
@@ -208,7 +209,7 @@ TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
                        list + "\"\n");
   std::unique_ptr<Subprocess> reef =
       Start({kReefWithHooks, "--config", config},
-            {"REEF_TEST_WORKERS=udp-0:idle,cleaner:idle,faulty:fail:300"});
+            {"REEF_TEST_WORKERS=faulty:fail:300"});
   REQUIRE_MESSAGE(reef->WaitForStderr("worker faulty failed", kStartLimit),
                   reef->stderr_text());
   const absl::Duration seen = absl::Now() - absl::UnixEpoch();
@@ -230,7 +231,7 @@ TEST_CASE("a worker that returns OK without being asked is a failure too") {
   CHECK(WaitExitCode(*reef) == 1);
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker early returned without being asked to stop"));
-  CHECK(Has(log, "all 2 worker threads joined"));
+  CHECK(Has(log, "all 4 worker threads joined"));  // udp-0, cleaner, steady, early
 }
 
 TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the deadline") {

@@ -3,7 +3,8 @@
 
     tests/libtorrent_transfer.py --tracker udp://127.0.0.1:6969/announce [--size-mib 4]
 
-A seeder and a leecher, each its own libtorrent session on 127.0.0.1, share a v1
+A seeder and a leecher, each its own libtorrent session on 127.0.0.1 (or ::1 with
+--ipv6), share a v1
 torrent whose only tracker is --tracker. DHT, local service discovery, UPnP, NAT-PMP
 and every extension (so peer exchange too) are off: the only way the leecher can learn
 the seeder's address is from the tracker. Passes (exit 0) when
@@ -30,9 +31,9 @@ ALERT_MASK = (lt.alert.category_t.error_notification | lt.alert.category_t.track
               lt.alert.category_t.status_notification | lt.alert.category_t.peer_notification)
 
 
-def make_session(name):
+def make_session(name, loopback):
     settings = {
-        "listen_interfaces": "127.0.0.1:0",
+        "listen_interfaces": f"{loopback}:0",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -64,6 +65,8 @@ def main():
     parser.add_argument("--tracker", required=True)
     parser.add_argument("--size-mib", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=90)
+    parser.add_argument("--ipv6", action="store_true",
+                        help="seeder and leecher listen on [::1] instead of 127.0.0.1")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="reef-lt-")
@@ -87,8 +90,9 @@ def main():
         info = lt.torrent_info(creator.generate())
         print(f"torrent {info.info_hash()} ({args.size_mib} MiB), tracker {args.tracker}")
 
-        seeder = make_session("seeder")
-        leecher = make_session("leecher")
+        loopback = "[::1]" if args.ipv6 else "127.0.0.1"
+        seeder = make_session("seeder", loopback)
+        leecher = make_session("leecher", loopback)
         seed_port = seeder.listen_port()
         seed_handle = seeder.add_torrent({"ti": info, "save_path": seed_dir})
 
@@ -129,7 +133,7 @@ def main():
         if done and got_hash != want_hash:
             problems.append(f"content hash differs: {got_hash} != {want_hash}")
         if not saw_seeder_from_tracker:
-            problems.append(f"leecher never had the seeder (127.0.0.1:{seed_port}) as a "
+            problems.append(f"leecher never had the seeder ({loopback}:{seed_port}) as a "
                             "tracker-sourced peer")
         if problems:
             print("FAIL:\n  " + "\n  ".join(problems))
@@ -137,7 +141,7 @@ def main():
             print("\n".join(log[-80:]))
             return 1
         print(f"PASS: {args.size_mib} MiB transferred, sha256 {want_hash[:16]}…, seeder "
-              f"127.0.0.1:{seed_port} learned from the tracker")
+              f"{loopback}:{seed_port} learned from the tracker")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

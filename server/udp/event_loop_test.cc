@@ -53,23 +53,17 @@ class Harness {
   Harness(const Backend& backend, const char* address, const LoopOptions& options) {
     loop_ = backend.make(options);
     REQUIRE_MESSAGE(loop_ != nullptr, backend.name, ": backend refused by this kernel");
-    auto listen = ParseListenAddress(address);
+    auto listen = SocketAddress::Parse(address);
     REQUIRE(listen.ok());
     auto opened = OpenUdpSocket(*listen, {});
     REQUIRE(opened.ok());
     server_fd_ = opened->fd;
     stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     REQUIRE(stop_fd_ >= 0);
-    auto port = BoundPort(server_fd_);
-    REQUIRE(port.ok());
-    client_fd_ = socket(listen->is_v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_storage target = listen->address;
-    if (listen->is_v6) {
-      reinterpret_cast<sockaddr_in6&>(target).sin6_port = htons(*port);
-    } else {
-      reinterpret_cast<sockaddr_in&>(target).sin_port = htons(*port);
-    }
-    REQUIRE(connect(client_fd_, reinterpret_cast<sockaddr*>(&target), listen->length) == 0);
+    auto bound = BoundAddress(server_fd_);
+    REQUIRE(bound.ok());
+    client_fd_ = socket(bound->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(connect(client_fd_, bound->sockaddr_ptr(), bound->sockaddr_len()) == 0);
     timeval timeout{.tv_sec = 5, .tv_usec = 0};
     setsockopt(client_fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     thread_ = std::thread([this] {

@@ -1,0 +1,167 @@
+#include "server/udp/udp_server.h"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/common/log.h"
+#include "server/common/privileges.h"
+#include "server/udp/connection_id.h"
+#include "server/udp/event_loop.h"
+#include "server/udp/socket.h"
+#include "server/udp/tracker.h"
+
+namespace reef::udp {
+namespace {
+
+// What every UDP worker shares; kept alive by each worker's shared_ptr.
+struct Shared {
+  Shared(ConnectionIds connection_ids, std::shared_ptr<const AccessList> list,
+         std::shared_ptr<swarm::TorrentStore> torrent_store)
+      : ids(connection_ids), access_list(std::move(list)), store(std::move(torrent_store)) {}
+  const ConnectionIds ids;
+  const TrackerClock clock;
+  const std::shared_ptr<const AccessList> access_list;
+  const std::shared_ptr<swarm::TorrentStore> store;
+};
+
+class UdpWorker final : public Worker {
+ public:
+  UdpWorker(std::string name, std::shared_ptr<Shared> shared, std::vector<int> sockets,
+            std::unique_ptr<UdpEventLoop> loop, const TrackerOptions& options, int cpu)
+      : Worker(std::move(name)),
+        shared_(std::move(shared)),
+        sockets_(std::move(sockets)),
+        loop_(std::move(loop)),
+        tracker_(options, *shared_->store, *shared_->access_list, shared_->ids, shared_->clock,
+                 RandomSeed()),
+        cpu_(cpu) {}
+
+  ~UdpWorker() override {
+    for (int fd : sockets_) close(fd);
+  }
+
+  const LoopStats& loop_stats() const { return loop_->stats(); }
+  const TrackerStats& tracker_stats() const { return tracker_.stats(); }
+
+  absl::Status Run(const StopSignal& stop) override {
+    if (cpu_ >= 0) {
+      if (absl::Status pinned = PinCurrentThreadToCpu(cpu_); !pinned.ok()) return pinned;
+    }
+    absl::Status status = loop_->Run(sockets_, stop.fd(), tracker_);
+    const LoopStats& io = loop_->stats();
+    const TrackerStats& t = tracker_.stats();
+    REEF_LOG(Info) << "datagrams received " << io.received.load() << ", sent " << io.sent.load()
+                   << ", oversized " << io.oversized.load() << ", send errors "
+                   << io.send_errors.load() + io.send_dropped.load() << "; connects "
+                   << t.connects.load() << ", announces " << t.announces.load() << ", scrapes "
+                   << t.scrapes.load() << ", errors sent " << t.errors_sent.load()
+                   << ", bad connection ids " << t.bad_connection_ids.load() << ", dropped "
+                   << t.dropped.load();
+    return status;
+  }
+
+ private:
+  static uint64_t RandomSeed() {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = static_cast<uint64_t>(getpid());
+    return seed;
+  }
+
+  const std::shared_ptr<Shared> shared_;
+  const std::vector<int> sockets_;
+  const std::unique_ptr<UdpEventLoop> loop_;
+  UdpTracker tracker_;
+  const int cpu_;
+};
+
+void CloseAll(const std::vector<int>& fds) {
+  for (int fd : fds) close(fd);
+}
+
+}  // namespace
+
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config,
+                                           std::shared_ptr<const AccessList> access_list,
+                                           std::shared_ptr<swarm::TorrentStore> store) {
+  const UdpConfig& udp = config.udp;
+  auto shared = std::make_shared<Shared>(
+      udp.connection_id_secret.empty() ? ConnectionIds::WithRandomKey()
+                                       : ConnectionIds::WithSecret(udp.connection_id_secret),
+      std::move(access_list), std::move(store));
+
+  TrackerOptions options;
+  options.announce_interval_s =
+      static_cast<int32_t>(absl::ToInt64Seconds(config.swarm.announce_interval));
+  options.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
+  options.max_scrape_hashes = static_cast<size_t>(config.swarm.max_scrape_hashes);
+  options.reply_to_bad_connection_id = udp.error_on_bad_connection_id;
+
+  LoopOptions loop_options;
+  loop_options.max_datagram_bytes = static_cast<size_t>(udp.max_datagram_size);
+  loop_options.max_reply_bytes = UdpTracker::MaxReplySize(options);
+
+  SocketOptions socket_options;
+  socket_options.receive_buffer_bytes = static_cast<size_t>(udp.receive_buffer_size);
+
+  std::vector<SocketAddress> addresses = udp.listen;
+  UdpWorkers out;
+  for (int w = 0; w < udp.socket_workers; ++w) {
+    const std::string name = absl::StrCat("udp-", w);
+    std::vector<int> sockets;
+    for (SocketAddress& address : addresses) {
+      absl::StatusOr<OpenedSocket> opened = OpenUdpSocket(address, socket_options);
+      if (!opened.ok()) {
+        CloseAll(sockets);
+        return opened.status();
+      }
+      sockets.push_back(opened->fd);
+      absl::StatusOr<SocketAddress> bound = BoundAddress(opened->fd);
+      if (!bound.ok()) {
+        CloseAll(sockets);
+        return bound.status();
+      }
+      if (address.port() == 0) address = *bound;  // the others share the port we got
+      if (socket_options.receive_buffer_bytes > 0 &&
+          opened->receive_buffer_bytes < socket_options.receive_buffer_bytes) {
+        REEF_LOG(Warn) << name << ": " << bound->ToString() << " got a receive buffer of "
+                       << opened->receive_buffer_bytes << " bytes, not the "
+                       << socket_options.receive_buffer_bytes
+                       << " configured (net.core.rmem_max caps it without CAP_NET_ADMIN)";
+      }
+      if (w == 0) {
+        REEF_LOG(Info) << "udp: listening on " << bound->ToString();
+        out.bound.push_back(*bound);
+      }
+    }
+    std::unique_ptr<UdpEventLoop> loop;
+    if (udp.backend == UdpBackend::kIoUring) {
+      absl::StatusOr<std::unique_ptr<UdpEventLoop>> uring = MakeIoUringLoop(loop_options);
+      if (!uring.ok()) {
+        CloseAll(sockets);
+        return absl::Status(uring.status().code(),
+                            absl::StrCat("udp.backend = \"io_uring\" is not available here: ",
+                                         uring.status().message(),
+                                         " (use backend = \"epoll\")"));
+      }
+      loop = std::move(*uring);
+    } else {
+      loop = MakeEpollLoop(loop_options);
+    }
+    const int cpu = udp.cpu_pinning.empty() ? -1 : udp.cpu_pinning[static_cast<size_t>(w)];
+    auto worker = std::make_unique<UdpWorker>(name, shared, std::move(sockets), std::move(loop),
+                                              options, cpu);
+    out.loop_stats.push_back(&worker->loop_stats());
+    out.tracker_stats.push_back(&worker->tracker_stats());
+    out.workers.push_back(std::move(worker));
+  }
+  REEF_LOG(Info) << "udp: " << udp.socket_workers << " socket worker(s), "
+                 << UdpBackendName(udp.backend) << " backend";
+  return out;
+}
+
+}  // namespace reef::udp

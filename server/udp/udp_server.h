@@ -1,0 +1,40 @@
+// The UDP tracker's workers, built from the configuration.
+//
+// For each of udp.socket_workers workers: one SO_REUSEPORT socket per udp.listen address
+// (so the kernel spreads clients across workers), the event loop udp.backend names, and a
+// UdpTracker over the shared swarm store. Everything that can fail at start (binding,
+// io_uring support) fails here, on the main thread, before privileges are dropped.
+#ifndef REEF_SERVER_UDP_UDP_SERVER_H_
+#define REEF_SERVER_UDP_UDP_SERVER_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/common/access_list.h"
+#include "server/common/config.h"
+#include "server/common/worker.h"
+#include "server/swarm/torrent_store.h"
+#include "server/udp/event_loop.h"
+#include "server/udp/tracker.h"
+
+namespace reef::udp {
+
+struct UdpWorkers {
+  // "udp-0" .. "udp-N-1", to be run by a Supervisor.
+  std::vector<std::unique_ptr<Worker>> workers;
+  // What each udp.listen address was bound to, in order (port 0 resolved). A listen
+  // address with port 0 is bound once by the first worker and the others share its port.
+  std::vector<SocketAddress> bound;
+  // Each worker's counters, valid while its worker lives (for metrics and tests).
+  std::vector<const LoopStats*> loop_stats;
+  std::vector<const TrackerStats*> tracker_stats;
+};
+
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config,
+                                           std::shared_ptr<const AccessList> access_list,
+                                           std::shared_ptr<swarm::TorrentStore> store);
+
+}  // namespace reef::udp
+
+#endif  // REEF_SERVER_UDP_UDP_SERVER_H_
