@@ -1,0 +1,135 @@
+// Parsing BEP 15 datagrams: requests on the tracker side, responses on the client side.
+//
+// A datagram is always whole, so a parse is either ok or an error (never incomplete).
+// Parsers read through one ByteReader, never past the span, never allocate, and return
+// views into the datagram for its variable parts: keep the datagram alive while you use
+// the value.
+//
+// What is accepted, beyond the BEP 15 tables:
+//   - an announce request may carry bytes after its 98 (BEP 41 options): they are
+//     accepted and ignored, and consumed() == 98 tells the caller where they start;
+//   - a connect request may too (BEP 15: "check whether the packet is at least 16
+//     bytes"); consumed() == 16;
+//   - a scrape request's length must be exactly 16 + 20 * n, 1 <= n <= kMaxScrapeHashes:
+//     its hashes run to the end of the datagram, so a trailing byte is a partial hash;
+//   - a connect response may carry trailing bytes (consumed() == 16); announce and scrape
+//     responses must be whole entries; an error message is the rest of the datagram;
+//   - no request over kMaxRequestSize, no response over kMaxResponseSize.
+//
+// On the server:
+//   RequestResult r = ParseRequest(datagram);
+//   if (r.ok()) { ... std::get<AnnounceRequest>(r.value()) ... }
+//   else if (r.sendable() && ConnectionIdIsValid(r.connection_id()))
+//     WriteErrorResponse({r.transaction_id(), ErrorReason(r.error())}, send_buffer);
+//   else drop it.
+#ifndef REEF_PROTOCOL_UDP_PARSE_H_
+#define REEF_PROTOCOL_UDP_PARSE_H_
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "protocol/common/parse_result.h"
+#include "protocol/udp/errors.h"
+#include "protocol/udp/messages.h"
+
+namespace reef::udp {
+
+// Every reason this library can produce fits in an error response it writes.
+static_assert([] {
+  for (const ErrorInfo& info : kParseErrors) {
+    if (info.reason.size() > kMaxErrorMessageSize) return false;
+  }
+  return true;
+}());
+
+// What parsing one datagram gives: the message and the bytes it used, or an error. In
+// both cases, the ids from the header when they could be read.
+template <typename T>
+class [[nodiscard]] DatagramResult {
+ public:
+  using value_type = T;
+
+  static constexpr DatagramResult Ok(T value, size_t consumed, uint64_t connection_id,
+                                     uint32_t transaction_id) {
+    DatagramResult r;
+    r.status_ = ParseStatus::kOk;
+    r.value_ = std::move(value);
+    r.consumed_ = consumed;
+    r.has_ids_ = true;
+    r.connection_id_ = connection_id;
+    r.transaction_id_ = transaction_id;
+    return r;
+  }
+  // An error before the transaction id could be read, or one never to be answered.
+  static constexpr DatagramResult Fail(ParseError error) {
+    DatagramResult r;
+    r.error_ = error;
+    return r;
+  }
+  // An error after the header was read. `sendable`: the server should answer it.
+  static constexpr DatagramResult Fail(ParseError error, uint64_t connection_id,
+                                       uint32_t transaction_id, bool sendable) {
+    DatagramResult r;
+    r.error_ = error;
+    r.has_ids_ = true;
+    r.connection_id_ = connection_id;
+    r.transaction_id_ = transaction_id;
+    r.sendable_ = sendable;
+    return r;
+  }
+
+  constexpr ParseStatus status() const { return status_; }
+  constexpr bool ok() const { return status_ == ParseStatus::kOk; }
+  constexpr bool failed() const { return status_ == ParseStatus::kError; }
+
+  // Bytes of the datagram the message used; 0 unless ok(). Less than the datagram's size
+  // only for connect requests and responses and announce requests (see above).
+  constexpr size_t consumed() const { return consumed_; }
+  constexpr const T& value() const& {
+    assert(ok());
+    return value_;
+  }
+  constexpr ParseError error() const {
+    assert(failed());
+    return error_;
+  }
+
+  // Whether the header's ids were read: always when ok(), sometimes when failed().
+  constexpr bool has_transaction_id() const { return has_ids_; }
+  constexpr uint32_t transaction_id() const { return transaction_id_; }
+  // Requests only: the connection id field (kProtocolId for a connect request); 0 for
+  // responses, which have none.
+  constexpr uint64_t connection_id() const { return connection_id_; }
+  // Failed, and the sender should get a BEP 15 error response (see errors.h).
+  constexpr bool sendable() const { return failed() && sendable_; }
+
+ private:
+  constexpr DatagramResult() = default;
+
+  ParseStatus status_ = ParseStatus::kError;
+  ParseError error_ = ParseError::kTooShort;
+  bool has_ids_ = false;
+  bool sendable_ = false;
+  size_t consumed_ = 0;
+  uint64_t connection_id_ = 0;
+  uint32_t transaction_id_ = 0;
+  T value_{};
+};
+
+using RequestResult = DatagramResult<Request>;
+using ResponseResult = DatagramResult<Response>;
+
+// Parses one datagram a client sent to the tracker.
+RequestResult ParseRequest(std::span<const uint8_t> datagram);
+
+// Parses one datagram a tracker sent back. `peer_family` is the family of the socket the
+// request went out on: it says whether an announce response's peers are 6-byte IPv4 or
+// 18-byte IPv6 entries, which the datagram itself does not.
+ResponseResult ParseResponse(std::span<const uint8_t> datagram, IpFamily peer_family);
+
+}  // namespace reef::udp
+
+#endif  // REEF_PROTOCOL_UDP_PARSE_H_
