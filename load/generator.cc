@@ -1,5 +1,6 @@
 #include "load/generator.h"
 
+#include "load/http_client.h"
 #include "load/udp_client.h"
 #include "load/workload.h"
 
@@ -21,7 +22,7 @@ absl::StatusOr<std::unique_ptr<RunOutcome>> RunLoad(const LoadOptions& options,
   if (options.protocol == Protocol::kUdp) {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunUdpThread(*w, i, c, s); };
   } else {
-    return absl::UnimplementedError("the HTTP client is not built yet");
+    body = [w](int i, const RunControl& c, ThreadStats* s) { return RunHttpThread(*w, i, c, s); };
   }
   return RunThreads(settings, body, stop);
 }
