@@ -1,7 +1,8 @@
 // Datagrams that real clients sent to a UDP tracker (python3-libtorrent 2.0.8 and
 // transmission-cli 3.00, recorded by testdata/capture.py against a fake tracker that
-// handed out connection id 0x0123456789abcdef). Each one parses, and its fields hold what
-// the client was told or is known to send.
+// handed out connection id 0x0123456789abcdef), and responses a real tracker (Debian's
+// opentracker) sent back. Each one parses, and its fields hold what the client was told
+// or is known to send, or what the tracker was asked.
 #include "protocol/udp/testdata/captures.inc"
 
 #include <doctest/doctest.h>
@@ -128,6 +129,67 @@ TEST_CASE("transmission: announce stopped (it sends one before its first started
   CHECK(stopped.num_want == 0);
 }
 
+// ---- Responses from opentracker ----
+// capture.py sent: connect (transaction 0x1001); announces (0x1002, 0x1003) from two
+// leechers on 127.0.0.1, ports 6881 and 6882, num_want 50; a scrape (0x1004); an announce
+// of a hash off the whitelist (0x1005).
+
+// Parses a response, re-serializes it and checks the bytes come back exactly.
+template <typename T>
+T ParseAndRewrite(std::span<const uint8_t> datagram) {
+  ResponseResult r = ParseResponse(datagram, IpFamily::kV4);
+  REQUIRE(r.ok());
+  CHECK(r.consumed() == datagram.size());
+  REQUIRE(std::holds_alternative<T>(r.value()));
+  std::array<uint8_t, 64> out{};
+  WriteResult w = WriteResponse(r.value(), out);
+  REQUIRE(w.ok());
+  CHECK(std::ranges::equal(std::span(out).first(w.length()), datagram));
+  return std::get<T>(r.value());
+}
+
+Peer Loopback(uint16_t port) { return Peer{IpFamily::kV4, {127, 0, 0, 1}, port}; }
+
+TEST_CASE("opentracker: connect response") {
+  auto c = ParseAndRewrite<ConnectResponse>(captures::kOpentrackerConnectResponse);
+  CHECK(c.transaction_id == 0x1001);
+  CHECK(c.connection_id != 0);
+}
+
+TEST_CASE("opentracker: announce responses list the announcing peers, itself included") {
+  auto first = ParseAndRewrite<AnnounceResponse>(captures::kOpentrackerAnnounceResponseFirstPeer);
+  CHECK(first.transaction_id == 0x1002);
+  CHECK(first.interval > 0);
+  CHECK(first.leechers == 1);
+  CHECK(first.seeders == 0);
+  REQUIRE(first.peers.size() == 1);
+  CHECK(first.peers[0] == Loopback(6881));
+
+  auto second = ParseAndRewrite<AnnounceResponse>(captures::kOpentrackerAnnounceResponseSecondPeer);
+  CHECK(second.transaction_id == 0x1003);
+  CHECK(second.leechers == 2);
+  CHECK(second.seeders == 0);
+  REQUIRE(second.peers.size() == 2);
+  CHECK(((second.peers[0] == Loopback(6881) && second.peers[1] == Loopback(6882)) ||
+         (second.peers[0] == Loopback(6882) && second.peers[1] == Loopback(6881))));
+}
+
+TEST_CASE("opentracker: scrape response counts the two leechers") {
+  auto s = ParseAndRewrite<ScrapeResponse>(captures::kOpentrackerScrapeResponse);
+  CHECK(s.transaction_id == 0x1004);
+  REQUIRE(s.stats.size() == 1);
+  CHECK(s.stats[0] == TorrentStats{0, 0, 2});  // seeders, completed, leechers
+}
+
+TEST_CASE("opentracker: its refusal is a bare 8-byte announce header, which BEP 15 lacks") {
+  ResponseResult r =
+      ParseResponse(captures::kOpentrackerAnnounceRefusedOffWhitelist, IpFamily::kV4);
+  REQUIRE(r.failed());
+  CHECK(r.error() == ParseError::kAnnounceResponseTooShort);
+  REQUIRE(r.has_transaction_id());
+  CHECK(r.transaction_id() == 0x1005);  // so a client can still match it to its request
+}
+
 const std::vector<std::span<const uint8_t>>& AllCaptures() {
   static const std::vector<std::span<const uint8_t>> all = {
       captures::kLibtorrentConnect,           captures::kLibtorrentAnnounceStarted,
@@ -148,6 +210,22 @@ TEST_CASE("captures: no over-read on any prefix, no allocation") {
     testing::AllocationScope scope;
     RequestResult r = ParseRequest(datagram);
     CHECK(r.ok());
+    CHECK(scope.allocations() == 0);
+  }
+  for (std::span<const uint8_t> datagram :
+       {std::span<const uint8_t>(captures::kOpentrackerConnectResponse),
+        std::span<const uint8_t>(captures::kOpentrackerAnnounceResponseFirstPeer),
+        std::span<const uint8_t>(captures::kOpentrackerAnnounceResponseSecondPeer),
+        std::span<const uint8_t>(captures::kOpentrackerScrapeResponse),
+        std::span<const uint8_t>(captures::kOpentrackerAnnounceRefusedOffWhitelist)}) {
+    for (size_t n = 0; n <= datagram.size(); ++n) {
+      testing::GuardedBuffer guarded(datagram.first(n));
+      ResponseResult r = ParseResponse(guarded.span(), IpFamily::kV4);
+      if (r.ok()) CHECK(r.consumed() <= n);
+    }
+    testing::AllocationScope scope;
+    ResponseResult r = ParseResponse(datagram, IpFamily::kV4);
+    CHECK(r.has_transaction_id());
     CHECK(scope.allocations() == 0);
   }
 }

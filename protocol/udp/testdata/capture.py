@@ -4,21 +4,26 @@
     /usr/bin/python3 protocol/udp/testdata/capture.py [--out protocol/udp/testdata]
                                                       [--corpus corpus/udp_request_fuzzer]
 
-Runs a tiny fake UDP tracker on 127.0.0.1 (a random free port) that answers every
-connect (so the clients go on), announce (no peers) and scrape (zero counts), and records
-each datagram it receives. Two clients talk to it, one after the other:
+Requests: runs a tiny fake UDP tracker on 127.0.0.1 (a random free port) that answers
+every connect (so the clients go on), announce (no peers) and scrape (zero counts), and
+records each datagram it receives. Two clients talk to it, one after the other:
 
   - Debian's python3-libtorrent (2.0.x): adds a torrent as a leecher (event started),
     asks for a scrape, then removes the torrent (event stopped);
   - transmission-cli (3.00): the same torrent, from its own config dir, stopped with
     SIGINT after it has announced and scraped.
 
+Responses: starts Debian's opentracker on 127.0.0.1 with the torrent on its whitelist,
+sends it a connect, announces from two peers, a scrape, and an announce of a hash off
+the whitelist, and records each answer.
+
 The torrent is made here from a fixed 64 KiB file, so its info hash is the same on every
 run. The datagrams are written as:
 
   <out>/captures.inc                 each kept datagram as a C++ array, plus the facts
                                      the tests check (info hash, listen ports, versions)
-  <corpus>/capture_<client>_<what>   the same bytes as fuzz seeds
+  <corpus>/capture_<client>_<what>   the requests as request fuzz seeds
+  <response-corpus>/capture_opentracker_<what>   the responses as response fuzz seeds
 
 Tests never run this script: they use the stored bytes. Re-run it by hand (needs
 /usr/bin/python3 with `import libtorrent`, and transmission-cli) and review the diff.
@@ -198,6 +203,67 @@ def run_transmission(tracker, torrent_path, workdir):
     return port
 
 
+def build_request(connection_id, action, transaction_id, body=b""):
+    return struct.pack(">QII", connection_id, action, transaction_id) + body
+
+
+def build_announce(connection_id, transaction_id, info_hash, peer_id, port, event=2):
+    body = bytes.fromhex(info_hash) + peer_id + struct.pack(
+        ">qqqIIIiH", 0, 64 * 1024, 0, event, 0, 0x5eed, 50, port)
+    return build_request(connection_id, 1, transaction_id, body)
+
+
+def run_opentracker(info_hash, workdir):
+    """Asks opentracker for one of each response; returns {what: datagram}."""
+    port = free_tcp_port()
+    root = os.path.join(workdir, "opentracker-root")
+    os.makedirs(root)
+    os.chmod(root, 0o755)
+    with open(os.path.join(root, "whitelist.txt"), "w") as f:
+        f.write(info_hash + "\n")
+    conf = os.path.join(workdir, "opentracker.conf")
+    with open(conf, "w") as f:
+        # The whitelist is opened after the chroot into rootdir (PEERS.md).
+        f.write(f"listen.tcp_udp 127.0.0.1:{port}\naccess.whitelist /whitelist.txt\n"
+                f"tracker.rootdir {root}\ntracker.user _opentracker\n")
+    proc = subprocess.Popen(["opentracker", "-f", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(0.5)
+    got = {}
+
+    def ask(what, request):
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while time.monotonic() < deadline:
+            sock.sendto(request, ("127.0.0.1", port))
+            try:
+                got[what] = sock.recvfrom(65535)[0]
+                return got[what]
+            except socket.timeout:
+                continue
+        raise SystemExit(f"capture: opentracker did not answer the {what} request")
+
+    try:
+        connect = ask("connect_response", build_request(PROTOCOL_ID, 0, 0x1001))
+        connection_id = struct.unpack(">Q", connect[8:16])[0]
+        ask("announce_response_first_peer",
+            build_announce(connection_id, 0x1002, info_hash, b"-RF0001-peer-one----", 6881))
+        ask("announce_response_second_peer",
+            build_announce(connection_id, 0x1003, info_hash, b"-RF0001-peer-two----", 6882))
+        ask("scrape_response", build_request(connection_id, 2, 0x1004, bytes.fromhex(info_hash)))
+        ask("announce_refused_off_whitelist",
+            build_announce(connection_id, 0x1005, "ff" * 20, b"-RF0001-peer-one----", 6881))
+    finally:
+        sock.close()
+        proc.send_signal(signal.SIGINT)  # it stops through abort() in the chroot: harmless
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return got
+
+
 def keep(datagrams):
     """The first connect, the first announce of each event, and the first scrape."""
     kept = {}
@@ -223,7 +289,7 @@ def cxx_bytes(data):
     return "\n".join(lines)
 
 
-def write_outputs(out_dir, corpus_dir, captures, facts):
+def write_outputs(out_dir, corpus_dir, response_corpus_dir, captures, facts):
     inc = [
         "// Generated by protocol/udp/testdata/capture.py: datagrams real clients sent to a",
         "// fake UDP tracker on 127.0.0.1. Do not edit; re-run the script instead.",
@@ -236,7 +302,8 @@ def write_outputs(out_dir, corpus_dir, captures, facts):
         "",
         "namespace reef::udp::captures {",
         "",
-        "// The torrent every client was given (v1, one 64 KiB file).",
+        "// The torrent every client was given (v1, one 64 KiB file); opentracker had it on",
+        "// its whitelist.",
         f"inline constexpr std::string_view kInfoHashHex = \"{facts['info_hash']}\";",
         f"inline constexpr uint16_t kLibtorrentPort = {facts['libtorrent_port']};",
         f"inline constexpr uint16_t kTransmissionPort = {facts['transmission_port']};",
@@ -249,9 +316,11 @@ def write_outputs(out_dir, corpus_dir, captures, facts):
     inc.append("")
     for (client, what), data in sorted(captures.items()):
         name = f"{client}_{what}"
-        with open(os.path.join(corpus_dir, "capture_" + name), "wb") as f:
+        seed_dir = response_corpus_dir if client == "opentracker" else corpus_dir
+        with open(os.path.join(seed_dir, "capture_" + name), "wb") as f:
                 f.write(data)
-        inc.append(f"// {client}: {describe(data)}")
+        inc.append(f"// {client}: " + (f"{what} ({len(data)} bytes)" if client == "opentracker"
+                                         else describe(data)))
         inc.append(f"inline constexpr uint8_t {cxx_name(client, what)}[] = {{")
         inc.append(cxx_bytes(data))
         inc.append("};")
@@ -268,6 +337,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=here)
     parser.add_argument("--corpus", default=os.path.join(root, "corpus", "udp_request_fuzzer"))
+    parser.add_argument("--response-corpus",
+                        default=os.path.join(root, "corpus", "udp_response_fuzzer"))
     args = parser.parse_args()
 
     tracker = FakeTracker()
@@ -280,6 +351,8 @@ def main():
         torrent_path, facts["info_hash"] = make_torrent(workdir, tracker.port)
         facts["libtorrent_port"] = run_libtorrent(tracker, torrent_path, workdir)
         facts["transmission_port"] = run_transmission(tracker, torrent_path, workdir)
+        for what, data in run_opentracker(facts["info_hash"], workdir).items():
+            captures[("opentracker", what)] = data
     tracker.stopping = True
     tracker.join(timeout=5)
     facts["sequences"] = {}
@@ -290,8 +363,10 @@ def main():
         for what, data in keep(datagrams).items():
             captures[(client, what)] = data
     os.makedirs(args.corpus, exist_ok=True)
-    write_outputs(args.out, args.corpus, captures, facts)
-    print(f"capture: wrote {len(captures)} datagrams to {args.out} and {args.corpus}")
+    os.makedirs(args.response_corpus, exist_ok=True)
+    write_outputs(args.out, args.corpus, args.response_corpus, captures, facts)
+    print(f"capture: wrote {len(captures)} datagrams to {args.out}, {args.corpus} and "
+          f"{args.response_corpus}")
 
 
 if __name__ == "__main__":
