@@ -154,10 +154,11 @@ class UdpThread {
 
   // Puts as many requests on `s` as its free slots, the batch and `budget` allow.
   void Fill(Socket& s, uint64_t now, uint64_t* budget) {
+    if (s.free.empty() || (!s.have_id && s.connect_pending)) return;
     const bool need_id = !s.have_id || now - s.id_time_ns >= kConnectionIdRefreshNs;
-    std::array<mmsghdr, kUdpBatch> msgs{};
-    std::array<iovec, kUdpBatch> iovs{};
-    std::array<uint16_t, kUdpBatch> used{};
+    std::array<mmsghdr, kUdpBatch> msgs;
+    std::array<iovec, kUdpBatch> iovs;
+    std::array<uint16_t, kUdpBatch> used;
     int n = 0;
     while (n < kUdpBatch && !s.free.empty() && *budget > 0) {
       RequestType type;
@@ -217,6 +218,7 @@ class UdpThread {
       slot.type = type;
       slot.sent_ns = now;
       iovs[static_cast<size_t>(n)] = {buf.data(), written.length()};
+      msgs[static_cast<size_t>(n)] = {};
       msgs[static_cast<size_t>(n)].msg_hdr.msg_iov = &iovs[static_cast<size_t>(n)];
       msgs[static_cast<size_t>(n)].msg_hdr.msg_iovlen = 1;
       used[static_cast<size_t>(n)] = index;
@@ -252,8 +254,8 @@ class UdpThread {
   }
 
   void Receive(Socket& s) {
-    std::array<mmsghdr, kUdpBatch> msgs{};
-    std::array<iovec, kUdpBatch> iovs{};
+    std::array<mmsghdr, kUdpBatch> msgs;
+    std::array<iovec, kUdpBatch> iovs;
     while (true) {
       for (size_t i = 0; i < kUdpBatch; ++i) {
         iovs[i] = {in_bufs_[i].data(), in_bufs_[i].size()};
