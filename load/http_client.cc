@@ -164,8 +164,9 @@ class HttpThread {
         limiter_.Sent(before - budget);
       }
       int wait_ms = 1;
-      if (sending && limiter_.limited() && busy_ < capacity()) {
-        wait_ms = limiter_.NsUntilNext(NowNs()) >= 1'000'000 ? 1 : 0;
+      if (sending && limiter_.limited() && busy_ < capacity() &&
+          limiter_.NsUntilNext(NowNs()) == 0) {
+        wait_ms = 0;  // more are due already
       }
       const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                                wait_ms);

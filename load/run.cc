@@ -21,21 +21,27 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+uint64_t RateLimiter::DueBy(uint64_t now_ns) const {
+  const uint64_t tick_start = (now_ns - start_ns_) / kRateTickNs * kRateTickNs;
+  return static_cast<uint64_t>(std::floor(rate_ * static_cast<double>(tick_start) * 1e-9)) + 1;
+}
+
 uint64_t RateLimiter::Allowed(uint64_t now_ns, uint64_t burst) const {
   if (rate_ <= 0) return burst;
   if (now_ns < start_ns_) return 0;
-  const double due = std::floor(rate_ * static_cast<double>(now_ns - start_ns_) * 1e-9) + 1;
-  const uint64_t due_n = static_cast<uint64_t>(due);
-  if (due_n <= sent_) return 0;
-  return std::min(burst, due_n - sent_);
+  const uint64_t due = DueBy(now_ns);
+  return due <= sent_ ? 0 : std::min(burst, due - sent_);
 }
 
 uint64_t RateLimiter::NsUntilNext(uint64_t now_ns) const {
   if (rate_ <= 0) return 0;
-  // Request number sent_ (0-based) is due at start + sent_ / rate.
-  const double due_ns = static_cast<double>(start_ns_) + static_cast<double>(sent_) * 1e9 / rate_;
-  const double now = static_cast<double>(now_ns);
-  return due_ns <= now ? 0 : static_cast<uint64_t>(due_ns - now) + 1;
+  if (now_ns < start_ns_) return start_ns_ - now_ns;
+  if (DueBy(now_ns) > sent_) return 0;
+  // Request number sent_ (0-based) is due at start + sent_ / rate, rounded up to a tick.
+  const double due_offset = std::ceil(static_cast<double>(sent_) * 1e9 / rate_);
+  const uint64_t ticks = (static_cast<uint64_t>(due_offset) + kRateTickNs - 1) / kRateTickNs;
+  const uint64_t due_ns = start_ns_ + ticks * kRateTickNs;
+  return due_ns > now_ns ? due_ns - now_ns : 0;
 }
 
 std::string ProgressLine(double elapsed_s, const Totals& now, const Totals& before,

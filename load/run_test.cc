@@ -101,15 +101,29 @@ TEST_CASE("rate limiter paces exactly") {
   RateLimiter r(1000, start);  // one every ms
   CHECK(r.limited());
   CHECK(r.Allowed(start - 1, 100) == 0);
+  CHECK(r.NsUntilNext(start - 1) == 1);
   CHECK(r.Allowed(start, 100) == 1);
   r.Sent(1);
   CHECK(r.Allowed(start + 999'999, 100) == 0);
-  CHECK(r.NsUntilNext(start + 500'000) == 500'001);
+  CHECK(r.NsUntilNext(start + 500'000) == 500'000);
   CHECK(r.Allowed(start + 1'000'000, 100) == 1);
+  CHECK(r.NsUntilNext(start + 1'000'000) == 0);
   CHECK(r.Allowed(start + 10'000'000, 100) == 10);  // catch up, the burst allows it
   CHECK(r.Allowed(start + 10'000'000, 4) == 4);     // but never more than the burst
   r.Sent(10);
   CHECK(r.Allowed(start + 10'000'000, 100) == 0);
+  // 50,000/s: 50 fall due at each 1 ms tick, none in between.
+  RateLimiter fast(50'000, start);
+  CHECK(fast.Allowed(start, 1000) == 1);
+  fast.Sent(1);
+  CHECK(fast.Allowed(start + 999'999, 1000) == 0);
+  CHECK(fast.NsUntilNext(start + 10) == 999'990);
+  CHECK(fast.Allowed(start + 1'000'000, 1000) == 50);
+  CHECK(fast.Allowed(start + 1'999'999, 1000) == 50);
+  fast.Sent(50);
+  CHECK(fast.Allowed(start + 1'999'999, 1000) == 0);
+  CHECK(fast.NsUntilNext(start + 1'500'000) == 500'000);
+  CHECK(fast.Allowed(start + 2'000'000, 1000) == 50);
   RateLimiter unlimited(0, start);
   CHECK(!unlimited.limited());
   CHECK(unlimited.Allowed(0, 7) == 7);
