@@ -16,6 +16,10 @@
 // answer within the timeout is a timeout (and its connection, now out of step, is closed,
 // failing the requests pipelined behind it as timeouts too). Bytes that arrive when no
 // request is outstanding are stray, and close the connection.
+//
+// A server that closes a kept-alive connection without saying so (opentracker answers
+// HTTP/1.1 without "Connection: close", then closes) turns a request written just before
+// the close into an io_error: run such a server with keep_alive = false.
 #ifndef REEF_LOAD_HTTP_CLIENT_H_
 #define REEF_LOAD_HTTP_CLIENT_H_
 
