@@ -404,7 +404,28 @@ TEST_CASE("no allocation: writing a response with peers and parsing it back") {
   s.AddFile(InfoHash(), {1, 2, 3});
   auto scraped = ParseScrapeResponse(Text(buf, s.Finish().length()));
   auto failure = WriteFailureResponse("x", true, buf);
+  // Non-compact, IPv6 peers text-formatted, with and without peer ids, and parsed back.
+  std::array<ResponsePeer, 2> list_peers = {
+      ResponsePeer{IpAddress::V4({1, 2, 3, 4}), 1, PeerId()},
+      ResponsePeer{IpAddress::V6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), 2,
+                   PeerId()}};
+  AnnounceResponse list;
+  list.peers = list_peers;
+  list.compact = false;
+  auto list_body = WriteAnnounceBody(list, buf);
+  auto list_parsed = ParseAnnounceResponse(Text(buf, list_body.length()));
+  size_t listed = 0;
+  if (list_parsed.ok()) {
+    PeerCursor c(list_parsed.value());
+    ParsedPeer p;
+    while (c.Next(&p)) ++listed;
+  }
+  list.compact = true;
+  auto compact6 = WriteAnnounceBody(list, buf);
   CHECK(scope.allocations() == 0);
+  CHECK(list_body.ok());
+  CHECK(listed == 2);
+  CHECK(compact6.ok());
   CHECK(total.ok());
   CHECK(head.ok());
   CHECK(n == 50);
