@@ -22,7 +22,7 @@
 namespace reef::load {
 
 HttpCheck CheckHttpAnnounce(int status, std::string_view body, bool v6, int32_t num_want,
-                            int max_plausible_peers) {
+                            int max_plausible_peers, bool loopback) {
   if (status != 200) return {false, Failure::kErrorResponse};
   const auto r = http::ParseAnnounceResponse(body);
   if (!r.ok()) return {false, Failure::kUnparsable};
@@ -41,6 +41,15 @@ HttpCheck CheckHttpAnnounce(int status, std::string_view body, bool v6, int32_t 
   if (v.complete && v.incomplete &&
       count > static_cast<uint64_t>(*v.complete) + static_cast<uint64_t>(*v.incomplete)) {
     return {false, Failure::kImplausible};
+  }
+  if (loopback) {
+    http::PeerCursor cursor(v);
+    http::ParsedPeer peer;
+    while (cursor.Next(&peer)) {
+      if (peer.port == 0 || !peer.address || !IsLoopbackPeer(peer.address->view())) {
+        return {false, Failure::kImplausible};
+      }
+    }
   }
   return {true, Failure::kNumFailures};
 }
@@ -115,7 +124,8 @@ class HttpThread {
         stats_(stats),
         rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
         limiter_(control.rate_per_thread, control.start_ns),
-        host_(o_.target.ToString()) {}
+        host_(o_.target.ToString()),
+        loopback_(IsLoopback(o_.target)) {}
 
   ~HttpThread() {
     for (Conn& c : conns_) {
@@ -415,7 +425,7 @@ class HttpThread {
           r.type == RequestType::kScrape
               ? CheckHttpScrape(h.status, body, r.hashes)
               : CheckHttpAnnounce(h.status, body, o_.target.is_v6(), r.num_want,
-                                  o_.max_plausible_peers);
+                                  o_.max_plausible_peers, loopback_);
       const bool server_closes = !h.keep_alive;
       c.in.erase(0, body_start + body_len);
       Answer(c, now, check);
@@ -456,6 +466,7 @@ class HttpThread {
   Rng rng_;
   RateLimiter limiter_;
   std::string host_;
+  bool loopback_;
   int epoll_fd_ = -1;
   std::vector<Conn> conns_;
   size_t next_conn_ = 0;

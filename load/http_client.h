@@ -9,7 +9,8 @@
 //     failure reason (else error_response);
 //   - announce: interval > 0, counts >= 0, peers only of the target's family (peers for
 //     IPv4, peers6 for IPv6), no more than num_want (or max_plausible_peers) and than
-//     complete + incomplete when both are given;
+//     complete + incomplete when both are given, and (on loopback) only loopback peers
+//     with non-zero ports;
 //   - scrape: at most one file per distinct requested hash (a tracker may leave out the
 //     ones it does not know), each one requested, counts >= 0.
 // A request whose connection fails or closes before its answer is an io_error; one with no
@@ -43,8 +44,10 @@ struct HttpCheck {
   bool ok = false;
   Failure failure = Failure::kUnparsable;
 };
+// `loopback`: as for UDP (udp_client.h), every peer must be a loopback address with a
+// port other than 0.
 HttpCheck CheckHttpAnnounce(int status, std::string_view body, bool v6, int32_t num_want,
-                            int max_plausible_peers);
+                            int max_plausible_peers, bool loopback);
 HttpCheck CheckHttpScrape(int status, std::string_view body,
                           std::span<const InfoHash> requested);
 

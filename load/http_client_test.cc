@@ -161,15 +161,14 @@ class SpoilingHttpTracker {
         http::AnnounceBodyWriter aw(w.body(), {1800, std::nullopt, 1, static_cast<int64_t>(peers),
                                                {}, {}});
         const bool as_v6 = v6_ != (spoil && spoil_ == Spoil::kWrongFamily);
-        const std::array<uint8_t, 16> ip{127, 0, 0, 1};
+        const std::array<uint8_t, 4> ip4{127, 0, 0, 1};
+        const std::array<uint8_t, 16> ip6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
         if (as_v6) {
           aw.BeginPeers6(peers);
-          for (size_t i = 0; i < peers; ++i) aw.AddPeer6(ip, static_cast<uint16_t>(6881 + i));
+          for (size_t i = 0; i < peers; ++i) aw.AddPeer6(ip6, static_cast<uint16_t>(6881 + i));
         } else {
           aw.BeginPeers(peers);
-          for (size_t i = 0; i < peers; ++i) {
-            aw.AddPeer(std::span<const uint8_t, 4>(ip.data(), 4), static_cast<uint16_t>(6881 + i));
-          }
+          for (size_t i = 0; i < peers; ++i) aw.AddPeer(ip4, static_cast<uint16_t>(6881 + i));
         }
         body = aw.Finish();
         if (spoil && spoil_ == Spoil::kFailureReason) body = http::WriteFailureBody("no", w.body());
@@ -300,21 +299,35 @@ TEST_CASE("announce answer checks") {
   const std::string two_peers =
       std::string("d8:completei1e10:incompletei1e8:intervali1800e5:peers12:") +
       std::string(12, 'x') + "e";
-  CHECK(CheckHttpAnnounce(200, two_peers, false, 5, 1000).ok);
-  CHECK(CheckHttpAnnounce(200, two_peers, false, -1, 1000).ok);
-  CHECK(CheckHttpAnnounce(200, two_peers, false, 1, 1000).failure == Failure::kImplausible);
-  CHECK(CheckHttpAnnounce(200, two_peers, false, 5, 1).failure == Failure::kImplausible);
-  CHECK(CheckHttpAnnounce(200, two_peers, true, 5, 1000).failure == Failure::kImplausible);
-  CHECK(CheckHttpAnnounce(404, two_peers, false, 5, 1000).failure == Failure::kErrorResponse);
-  CHECK(CheckHttpAnnounce(200, body("d14:failure reason2:noe"), false, 5, 1000).failure ==
+  CHECK(CheckHttpAnnounce(200, two_peers, false, 5, 1000, false).ok);
+  CHECK(CheckHttpAnnounce(200, two_peers, false, -1, 1000, false).ok);
+  CHECK(CheckHttpAnnounce(200, two_peers, false, 1, 1000, false).failure == Failure::kImplausible);
+  CHECK(CheckHttpAnnounce(200, two_peers, false, 5, 1, false).failure == Failure::kImplausible);
+  CHECK(CheckHttpAnnounce(200, two_peers, true, 5, 1000, false).failure == Failure::kImplausible);
+  CHECK(CheckHttpAnnounce(404, two_peers, false, 5, 1000, false).failure == Failure::kErrorResponse);
+  CHECK(CheckHttpAnnounce(200, body("d14:failure reason2:noe"), false, 5, 1000, false).failure ==
         Failure::kErrorResponse);
-  CHECK(CheckHttpAnnounce(200, body("garbage"), false, 5, 1000).failure == Failure::kUnparsable);
-  CHECK(CheckHttpAnnounce(200, body("d8:intervali0e5:peers0:e"), false, 5, 1000).failure ==
+  CHECK(CheckHttpAnnounce(200, body("garbage"), false, 5, 1000, false).failure == Failure::kUnparsable);
+  CHECK(CheckHttpAnnounce(200, body("d8:intervali0e5:peers0:e"), false, 5, 1000, false).failure ==
         Failure::kImplausible);
   // Three peers in a swarm of two.
   const std::string three = std::string("d8:completei1e10:incompletei1e8:intervali1800e5:peers18:") +
                             std::string(18, 'x') + "e";
-  CHECK(CheckHttpAnnounce(200, three, false, 5, 1000).failure == Failure::kImplausible);
+  CHECK(CheckHttpAnnounce(200, three, false, 5, 1000, false).failure == Failure::kImplausible);
+}
+
+TEST_CASE("on loopback, every announced peer must be a loopback address with a port") {
+  const auto announce = [](std::string peers) {
+    return "d8:completei1e10:incompletei1e8:intervali1800e5:peers" +
+           std::to_string(peers.size()) + ":" + peers + "e";
+  };
+  const std::string local = announce(std::string("\x7f\x00\x00\x01\x1a\xe1", 6));
+  const std::string remote = announce(std::string("\x0a\x00\x00\x01\x1a\xe1", 6));
+  const std::string port0 = announce(std::string("\x7f\x00\x00\x01\x00\x00", 6));
+  CHECK(CheckHttpAnnounce(200, local, false, 5, 1000, true).ok);
+  CHECK(CheckHttpAnnounce(200, remote, false, 5, 1000, true).failure == Failure::kImplausible);
+  CHECK(CheckHttpAnnounce(200, remote, false, 5, 1000, false).ok);
+  CHECK(CheckHttpAnnounce(200, port0, false, 5, 1000, true).failure == Failure::kImplausible);
 }
 
 TEST_CASE("scrape answer checks") {

@@ -113,6 +113,15 @@ bool IsLoopback(const Endpoint& endpoint) {
   return false;
 }
 
+bool IsLoopbackPeer(std::span<const uint8_t> address) {
+  if (address.size() == 4) return address[0] == 127;
+  if (address.size() != 16) return false;
+  for (size_t i = 0; i < 15; ++i) {
+    if (address[i] != 0) return false;
+  }
+  return address[15] == 1;
+}
+
 absl::Status CheckTargetAllowed(const Endpoint& endpoint, bool allow_non_loopback) {
   if (IsLoopback(endpoint) || allow_non_loopback) return absl::OkStatus();
   return absl::PermissionDeniedError(

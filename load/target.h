@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,10 @@ absl::StatusOr<Endpoint> ParseEndpoint(std::string_view text, bool allow_port_ze
 
 // 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104.
 bool IsLoopback(const Endpoint& endpoint);
+
+// A peer address as a tracker sends it (4 or 16 bytes, network order) in 127.0.0.0/8
+// or ::1; false for any other length.
+bool IsLoopbackPeer(std::span<const uint8_t> address);
 
 // OK for a loopback target; otherwise an error that names the flag which allows it.
 absl::Status CheckTargetAllowed(const Endpoint& endpoint, bool allow_non_loopback);

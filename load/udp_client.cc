@@ -20,12 +20,19 @@
 namespace reef::load {
 
 bool PlausibleAnnounce(const udp::AnnounceResponse& r, int32_t num_want,
-                       int max_plausible_peers) {
+                       int max_plausible_peers, bool loopback) {
   if (r.interval <= 0 || r.leechers < 0 || r.seeders < 0) return false;
   const size_t peers = r.peers.size();
   if (peers > static_cast<size_t>(max_plausible_peers)) return false;
   if (num_want >= 0 && peers > static_cast<size_t>(num_want)) return false;
-  return peers <= static_cast<size_t>(r.leechers) + static_cast<size_t>(r.seeders);
+  if (peers > static_cast<size_t>(r.leechers) + static_cast<size_t>(r.seeders)) return false;
+  if (loopback) {
+    for (size_t i = 0; i < peers; ++i) {
+      const udp::Peer p = r.peers[i];
+      if (p.port == 0 || !IsLoopbackPeer(p.address())) return false;
+    }
+  }
+  return true;
 }
 
 namespace {
@@ -68,6 +75,7 @@ class UdpThread {
         stats_(stats),
         rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
         family_(o_.target.is_v6() ? udp::IpFamily::kV6 : udp::IpFamily::kV4),
+        loopback_(IsLoopback(o_.target)),
         limiter_(control.rate_per_thread, control.start_ns) {}
 
   ~UdpThread() {
@@ -307,7 +315,7 @@ class UdpThread {
     } else if (const auto* a = std::get_if<udp::AnnounceResponse>(&r.value())) {
       if (type != RequestType::kAnnounce) {
         stats_->Failed(type, Failure::kWrongType);
-      } else if (!PlausibleAnnounce(*a, slot.num_want, o_.max_plausible_peers)) {
+      } else if (!PlausibleAnnounce(*a, slot.num_want, o_.max_plausible_peers, loopback_)) {
         stats_->Failed(type, Failure::kImplausible);
       } else {
         stats_->Ok(type, in_window, latency);
@@ -348,6 +356,7 @@ class UdpThread {
   ThreadStats* stats_;
   Rng rng_;
   udp::IpFamily family_;
+  bool loopback_;
   RateLimiter limiter_;
   int epoll_fd_ = -1;
   std::vector<Socket> sockets_;

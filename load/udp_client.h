@@ -12,7 +12,8 @@
 //   - its transaction id is that of an outstanding request on this socket (else stray);
 //   - its action fits the request (an error response is an error; another type is wrong);
 //   - announce: interval > 0, counts >= 0, no more peers than num_want (or
-//     max_plausible_peers) and than seeders + leechers;
+//     max_plausible_peers) and than seeders + leechers, and (on loopback) only loopback
+//     peers with non-zero ports;
 //   - scrape: one entry per requested hash, counts >= 0.
 #ifndef REEF_LOAD_UDP_CLIENT_H_
 #define REEF_LOAD_UDP_CLIENT_H_
@@ -36,8 +37,11 @@ inline constexpr int kUdpBatch = 64;
 inline constexpr int kUdpReceiveBuffer = 4 << 20;
 
 // Checks one parsed announce response against what the request asked; true if plausible.
+// `loopback`: the target is a loopback address, so every peer the tracker knows came over
+// loopback: each must be in 127.0.0.0/8 (IPv4) or ::1 (IPv6), with a port other than 0. A
+// list of the other family read with this family's entry size fails this.
 bool PlausibleAnnounce(const udp::AnnounceResponse& response, int32_t num_want,
-                       int max_plausible_peers);
+                       int max_plausible_peers, bool loopback);
 
 // One load thread for the UDP protocol.
 absl::Status RunUdpThread(const Workload& workload, int thread_index, const RunControl& control,

@@ -103,15 +103,13 @@ class SpoilingTracker {
             {spoil && spoil_ == Spoil::kWrongTransactionId ? ~a.transaction_id
                                                            : a.transaction_id,
              1800, peers, 0});
-        const std::array<uint8_t, 16> ip{127, 0, 0, 1};
+        const std::array<uint8_t, 4> ip4{127, 0, 0, 1};
+        const std::array<uint8_t, 16> ip6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
         for (int i = 0; i < peers; ++i) {
-          if (spoil && spoil_ == Spoil::kWrongFamily) {
-            aw.AddPeerV6(ip, static_cast<uint16_t>(6881 + i));
-          } else if (family_ == udp::IpFamily::kV6) {
-            aw.AddPeerV6(ip, static_cast<uint16_t>(6881 + i));
+          if ((spoil && spoil_ == Spoil::kWrongFamily) || family_ == udp::IpFamily::kV6) {
+            aw.AddPeerV6(ip6, static_cast<uint16_t>(6881 + i));
           } else {
-            aw.AddPeerV4(std::span<const uint8_t, 4>(ip.data(), 4),
-                         static_cast<uint16_t>(6881 + i));
+            aw.AddPeerV4(ip4, static_cast<uint16_t>(6881 + i));
           }
         }
         w = aw.Finish();
@@ -281,18 +279,53 @@ TEST_CASE("plausibility of an announce answer") {
   r.seeders = 2;
   r.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4,
                                       std::span<const uint8_t>(bytes).subspan(20));
-  CHECK(PlausibleAnnounce(r, 5, 1000));
-  CHECK(PlausibleAnnounce(r, -1, 1000));
-  CHECK(!PlausibleAnnounce(r, 4, 1000));   // more than asked
-  CHECK(!PlausibleAnnounce(r, -1, 4));     // more than any tracker sends
+  CHECK(PlausibleAnnounce(r, 5, 1000, false));
+  CHECK(PlausibleAnnounce(r, -1, 1000, false));
+  CHECK(!PlausibleAnnounce(r, 4, 1000, false));   // more than asked
+  CHECK(!PlausibleAnnounce(r, -1, 4, false));     // more than any tracker sends
   r.seeders = 1;
-  CHECK(!PlausibleAnnounce(r, 5, 1000));   // more peers than the swarm has
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));   // more peers than the swarm has
   r.seeders = 2;
   r.interval = 0;
-  CHECK(!PlausibleAnnounce(r, 5, 1000));
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));
   r.interval = 1800;
   r.leechers = -1;
-  CHECK(!PlausibleAnnounce(r, 5, 1000));
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));
+}
+
+TEST_CASE("on loopback, every peer must be a loopback address with a port") {
+  std::array<uint8_t, 20 + 6 * 2> v4{};
+  const std::array<uint8_t, 12> good = {127, 0, 0, 1, 0x1a, 0xe1, 127, 9, 8, 7, 0x1a, 0xe2};
+  std::copy(good.begin(), good.end(), v4.begin() + 20);
+  udp::AnnounceResponse r;
+  r.interval = 1800;
+  r.leechers = 2;
+  r.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4, std::span<const uint8_t>(v4).subspan(20));
+  CHECK(PlausibleAnnounce(r, 5, 1000, true));
+  v4[20 + 6] = 10;  // 10.9.8.7
+  CHECK(!PlausibleAnnounce(r, 5, 1000, true));
+  CHECK(PlausibleAnnounce(r, 5, 1000, false));
+  v4[20 + 6] = 127;
+  v4[20 + 4] = 0;
+  v4[20 + 5] = 0;  // port 0
+  CHECK(!PlausibleAnnounce(r, 5, 1000, true));
+
+  std::array<uint8_t, 18> v6{};
+  v6[15] = 1;  // ::1
+  v6[17] = 80;
+  udp::AnnounceResponse r6;
+  r6.interval = 1800;
+  r6.seeders = 1;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV6, v6);
+  CHECK(PlausibleAnnounce(r6, 5, 1000, true));
+  // The same 18 bytes read as three IPv4 entries (a v6 list sent to a v4 client).
+  r6.seeders = 3;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4, v6);
+  CHECK(!PlausibleAnnounce(r6, 5, 1000, true));
+  v6[0] = 0x20;  // 2000::1
+  r6.seeders = 1;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV6, v6);
+  CHECK(!PlausibleAnnounce(r6, 5, 1000, true));
 }
 
 }  // namespace
