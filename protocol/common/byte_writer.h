@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "protocol/common/errors.h"
 #include "protocol/common/fixed_bytes.h"
@@ -34,13 +36,23 @@ class ByteWriter {
 
   constexpr bool WriteBytes(std::span<const uint8_t> bytes) {
     if (!Room(bytes.size())) return false;
-    for (size_t i = 0; i < bytes.size(); ++i) out_[pos_ + i] = bytes[i];
+    if (std::is_constant_evaluated()) {
+      for (size_t i = 0; i < bytes.size(); ++i) out_[pos_ + i] = bytes[i];
+    } else if (!bytes.empty()) {
+      // A byte loop here is not always turned into memcpy; long runs (compact peer
+      // lists) are the hot path of announce responses.
+      std::memcpy(out_.data() + pos_, bytes.data(), bytes.size());
+    }
     pos_ += bytes.size();
     return true;
   }
   constexpr bool WriteString(std::string_view s) {
     if (!Room(s.size())) return false;
-    for (size_t i = 0; i < s.size(); ++i) out_[pos_ + i] = static_cast<uint8_t>(s[i]);
+    if (std::is_constant_evaluated()) {
+      for (size_t i = 0; i < s.size(); ++i) out_[pos_ + i] = static_cast<uint8_t>(s[i]);
+    } else if (!s.empty()) {
+      std::memcpy(out_.data() + pos_, s.data(), s.size());
+    }
     pos_ += s.size();
     return true;
   }

@@ -1,0 +1,551 @@
+// Internal to server/swarm: the peers of one address family of one torrent.
+//
+// A PeerSet keeps its peers in dense arrays, leechers first: positions [0, leechers())
+// are leechers and [leechers(), size()) are seeders. Random selection is then a choice
+// of random positions in one or two ranges, with no list to walk, and a seeder's
+// "leechers first" is just "the first range first".
+//
+// The arrays are split by use (structure of arrays): one of endpoints, in their compact
+// wire form (6 bytes for IPv4, 18 for IPv6), which is all that peer selection, compact
+// responses and endpoint lookups read; and one of the rest (peer id, last announce,
+// completed flag; 24 bytes), read only for the requester itself and for non-compact
+// responses. Choosing 50 random peers of a large swarm then touches 50 random 6-byte
+// entries of a dense array instead of 50 random 30-byte records.
+//
+// Up to kInlineCapacity peers live inside the PeerSet itself (no heap allocation; the
+// set is stored by value in the torrent map's slot). The insertion that would exceed
+// that moves the peers to the heap: two std::vectors for the two arrays, and a hashed
+// index from endpoint to position (an absl::flat_hash_set of 4-byte positions whose
+// hash and equality look the endpoint up in the array, so the index stores no copy of
+// the key). Compact() moves a heap set that has shrunk to kInlineCapacity peers or
+// fewer back inline; only cleaning calls it, so a swarm that hovers around the
+// threshold does not allocate and free on every announce.
+//
+// A peer is keyed by its endpoint (address and port), never by its peer id.
+//
+// Not thread-safe: TorrentStore holds the shard's lock around every call.
+#ifndef REEF_SERVER_SWARM_PEER_SET_H_
+#define REEF_SERVER_SWARM_PEER_SET_H_
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "protocol/common/fixed_bytes.h"
+#include "server/swarm/rng.h"
+
+namespace reef::swarm::internal {
+
+// The most peers one Select call can be asked for (TorrentStore's
+// kMaxResponsePeersLimit is checked against it).
+inline constexpr uint32_t kMaxSelection = 1024;
+
+// A peer's last announce time and completed flag in one word: bit 0 is the flag, bits
+// 1..31 the low 31 bits of the caller's clock (seconds).
+class Stamp {
+ public:
+  static constexpr Stamp At(uint32_t now, bool completed) {
+    return Stamp((now << 1) | (completed ? 1u : 0u));
+  }
+  constexpr bool completed() const { return (bits_ & 1u) != 0; }
+  constexpr void set_completed() { bits_ |= 1u; }
+  // The low 31 bits of the clock at the last announce.
+  constexpr uint32_t last_seen() const { return bits_ >> 1; }
+  constexpr void Touch(uint32_t now) { bits_ = (now << 1) | (bits_ & 1u); }
+
+  // Seconds idle at `now` (the low 32 bits of the clock; only 31 count). The difference
+  // is taken modulo 2^31 and read as signed: exact while the two are less than 2^30 s
+  // (34 years) apart. A clock that stepped back (two workers reading it a moment apart)
+  // gives a negative difference, which counts as 0.
+  constexpr int64_t IdleSeconds(uint32_t now) const {
+    const auto doubled = static_cast<int32_t>((now << 1) - (bits_ & ~1u));
+    return std::max<int64_t>(0, doubled >> 1);
+  }
+
+ private:
+  explicit constexpr Stamp(uint32_t bits) : bits_(bits) {}
+  uint32_t bits_;  // no initializer: keeps PeerMeta trivial
+
+ public:
+  Stamp() = default;
+};
+
+// An endpoint in its compact wire form (BEP 23 / BEP 15): the address, then the port
+// big-endian. A compact response is one memcpy of this per peer.
+template <size_t kAddressBytes>
+using EndpointBytes = std::array<uint8_t, kAddressBytes + 2>;
+
+// Equality of two endpoints in a few integer compares (std::array's operator== calls
+// memcmp, which gcc does not inline here).
+template <size_t N>
+inline bool SameEndpoint(const std::array<uint8_t, N>& a, const std::array<uint8_t, N>& b) {
+  static_assert(N == 6 || N == 18);
+  if constexpr (N == 6) {
+    uint32_t a4, b4;
+    uint16_t a2, b2;
+    std::memcpy(&a4, a.data(), 4);
+    std::memcpy(&b4, b.data(), 4);
+    std::memcpy(&a2, a.data() + 4, 2);
+    std::memcpy(&b2, b.data() + 4, 2);
+    return ((a4 ^ b4) | static_cast<uint32_t>(a2 ^ b2)) == 0;
+  } else {
+    uint64_t a0, b0, a1, b1;
+    uint16_t a2, b2;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&a1, a.data() + 8, 8);
+    std::memcpy(&b1, b.data() + 8, 8);
+    std::memcpy(&a2, a.data() + 16, 2);
+    std::memcpy(&b2, b.data() + 16, 2);
+    return ((a0 ^ b0) | (a1 ^ b1) | static_cast<uint64_t>(a2 ^ b2)) == 0;
+  }
+}
+
+// Everything about a peer but its endpoint. Trivial, so inline arrays of it cost
+// nothing to create; both fields are written when a peer is added.
+struct PeerMeta {
+  std::array<uint8_t, kPeerIdSize> peer_id;
+  Stamp stamp;
+};
+static_assert(sizeof(PeerMeta) == 24);
+static_assert(std::is_trivially_copyable_v<PeerMeta>);
+
+// A set of distinct positions drawn by Floyd's algorithm; a small open-addressing table
+// on the stack remembers which were drawn.
+class DrawnPositions {
+ public:
+  // Room for `count` <= kMaxSelection positions.
+  explicit DrawnPositions(uint32_t count) {
+    const uint32_t capacity = std::max<uint32_t>(4, std::bit_ceil(2 * count));
+    mask_ = capacity - 1;
+    shift_ = 32 - std::countr_zero(capacity);
+    std::fill_n(slots_.begin(), capacity, kEmpty);
+  }
+
+  // Adds `position`; false if it was already there.
+  bool Insert(uint32_t position) {
+    // Fibonacci hashing: the top bits of the product spread consecutive positions.
+    uint32_t i = (position * 2654435769u) >> shift_;
+    while (slots_[i] != kEmpty) {
+      if (slots_[i] == position) return false;
+      i = (i + 1) & mask_;
+    }
+    slots_[i] = position;
+    return true;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  uint32_t mask_;
+  int shift_;
+  std::array<uint32_t, 2 * kMaxSelection> slots_;  // only [0, mask_] is used
+};
+
+// Calls emit(i) for `count` distinct i drawn uniformly from [0, n): every subset of that
+// size is equally likely (Floyd's algorithm; Bentley, "Programming Pearls", column 12).
+// With count >= n, emits all of [0, n) in order. count must be <= kMaxSelection.
+template <typename Emit>
+void SampleDistinct(uint32_t n, uint32_t count, Rng& rng, Emit&& emit) {
+  if (count >= n) {
+    for (uint32_t i = 0; i < n; ++i) emit(i);
+    return;
+  }
+  DrawnPositions drawn(count);
+  for (uint32_t j = n - count; j < n; ++j) {
+    const uint32_t t = rng.Below(j + 1);
+    if (drawn.Insert(t)) {
+      emit(t);
+    } else {
+      drawn.Insert(j);  // j is larger than anything drawn so far: always new
+      emit(j);
+    }
+  }
+}
+
+template <size_t kAddressBytes, uint32_t kInlineCapacity>
+class PeerSet {
+ public:
+  static constexpr size_t kEndpointBytes = kAddressBytes + 2;
+  using Endpoint = EndpointBytes<kAddressBytes>;
+  using PeerIdBytes = std::array<uint8_t, kPeerIdSize>;
+
+  static constexpr uint32_t kNotFound = std::numeric_limits<uint32_t>::max();
+  static_assert(kInlineCapacity >= 1);
+
+  PeerSet() = default;
+  PeerSet(PeerSet&& other) noexcept { TakeFrom(other); }
+  PeerSet& operator=(PeerSet&& other) noexcept {
+    if (this != &other) {
+      FreeLarge();
+      TakeFrom(other);
+    }
+    return *this;
+  }
+  PeerSet(const PeerSet&) = delete;
+  PeerSet& operator=(const PeerSet&) = delete;
+  ~PeerSet() { FreeLarge(); }
+
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint32_t leechers() const { return leechers_; }
+  uint32_t seeders() const { return size_ - leechers_; }
+  // `completed` events counted, at most once per peer entry; saturates.
+  uint32_t completed() const { return completed_; }
+  bool is_inline() const { return !large_mode_; }
+
+  // The peer at `position` < size(). Positions change whenever the set changes.
+  const Endpoint& endpoint(uint32_t position) const { return endpoints()[position]; }
+  const PeerMeta& meta(uint32_t position) const { return metas()[position]; }
+
+  // The position of the peer at `endpoint`, or kNotFound.
+  uint32_t Find(const Endpoint& endpoint) const {
+    if (large_mode_) {
+      const auto it = storage_.large->index.find(endpoint);
+      return it == storage_.large->index.end() ? kNotFound : it->position;
+    }
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (SameEndpoint(storage_.small.endpoints[i], endpoint)) return i;
+    }
+    return kNotFound;
+  }
+
+  // Adds the peer at `endpoint`, or updates it if present (its peer id, last announce
+  // and seeder status are replaced). A `completed_event` counts once per peer entry.
+  // Returns the peer's position afterwards. May allocate only when the peer is new.
+  uint32_t Upsert(const Endpoint& endpoint, const PeerIdBytes& peer_id, bool seeder,
+                  bool completed_event, uint32_t now) {
+    uint32_t position = Find(endpoint);
+    if (position == kNotFound) {
+      position = Insert(endpoint, PeerMeta{peer_id, Stamp::At(now, false)}, seeder);
+    } else {
+      PeerMeta& meta = metas()[position];
+      meta.peer_id = peer_id;
+      meta.stamp.Touch(now);
+      position = SetSeeder(position, seeder);
+    }
+    if (completed_event) {
+      Stamp& stamp = metas()[position].stamp;
+      if (!stamp.completed()) {
+        stamp.set_completed();
+        if (completed_ != std::numeric_limits<uint32_t>::max()) ++completed_;
+      }
+    }
+    return position;
+  }
+
+  // Starts loading the heap form's bookkeeping, if any, into the cache: the caller has
+  // other work to overlap with that miss before its Upsert or Remove.
+  void Prefetch() const {
+    if (large_mode_) __builtin_prefetch(storage_.large);
+  }
+
+  // Removes the peer at `endpoint`; false if there was none. Never allocates.
+  bool Remove(const Endpoint& endpoint) {
+    const uint32_t position = Find(endpoint);
+    if (position == kNotFound) return false;
+    RemoveAt(position);
+    return true;
+  }
+
+  // Removes every peer idle for more than `timeout_s` seconds at `now`, then Compact()s.
+  // Returns how many were removed.
+  uint32_t RemoveIdle(uint32_t now, uint32_t timeout_s) {
+    uint32_t removed = 0;
+    // Backwards: RemoveAt fills the hole from a higher position, which has already been
+    // looked at, so every peer is looked at exactly once.
+    for (uint32_t i = size_; i-- > 0;) {
+      if (metas()[i].stamp.IdleSeconds(now) > timeout_s) {
+        RemoveAt(i);
+        ++removed;
+      }
+    }
+    Compact();
+    return removed;
+  }
+
+  // Returns heap memory that is no longer needed: a heap set of kInlineCapacity peers or
+  // fewer moves back inline, and heap arrays or an index far larger than their contents
+  // are shrunk.
+  void Compact() {
+    if (!large_mode_) return;
+    Large& large = *storage_.large;
+    if (size_ <= kInlineCapacity) {
+      Small small;
+      std::copy_n(large.endpoints.begin(), size_, small.endpoints);
+      std::copy_n(large.metas.begin(), size_, small.metas);
+      FreeLarge();
+      storage_.small = small;
+      return;
+    }
+    if (large.endpoints.capacity() > 2 * static_cast<size_t>(size_)) {
+      large.endpoints.shrink_to_fit();
+      large.metas.shrink_to_fit();
+    }
+    if (large.index.capacity() > 4 * static_cast<size_t>(size_)) large.index.rehash(0);
+  }
+
+  // Chooses up to `wanted` distinct peers at random, never the one at position
+  // `exclude` (kNotFound excludes nobody), and calls sink(const Endpoint&, const
+  // PeerIdBytes&) for each. With `leechers_first`, leechers are drawn first and seeders
+  // only fill what is left. Returns how many were chosen: min(wanted, the peers there are
+  // to choose from). `wanted` must be <= kMaxSelection. Never allocates.
+  template <typename Sink>
+  uint32_t Select(uint32_t exclude, bool leechers_first, uint32_t wanted, Rng& rng,
+                  Sink&& sink) const {
+    // Two passes: draw every position first, then read the peers. In a large swarm each
+    // read is a likely cache miss; issued together they overlap instead of queueing
+    // behind the drawing (measured in swarm_benchmark: BM_Select50From10k, BM_ZipfMix).
+    std::array<uint32_t, kMaxSelection> positions;
+    uint32_t chosen = 0;
+    // Draws up to `count` from [begin, end) minus `exclude`.
+    auto draw = [&](uint32_t begin, uint32_t end, uint32_t count) {
+      const bool skip = exclude >= begin && exclude < end;
+      const uint32_t n = end - begin - (skip ? 1 : 0);
+      SampleDistinct(n, std::min(count, n), rng, [&](uint32_t i) {
+        uint32_t position = begin + i;
+        if (skip && position >= exclude) ++position;
+        positions[chosen++] = position;
+      });
+    };
+    if (leechers_first) {
+      draw(0, leechers_, wanted);
+      draw(leechers_, size_, wanted - chosen);
+    } else {
+      draw(0, size_, wanted);
+    }
+    const Endpoint* ends = endpoints();
+    const PeerMeta* meta = metas();
+    for (uint32_t i = 0; i < chosen; ++i) __builtin_prefetch(&ends[positions[i]]);
+    for (uint32_t i = 0; i < chosen; ++i) {
+      sink(ends[positions[i]], meta[positions[i]].peer_id);
+    }
+    return chosen;
+  }
+
+  // Calls f(const Endpoint&, const PeerMeta&, bool seeder) for every peer, in position
+  // order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (uint32_t i = 0; i < size_; ++i) f(endpoints()[i], metas()[i], i >= leechers_);
+  }
+
+  // Heap bytes this set owns (0 while inline): the arrays' and the index's capacity,
+  // not counting the allocator's own overhead.
+  size_t HeapBytes() const {
+    if (!large_mode_) return 0;
+    const Large& large = *storage_.large;
+    const size_t index_capacity = large.index.capacity();
+    return sizeof(Large) + large.endpoints.capacity() * sizeof(Endpoint) +
+           large.metas.capacity() * sizeof(PeerMeta) + index_capacity * (sizeof(Slot) + 1) +
+           (index_capacity == 0 ? 0 : 16);
+  }
+
+ private:
+  // An entry of the heap index: a position in the arrays. The hash and the equality look
+  // the endpoint up in the endpoint array; moving a peer rewrites its slot's position in
+  // place, which keeps the hash (the endpoint is the same) and so is safe, hence
+  // `mutable`.
+  struct Slot {
+    mutable uint32_t position;
+  };
+  struct IndexHash {
+    using is_transparent = void;
+    const std::vector<Endpoint>* endpoints;
+    size_t operator()(const Endpoint& endpoint) const {
+      return absl::Hash<Endpoint>{}(endpoint);
+    }
+    size_t operator()(const Slot& slot) const {
+      return (*this)((*endpoints)[slot.position]);
+    }
+  };
+  struct IndexEq {
+    using is_transparent = void;
+    const std::vector<Endpoint>* endpoints;
+    const std::vector<PeerMeta>* metas;
+    bool operator()(const Slot& a, const Slot& b) const { return a.position == b.position; }
+    bool operator()(const Endpoint& endpoint, const Slot& slot) const {
+      return Matches(endpoint, slot);
+    }
+    bool operator()(const Slot& slot, const Endpoint& endpoint) const {
+      return Matches(endpoint, slot);
+    }
+    bool Matches(const Endpoint& endpoint, const Slot& slot) const {
+      // A lookup by endpoint is nearly always followed by a read of the peer's meta
+      // (Upsert, RemoveAt); fetching it now overlaps that cache miss with this one.
+      __builtin_prefetch(metas->data() + slot.position);
+      return SameEndpoint((*endpoints)[slot.position], endpoint);
+    }
+  };
+  // The heap form. Never moved (the index's functors point at the arrays).
+  struct Large {
+    Large() : index(0, IndexHash{&endpoints}, IndexEq{&endpoints, &metas}) {}
+    Large(const Large&) = delete;
+    Large& operator=(const Large&) = delete;
+
+    std::vector<Endpoint> endpoints;
+    std::vector<PeerMeta> metas;
+    absl::flat_hash_set<Slot, IndexHash, IndexEq> index;
+  };
+  // The inline form. Trivial: nothing is written until a peer is added.
+  struct Small {
+    Endpoint endpoints[kInlineCapacity];
+    PeerMeta metas[kInlineCapacity];
+  };
+  // Trivially copyable; value-initialized, its first member (the inline form) is the
+  // active one.
+  union Storage {
+    Small small;
+    Large* large;
+  };
+
+  Endpoint* endpoints() {
+    return large_mode_ ? storage_.large->endpoints.data() : storage_.small.endpoints;
+  }
+  const Endpoint* endpoints() const {
+    return large_mode_ ? storage_.large->endpoints.data() : storage_.small.endpoints;
+  }
+  PeerMeta* metas() {
+    return large_mode_ ? storage_.large->metas.data() : storage_.small.metas;
+  }
+  const PeerMeta* metas() const {
+    return large_mode_ ? storage_.large->metas.data() : storage_.small.metas;
+  }
+
+  // Appends the peer and moves it into its part of the arrays; returns its position.
+  uint32_t Insert(const Endpoint& endpoint, const PeerMeta& meta, bool seeder) {
+    if (!large_mode_ && size_ == kInlineCapacity) MoveToHeap();
+    uint32_t position = size_;
+    if (large_mode_) {
+      Large& large = *storage_.large;
+      large.endpoints.push_back(endpoint);
+      large.metas.push_back(meta);
+      ++size_;
+      large.index.insert(Slot{position});
+    } else {
+      storage_.small.endpoints[position] = endpoint;
+      storage_.small.metas[position] = meta;
+      ++size_;
+    }
+    if (!seeder) {
+      SwapPositions(position, leechers_);
+      position = leechers_++;
+    }
+    return position;
+  }
+
+  // Moves the peer at `position` to the other part of the arrays if its status changed.
+  uint32_t SetSeeder(uint32_t position, bool seeder) {
+    const bool is_seeder = position >= leechers_;
+    if (is_seeder == seeder) return position;
+    if (seeder) {
+      --leechers_;
+      SwapPositions(position, leechers_);
+      return leechers_;
+    }
+    SwapPositions(position, leechers_);
+    return leechers_++;
+  }
+
+  void RemoveAt(uint32_t position) {
+    if (large_mode_) {
+      auto& index = storage_.large->index;
+      index.erase(index.find(endpoints()[position]));
+    }
+    const uint32_t last = size_ - 1;
+    if (position < leechers_) {
+      // Fill the hole with the last leecher, and the last leecher's place with the last
+      // peer, so both parts stay contiguous.
+      const uint32_t last_leecher = leechers_ - 1;
+      MovePosition(last_leecher, position);
+      MovePosition(last, last_leecher);
+      --leechers_;
+    } else {
+      MovePosition(last, position);
+    }
+    --size_;
+    if (large_mode_) {
+      storage_.large->endpoints.pop_back();
+      storage_.large->metas.pop_back();
+    }
+  }
+
+  // Copies the peer at `from` over the one at `to` (whose index slot, if any, is gone).
+  void MovePosition(uint32_t from, uint32_t to) {
+    if (from == to) return;
+    Endpoint* ends = endpoints();
+    PeerMeta* meta = metas();
+    if (large_mode_) storage_.large->index.find(ends[from])->position = to;
+    ends[to] = ends[from];
+    meta[to] = meta[from];
+  }
+
+  void SwapPositions(uint32_t a, uint32_t b) {
+    if (a == b) return;
+    Endpoint* ends = endpoints();
+    PeerMeta* meta = metas();
+    if (large_mode_) {
+      // Both lookups before either slot changes: a changed slot would compare against
+      // the wrong endpoint.
+      auto& index = storage_.large->index;
+      const auto slot_a = index.find(ends[a]);
+      const auto slot_b = index.find(ends[b]);
+      slot_a->position = b;
+      slot_b->position = a;
+    }
+    std::swap(ends[a], ends[b]);
+    std::swap(meta[a], meta[b]);
+  }
+
+  void MoveToHeap() {
+    auto large = std::make_unique<Large>();
+    const size_t capacity = 2 * static_cast<size_t>(kInlineCapacity);
+    large->endpoints.reserve(capacity);
+    large->metas.reserve(capacity);
+    large->endpoints.assign(storage_.small.endpoints, storage_.small.endpoints + size_);
+    large->metas.assign(storage_.small.metas, storage_.small.metas + size_);
+    large->index.reserve(static_cast<size_t>(size_) + 1);
+    for (uint32_t i = 0; i < size_; ++i) large->index.insert(Slot{i});
+    storage_.large = large.release();
+    large_mode_ = true;
+  }
+
+  void FreeLarge() {
+    if (!large_mode_) return;
+    delete storage_.large;
+    storage_ = Storage{};
+    large_mode_ = false;
+  }
+
+  void TakeFrom(PeerSet& other) {
+    storage_ = other.storage_;
+    size_ = other.size_;
+    leechers_ = other.leechers_;
+    completed_ = other.completed_;
+    large_mode_ = other.large_mode_;
+    other.storage_ = Storage{};
+    other.size_ = 0;
+    other.leechers_ = 0;
+    other.completed_ = 0;
+    other.large_mode_ = false;
+  }
+
+  // 32-bit counts: 2^32 peers in one swarm would take over 128 GB before overflowing.
+  uint32_t size_ = 0;
+  uint32_t leechers_ = 0;  // positions [0, leechers_) are leechers
+  uint32_t completed_ = 0;
+  bool large_mode_ = false;
+  Storage storage_{};
+};
+
+}  // namespace reef::swarm::internal
+
+#endif  // REEF_SERVER_SWARM_PEER_SET_H_

@@ -1,0 +1,69 @@
+// Stateless BEP 15 connection ids.
+//
+// A connection id is minted for a client address at a time and proves, when it comes
+// back, that the client really receives datagrams at that address (so announces cannot be
+// made for spoofed sources). reef keeps no table of issued ids: an id is
+//
+//     bits 63..48  the coarse time it was minted, in 16-second ticks (wrapping)
+//     bits 47..0   SipHash-2-4(key, tick || address family || address bytes), truncated
+//
+// so it is valid exactly when its MAC matches the sender's address and its tick is at most
+// kMaxAgeTicks old (BEP 15 asks trackers to accept an id until two minutes after sending
+// it: 8 ticks = 128-144 s). One tick in the future is accepted too, for instances sharing
+// a secret whose clocks differ slightly. Forging one without the key takes about 2^48
+// guesses per address. The port is not part of it: NATs may change a client's source port
+// between its connect and its announce, and BEP 15 ties ids to the IP address.
+#ifndef REEF_SERVER_UDP_CONNECTION_ID_H_
+#define REEF_SERVER_UDP_CONNECTION_ID_H_
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "server/udp/siphash.h"
+
+namespace reef::udp {
+
+// The part of a client's address that a connection id is bound to.
+struct ClientAddress {
+  bool is_v6 = false;
+  // IPv4 in the first 4 bytes, IPv6 in all 16; IPv4-mapped IPv6 addresses are treated
+  // as IPv4 so a dual-stack socket sees the same client the same way.
+  std::array<uint8_t, 16> bytes{};
+
+  static ClientAddress FromIpv4(std::span<const uint8_t, 4> address);
+  static ClientAddress FromIpv6(std::span<const uint8_t, 16> address);
+  // From a socket address (AF_INET or AF_INET6); nullopt for any other family.
+  static std::optional<ClientAddress> FromSockaddr(const sockaddr_storage& address);
+};
+
+class ConnectionIds {
+ public:
+  static constexpr int64_t kTickSeconds = 16;
+  static constexpr uint16_t kMaxAgeTicks = 8;
+  static constexpr uint16_t kMaxFutureTicks = 1;
+
+  // A key from the kernel's random source (ids die with the process).
+  static ConnectionIds WithRandomKey();
+  // A key derived from a shared secret (SHA-256), so instances sharing it accept each
+  // other's ids and ids survive a restart.
+  static ConnectionIds WithSecret(std::string_view secret);
+  explicit ConnectionIds(const SipHashKey& key) : key_(key) {}
+
+  // `now_seconds` is wall-clock time (CLOCK_REALTIME), shared between instances.
+  uint64_t Mint(const ClientAddress& client, int64_t now_seconds) const;
+  bool Valid(uint64_t connection_id, const ClientAddress& client, int64_t now_seconds) const;
+
+ private:
+  uint64_t Mac(uint16_t tick, const ClientAddress& client) const;
+
+  SipHashKey key_;
+};
+
+}  // namespace reef::udp
+
+#endif  // REEF_SERVER_UDP_CONNECTION_ID_H_

@@ -1,0 +1,150 @@
+#include "server/udp/connection_id.h"
+
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <random>
+
+#include "testing/alloc_counter.h"
+
+namespace reef::udp {
+namespace {
+
+constexpr int64_t kNow = 1795660000;  // 2026-11-26, wall clock
+
+ClientAddress V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  std::array<uint8_t, 4> bytes = {a, b, c, d};
+  return ClientAddress::FromIpv4(bytes);
+}
+
+ConnectionIds TestIds(uint8_t seed = 1) {
+  SipHashKey key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(seed * 31 + i);
+  return ConnectionIds(key);
+}
+
+TEST_CASE("an id is valid for the address it was minted for, and no other") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(127, 0, 0, 1);
+  const uint64_t id = ids.Mint(client, kNow);
+  CHECK(ids.Valid(id, client, kNow));
+  CHECK_FALSE(ids.Valid(id, V4(127, 0, 0, 2), kNow));
+  CHECK_FALSE(ids.Valid(id, V4(10, 0, 0, 1), kNow));
+}
+
+TEST_CASE("an id lives at least two minutes and at most 144 seconds") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(192, 0, 2, 7);
+  // Mint at the very end of a tick: the shortest life an id can have.
+  const int64_t minted = (kNow / 16) * 16 + 15;
+  const uint64_t id = ids.Mint(client, minted);
+  CHECK(ids.Valid(id, client, minted + 120));  // BEP 15: accept for two minutes
+  CHECK(ids.Valid(id, client, minted + 128));  // 8 ticks later: still the last valid tick
+  CHECK_FALSE(ids.Valid(id, client, minted + 129));  // 9 ticks: expired
+  // Minted at the start of a tick: the longest life, 144 s.
+  const int64_t early = (kNow / 16) * 16;
+  const uint64_t id2 = ids.Mint(client, early);
+  CHECK(ids.Valid(id2, client, early + 143));
+  CHECK_FALSE(ids.Valid(id2, client, early + 144));
+}
+
+TEST_CASE("one tick of clock skew into the future is accepted, two are not") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(198, 51, 100, 1);
+  const int64_t start = (kNow / 16) * 16;
+  const uint64_t id = ids.Mint(client, start + 16);  // minted by a host 1 tick ahead
+  CHECK(ids.Valid(id, client, start));
+  const uint64_t id2 = ids.Mint(client, start + 32);  // 2 ticks ahead
+  CHECK_FALSE(ids.Valid(id2, client, start));
+}
+
+TEST_CASE("validity survives the 16-bit tick wrapping around") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(203, 0, 113, 9);
+  // The last tick before the counter wraps to 0.
+  const int64_t before_wrap = (int64_t{65535} + 65536 * 1000) * 16;
+  const uint64_t id = ids.Mint(client, before_wrap);
+  CHECK((id >> 48) == 65535);
+  CHECK(ids.Valid(id, client, before_wrap + 16 * 3));
+  CHECK_FALSE(ids.Valid(id, client, before_wrap + 16 * 9));
+}
+
+TEST_CASE("another key, or any flipped bit, makes an id invalid") {
+  ConnectionIds ids = TestIds(1);
+  ConnectionIds other = TestIds(2);
+  const ClientAddress client = V4(127, 0, 0, 1);
+  const uint64_t id = ids.Mint(client, kNow);
+  CHECK_FALSE(other.Valid(id, client, kNow));
+  for (int bit = 0; bit < 64; ++bit) {
+    CAPTURE(bit);
+    CHECK_FALSE(ids.Valid(id ^ (uint64_t{1} << bit), client, kNow));
+  }
+}
+
+TEST_CASE("random ids are refused") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(127, 0, 0, 1);
+  std::mt19937_64 rng(42);
+  int accepted = 0;
+  for (int i = 0; i < 100000; ++i) accepted += ids.Valid(rng(), client, kNow) ? 1 : 0;
+  CHECK(accepted == 0);
+}
+
+TEST_CASE("a shared secret gives every instance the same ids") {
+  auto a = ConnectionIds::WithSecret("correct horse battery staple");
+  auto b = ConnectionIds::WithSecret("correct horse battery staple");
+  auto c = ConnectionIds::WithSecret("correct horse battery stapler");
+  const ClientAddress client = V4(127, 0, 0, 1);
+  const uint64_t id = a.Mint(client, kNow);
+  CHECK(b.Valid(id, client, kNow));
+  CHECK_FALSE(c.Valid(id, client, kNow));
+  auto random1 = ConnectionIds::WithRandomKey();
+  auto random2 = ConnectionIds::WithRandomKey();
+  CHECK_FALSE(random2.Valid(random1.Mint(client, kNow), client, kNow));
+}
+
+TEST_CASE("IPv6, and IPv4-mapped IPv6 counts as the IPv4 address") {
+  ConnectionIds ids = TestIds();
+  std::array<uint8_t, 16> loopback6{};
+  loopback6[15] = 1;
+  const ClientAddress v6 = ClientAddress::FromIpv6(loopback6);
+  CHECK(v6.is_v6);
+  const uint64_t id6 = ids.Mint(v6, kNow);
+  CHECK(ids.Valid(id6, v6, kNow));
+  CHECK_FALSE(ids.Valid(id6, V4(127, 0, 0, 1), kNow));
+
+  std::array<uint8_t, 16> mapped{};
+  mapped[10] = 0xff;
+  mapped[11] = 0xff;
+  mapped[12] = 127;
+  mapped[15] = 1;
+  const ClientAddress as_v4 = ClientAddress::FromIpv6(mapped);
+  CHECK_FALSE(as_v4.is_v6);
+  CHECK(ids.Valid(ids.Mint(V4(127, 0, 0, 1), kNow), as_v4, kNow));
+
+  sockaddr_storage storage{};
+  auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
+  in6.sin6_family = AF_INET6;
+  std::memcpy(&in6.sin6_addr, mapped.data(), 16);
+  auto from_sockaddr = ClientAddress::FromSockaddr(storage);
+  REQUIRE(from_sockaddr.has_value());
+  CHECK_FALSE(from_sockaddr->is_v6);
+  storage.ss_family = AF_UNIX;
+  CHECK_FALSE(ClientAddress::FromSockaddr(storage).has_value());
+}
+
+TEST_CASE("minting and checking allocate nothing") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(127, 0, 0, 1);
+  testing::AllocationScope scope;
+  const uint64_t id = ids.Mint(client, kNow);
+  const bool valid = ids.Valid(id, client, kNow);
+  CHECK(scope.allocations() == 0);
+  CHECK(valid);
+}
+
+}  // namespace
+}  // namespace reef::udp
