@@ -1,5 +1,5 @@
 // Everything a load run can be told, with its limits. The `reef_load` binary fills this
-// from its flags (main.cc); tests fill it directly.
+// from its flags (reef_load.cc); tests fill it directly.
 #ifndef REEF_LOAD_OPTIONS_H_
 #define REEF_LOAD_OPTIONS_H_
 
