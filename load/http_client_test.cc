@@ -218,7 +218,9 @@ LoadOptions Options(const Endpoint& target) {
   o.protocol = Protocol::kHttp;
   o.target = target;
   o.duration_ms = 600;
-  o.timeout_ms = 150;
+  // Long enough that a busy machine (a sanitizer build beside other work) does not turn
+  // a slow answer into a timeout, which would break the exact counts below.
+  o.timeout_ms = 1000;
   o.threads = 2;
   o.sockets_per_thread = 2;
   o.in_flight = 4;
@@ -239,7 +241,7 @@ void RunSpoiled(const char* bind, Spoil spoil, Failure expected, bool keep_alive
   INFO("sent ", t.sent[kAnnounce], " ok ", t.ok[kAnnounce], " failed ", t.TotalFailed(),
        " stray ", t.stray, " server announces ", tracker.announces(), " spoiled ",
        tracker.spoiled());
-  CHECK(tracker.announces() > 50);
+  CHECK(tracker.announces() >= 2 * kEvery);  // at least two spoiled
   CHECK(tracker.spoiled() == tracker.announces() / kEvery);
   CHECK(t.sent[kAnnounce] == tracker.announces());
   CHECK(t.FailedOf(RequestType::kAnnounce) == tracker.spoiled());

@@ -155,7 +155,9 @@ LoadOptions Options(const Endpoint& target) {
   o.protocol = Protocol::kUdp;
   o.target = target;
   o.duration_ms = 700;
-  o.timeout_ms = 150;
+  // Long enough that a busy machine (a sanitizer build beside other work) does not turn
+  // a slow answer into a timeout, which would break the exact counts below.
+  o.timeout_ms = 1000;
   o.threads = 2;
   o.sockets_per_thread = 2;
   o.in_flight = 8;
@@ -176,7 +178,7 @@ void RunSpoiled(const char* bind, Spoil spoil, Failure expected) {
   INFO("sent ", t.sent[kAnnounce], " ok ", t.ok[kAnnounce], " failed ", t.TotalFailed(),
        " stray ", t.stray, " server announces ", tracker.announces(), " spoiled ",
        tracker.spoiled());
-  CHECK(tracker.announces() > 100);
+  CHECK(tracker.announces() >= 2 * kEvery);  // at least two spoiled
   CHECK(tracker.spoiled() == tracker.announces() / kEvery);
   // Every request the tracker saw is accounted for, and exactly the spoiled ones failed,
   // all of the expected kind.
