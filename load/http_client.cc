@@ -1,0 +1,487 @@
+#include "load/http_client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "load/rng.h"
+#include "protocol/http/query.h"
+#include "protocol/http/request.h"
+#include "protocol/http/response_parser.h"
+
+namespace reef::load {
+
+HttpCheck CheckHttpAnnounce(int status, std::string_view body, bool v6, int32_t num_want,
+                            int max_plausible_peers, bool loopback) {
+  if (status != 200) return {false, Failure::kErrorResponse};
+  const auto r = http::ParseAnnounceResponse(body);
+  if (!r.ok()) return {false, Failure::kUnparsable};
+  const http::AnnounceResponseView& v = r.value();
+  if (v.failure_reason) return {false, Failure::kErrorResponse};
+  if (!v.interval || *v.interval <= 0) return {false, Failure::kImplausible};
+  if ((v.complete && *v.complete < 0) || (v.incomplete && *v.incomplete < 0)) {
+    return {false, Failure::kImplausible};
+  }
+  if (v6 ? !v.peers.empty() : !v.peers6.empty()) return {false, Failure::kImplausible};
+  const size_t count = v.peer_count();
+  if (count > static_cast<size_t>(max_plausible_peers) ||
+      (num_want >= 0 && count > static_cast<size_t>(num_want))) {
+    return {false, Failure::kImplausible};
+  }
+  if (v.complete && v.incomplete &&
+      count > static_cast<uint64_t>(*v.complete) + static_cast<uint64_t>(*v.incomplete)) {
+    return {false, Failure::kImplausible};
+  }
+  if (loopback) {
+    http::PeerCursor cursor(v);
+    http::ParsedPeer peer;
+    while (cursor.Next(&peer)) {
+      if (peer.port == 0 || !peer.address || !IsLoopbackPeer(peer.address->view())) {
+        return {false, Failure::kImplausible};
+      }
+    }
+  }
+  return {true, Failure::kNumFailures};
+}
+
+HttpCheck CheckHttpScrape(int status, std::string_view body,
+                          std::span<const InfoHash> requested) {
+  if (status != 200) return {false, Failure::kErrorResponse};
+  const auto r = http::ParseScrapeResponse(body);
+  if (!r.ok()) return {false, Failure::kUnparsable};
+  if (r.value().failure_reason) return {false, Failure::kErrorResponse};
+  std::array<InfoHash, kMaxScrapeHashes> wanted;
+  const size_t n = std::min(requested.size(), wanted.size());
+  std::copy_n(requested.begin(), n, wanted.begin());
+  std::sort(wanted.begin(), wanted.begin() + static_cast<ptrdiff_t>(n));
+  const size_t distinct = static_cast<size_t>(
+      std::unique(wanted.begin(), wanted.begin() + static_cast<ptrdiff_t>(n)) - wanted.begin());
+  // A tracker may leave out torrents it does not know (opentracker does), never add one.
+  if (r.value().file_count > distinct) return {false, Failure::kImplausible};
+  http::ScrapeFileCursor cursor(r.value());
+  http::ScrapeFile file;
+  size_t seen = 0;
+  while (cursor.Next(&file)) {
+    ++seen;
+    if (!std::binary_search(wanted.begin(), wanted.begin() + static_cast<ptrdiff_t>(distinct),
+                            file.info_hash) ||
+        file.stats.complete < 0 || file.stats.incomplete < 0 || file.stats.downloaded < 0) {
+      return {false, Failure::kImplausible};
+    }
+  }
+  if (seen != r.value().file_count) return {false, Failure::kImplausible};
+  return {true, Failure::kNumFailures};
+}
+
+namespace {
+
+constexpr uint64_t kExpireEveryNs = 1'000'000;
+constexpr size_t kRequestBufferSize = 8192;
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxHeaders = 32;
+
+absl::Status Errno(std::string_view what) {
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
+}
+
+struct Outstanding {
+  uint64_t sent_ns = 0;
+  RequestType type = RequestType::kAnnounce;
+  int32_t num_want = -1;
+  std::vector<InfoHash> hashes;  // a scrape's
+};
+
+struct Conn {
+  int fd = -1;
+  bool connecting = false;
+  bool closing = false;  // the server said Connection: close; no new requests
+  bool writable_armed = false;
+  std::string out;
+  size_t out_pos = 0;
+  std::string in;
+  std::vector<Outstanding> ring;  // in_flight entries
+  size_t head = 0;
+  size_t count = 0;
+};
+
+class HttpThread {
+ public:
+  HttpThread(const Workload& workload, int thread_index, const RunControl& control,
+             ThreadStats* stats)
+      : w_(workload),
+        o_(workload.options()),
+        c_(control),
+        stats_(stats),
+        rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
+        limiter_(control.rate_per_thread, control.start_ns),
+        host_(o_.target.ToString()),
+        loopback_(IsLoopback(o_.target)) {}
+
+  ~HttpThread() {
+    for (Conn& c : conns_) {
+      if (c.fd >= 0) close(c.fd);
+    }
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+  }
+
+  absl::Status Open() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return Errno("epoll_create1");
+    conns_.resize(static_cast<size_t>(o_.sockets_per_thread));
+    for (Conn& c : conns_) {
+      c.ring.resize(static_cast<size_t>(o_.in_flight));
+      for (Outstanding& r : c.ring) r.hashes.reserve(static_cast<size_t>(o_.scrape_hashes));
+    }
+    read_buf_.resize(kReadChunk);
+    return absl::OkStatus();
+  }
+
+  absl::Status Run() {
+    uint64_t last_expire = 0;
+    uint64_t stop_ns = 0;
+    std::array<epoll_event, 64> events;
+    while (true) {
+      const uint64_t now = NowNs();
+      if (now - last_expire >= kExpireEveryNs) {
+        Expire(now, /*all=*/false);
+        last_expire = now;
+      }
+      const bool sending = c_.Sending(now);
+      if (!sending) {
+        if (stop_ns == 0) stop_ns = now;
+        if (busy_ == 0) break;
+        if (now >= std::min(c_.drain_end_ns, stop_ns + c_.timeout_ns)) {
+          Expire(now, /*all=*/true);
+          break;
+        }
+      } else {
+        uint64_t budget = limiter_.Allowed(now, ~uint64_t{0});
+        const uint64_t before = budget;
+        for (size_t k = 0; k < conns_.size() && budget > 0; ++k) {
+          Fill(conns_[(next_conn_ + k) % conns_.size()], now, &budget);
+        }
+        next_conn_ = (next_conn_ + 1) % conns_.size();
+        limiter_.Sent(before - budget);
+      }
+      int wait_ms = 1;
+      if (sending && limiter_.limited() && busy_ < capacity() &&
+          limiter_.NsUntilNext(NowNs()) == 0) {
+        wait_ms = 0;  // more are due already
+      }
+      const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                               wait_ms);
+      if (n < 0 && errno != EINTR) return Errno("epoll_wait");
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& e = events[static_cast<size_t>(i)];
+        Conn& c = conns_[e.data.u64];
+        if (c.fd < 0) continue;
+        if (c.connecting && (e.events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+          int err = 0;
+          socklen_t len = sizeof(err);
+          getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+          if (err != 0) {
+            Close(c, Failure::kIoError);
+            continue;
+          }
+          c.connecting = false;
+        }
+        if (e.events & EPOLLOUT) Flush(c);
+        if (c.fd >= 0 && (e.events & (EPOLLIN | EPOLLERR | EPOLLHUP))) Read(c);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  size_t capacity() const { return conns_.size() * static_cast<size_t>(o_.in_flight); }
+
+  bool Connect(Conn& c) {
+    c.fd = socket(o_.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) return false;
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c.connecting = false;
+    if (connect(c.fd, o_.target.sa(), o_.target.len) != 0) {
+      if (errno != EINPROGRESS) {
+        close(c.fd);
+        c.fd = -1;
+        return false;
+      }
+      c.connecting = true;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | (c.connecting ? EPOLLOUT : 0u);
+    ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+    c.writable_armed = c.connecting;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.fd, &ev);
+    c.closing = false;
+    c.in.clear();
+    c.out.clear();
+    c.out_pos = 0;
+    return true;
+  }
+
+  // Every outstanding request on `c` ends as `failure`; the connection closes.
+  void Close(Conn& c, Failure failure) {
+    while (c.count > 0) {
+      stats_->Failed(c.ring[c.head].type, failure);
+      Pop(c);
+    }
+    if (c.fd >= 0) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+      close(c.fd);
+    }
+    c.fd = -1;
+    c.connecting = false;
+    c.closing = false;
+    c.writable_armed = false;
+    c.in.clear();
+    c.out.clear();
+    c.out_pos = 0;
+  }
+
+  void Pop(Conn& c) {
+    c.head = (c.head + 1) % c.ring.size();
+    --c.count;
+    --busy_;
+  }
+
+  void Fill(Conn& c, uint64_t now, uint64_t* budget) {
+    const size_t limit = o_.keep_alive ? c.ring.size() : 1;
+    while (c.count < limit && *budget > 0 && !c.closing) {
+      if (c.fd < 0 && !Connect(c)) {
+        // Could not even start a connection: the request fails as an io_error.
+        const RequestType type = w_.PickType(rng_);
+        stats_->Sent(type);
+        stats_->Failed(type, Failure::kIoError);
+        --*budget;
+        return;
+      }
+      Outstanding& r = c.ring[(c.head + c.count) % c.ring.size()];
+      r.type = w_.PickType(rng_);
+      r.sent_ns = now;
+      http::RequestOptions ro;
+      ro.host = host_;
+      ro.user_agent = "reef_load";
+      ro.keep_alive = o_.keep_alive;
+      WriteResult written = WriteResult::Fail(WriteError::kInvalidValue);
+      if (r.type == RequestType::kScrape) {
+        PlannedScrape p;
+        w_.PlanScrape(rng_, &p);
+        r.hashes.assign(p.info_hashes.begin(), p.info_hashes.begin() + p.count);
+        ro.path = o_.scrape_path;
+        written = http::WriteScrapeRequest(r.hashes, ro, request_buf_);
+      } else {
+        PlannedAnnounce a;
+        w_.PlanAnnounce(rng_, &a);
+        http::AnnounceRequest q;
+        q.info_hash = a.info_hash;
+        q.peer_id = a.peer_id;
+        q.port = a.port;
+        q.uploaded = static_cast<uint64_t>(a.uploaded);
+        q.downloaded = static_cast<uint64_t>(a.downloaded);
+        q.left = static_cast<uint64_t>(a.left);
+        switch (a.event) {
+          case Event::kNone:
+            q.event = http::Event::kNone;
+            break;
+          case Event::kStarted:
+            q.event = http::Event::kStarted;
+            break;
+          case Event::kStopped:
+            q.event = http::Event::kStopped;
+            break;
+          case Event::kCompleted:
+            q.event = http::Event::kCompleted;
+            break;
+        }
+        q.compact = true;
+        if (a.num_want >= 0) q.numwant = static_cast<uint32_t>(a.num_want);
+        std::array<char, 8> key{};
+        constexpr char kHex[] = "0123456789abcdef";
+        for (size_t i = 0; i < key.size(); ++i) key[i] = kHex[(a.key >> (28 - 4 * i)) & 0xf];
+        q.key = std::string_view(key.data(), key.size());
+        r.num_want = a.num_want;
+        ro.path = o_.announce_path;
+        written = http::WriteAnnounceRequest(q, ro, request_buf_);
+      }
+      if (!written.ok()) return;  // cannot happen with validated options
+      c.out.append(reinterpret_cast<const char*>(request_buf_.data()), written.length());
+      ++c.count;
+      ++busy_;
+      stats_->Sent(r.type);
+      --*budget;
+    }
+    if (!c.connecting && c.fd >= 0) Flush(c);
+  }
+
+  void Flush(Conn& c) {
+    if (c.fd < 0 || c.connecting) return;
+    while (c.out_pos < c.out.size()) {
+      const ssize_t n = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos,
+                             MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_pos += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      Close(c, Failure::kIoError);
+      return;
+    }
+    if (c.out_pos == c.out.size()) {
+      c.out.clear();
+      c.out_pos = 0;
+    }
+    const bool want = !c.out.empty();
+    if (want != c.writable_armed) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+      ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+      c.writable_armed = want;
+    }
+  }
+
+  void Read(Conn& c) {
+    bool eof = false;
+    while (true) {
+      const ssize_t n = recv(c.fd, read_buf_.data(), read_buf_.size(), 0);
+      if (n > 0) {
+        c.in.append(read_buf_.data(), static_cast<size_t>(n));
+        if (c.in.size() > kMaxHttpResponseBytes * 2) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      eof = true;  // 0, or an error such as ECONNRESET
+      break;
+    }
+    Process(c, eof);
+  }
+
+  // Takes every whole answer off the front of c.in.
+  void Process(Conn& c, bool eof) {
+    const uint64_t now = NowNs();
+    while (!c.in.empty() || (eof && c.count > 0)) {
+      if (c.count == 0) {
+        stats_->Stray();
+        Close(c, Failure::kIoError);
+        return;
+      }
+      std::array<http::Header, kMaxHeaders> headers;
+      const auto head = http::ParseResponseHead(c.in, headers);
+      if (head.incomplete()) {
+        if (c.in.size() > kMaxHttpResponseBytes) {
+          Answer(c, now, {false, Failure::kUnparsable});
+          Close(c, Failure::kIoError);
+          return;
+        }
+        if (eof) Close(c, c.in.empty() ? Failure::kIoError : Failure::kUnparsable);
+        return;
+      }
+      if (head.failed()) {
+        Answer(c, now, {false, Failure::kUnparsable});
+        Close(c, Failure::kIoError);
+        return;
+      }
+      const http::ResponseHead& h = head.value();
+      const size_t body_start = head.consumed();
+      size_t body_len = 0;
+      if (h.content_length) {
+        if (*h.content_length > kMaxHttpResponseBytes) {
+          Answer(c, now, {false, Failure::kUnparsable});
+          Close(c, Failure::kIoError);
+          return;
+        }
+        body_len = static_cast<size_t>(*h.content_length);
+        if (c.in.size() - body_start < body_len) {
+          if (eof) Close(c, Failure::kUnparsable);
+          return;
+        }
+      } else if (!h.keep_alive && eof) {
+        body_len = c.in.size() - body_start;  // the body runs to the end
+      } else if (!h.keep_alive) {
+        return;  // wait for the end
+      } else {
+        // Keep-alive without a length (chunked, say): cannot be framed.
+        Answer(c, now, {false, Failure::kUnparsable});
+        Close(c, Failure::kIoError);
+        return;
+      }
+      const std::string_view body = std::string_view(c.in).substr(body_start, body_len);
+      const Outstanding& r = c.ring[c.head];
+      const HttpCheck check =
+          r.type == RequestType::kScrape
+              ? CheckHttpScrape(h.status, body, r.hashes)
+              : CheckHttpAnnounce(h.status, body, o_.target.is_v6(), r.num_want,
+                                  o_.max_plausible_peers, loopback_);
+      const bool server_closes = !h.keep_alive;
+      c.in.erase(0, body_start + body_len);
+      Answer(c, now, check);
+      if (server_closes || !o_.keep_alive) {
+        // Nothing more will come on this connection: requests pipelined behind this one
+        // (if any) are lost.
+        if (!c.in.empty()) stats_->Stray();
+        Close(c, Failure::kIoError);
+        return;
+      }
+    }
+    if (eof) Close(c, Failure::kIoError);
+  }
+
+  void Answer(Conn& c, uint64_t now, HttpCheck check) {
+    const Outstanding& r = c.ring[c.head];
+    if (check.ok) {
+      stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns);
+    } else {
+      stats_->Failed(r.type, check.failure);
+    }
+    Pop(c);
+  }
+
+  void Expire(uint64_t now, bool all) {
+    if (busy_ == 0) return;
+    for (Conn& c : conns_) {
+      if (c.count > 0 && (all || now - c.ring[c.head].sent_ns >= c_.timeout_ns)) {
+        Close(c, Failure::kTimeout);
+      }
+    }
+  }
+
+  const Workload& w_;
+  const LoadOptions& o_;
+  const RunControl& c_;
+  ThreadStats* stats_;
+  Rng rng_;
+  RateLimiter limiter_;
+  std::string host_;
+  bool loopback_;
+  int epoll_fd_ = -1;
+  std::vector<Conn> conns_;
+  size_t next_conn_ = 0;
+  size_t busy_ = 0;
+  std::array<uint8_t, kRequestBufferSize> request_buf_{};
+  std::vector<char> read_buf_;
+};
+
+}  // namespace
+
+absl::Status RunHttpThread(const Workload& workload, int thread_index,
+                           const RunControl& control, ThreadStats* stats) {
+  HttpThread t(workload, thread_index, control, stats);
+  if (absl::Status s = t.Open(); !s.ok()) return s;
+  return t.Run();
+}
+
+}  // namespace reef::load

@@ -1,0 +1,54 @@
+#include "load/stats.h"
+
+namespace reef::load {
+
+uint64_t Totals::TotalSent() const {
+  uint64_t n = 0;
+  for (uint64_t v : sent) n += v;
+  return n;
+}
+
+uint64_t Totals::TotalOk() const {
+  uint64_t n = 0;
+  for (uint64_t v : ok) n += v;
+  return n;
+}
+
+uint64_t Totals::TotalOkInWindow() const {
+  uint64_t n = 0;
+  for (uint64_t v : ok_in_window) n += v;
+  return n;
+}
+
+uint64_t Totals::TotalFailed() const {
+  uint64_t n = 0;
+  for (const auto& row : failed) {
+    for (uint64_t v : row) n += v;
+  }
+  return n;
+}
+
+uint64_t Totals::FailedOf(Failure f) const {
+  uint64_t n = 0;
+  for (const auto& row : failed) n += row[static_cast<size_t>(f)];
+  return n;
+}
+
+uint64_t Totals::FailedOf(RequestType t) const {
+  uint64_t n = 0;
+  for (uint64_t v : failed[static_cast<size_t>(t)]) n += v;
+  return n;
+}
+
+void ThreadStats::AddTo(Totals* totals, bool with_latency) const {
+  for (size_t t = 0; t < kNumRequestTypes; ++t) {
+    totals->sent[t] += sent[t].Get();
+    totals->ok[t] += ok[t].Get();
+    totals->ok_in_window[t] += ok_in_window[t].Get();
+    for (size_t f = 0; f < kNumFailures; ++f) totals->failed[t][f] += failed[t][f].Get();
+    if (with_latency) totals->latency[t].Merge(latency[t]);
+  }
+  totals->stray += stray.Get();
+}
+
+}  // namespace reef::load

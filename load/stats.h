@@ -1,0 +1,132 @@
+// What a load run counts: requests sent, answers that were right, answers that were wrong
+// (by kind), and the latency of the right ones.
+//
+// Every request ends in exactly one outcome: ok, or one Failure. Datagrams or responses
+// that belong to no outstanding request (a wrong transaction id, a late answer to a
+// request already timed out) are counted apart as `stray`: they are not outcomes, since
+// the request they failed to answer ends as a timeout on its own.
+//
+// Each load thread owns one ThreadStats and is its only writer. Counters are relaxed
+// atomics so the progress line may read them while the thread runs; histograms are
+// read only after the thread is joined.
+#ifndef REEF_LOAD_STATS_H_
+#define REEF_LOAD_STATS_H_
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "load/histogram.h"
+
+namespace reef::load {
+
+enum class RequestType : uint8_t { kConnect, kAnnounce, kScrape, kNumTypes };
+inline constexpr size_t kNumRequestTypes = static_cast<size_t>(RequestType::kNumTypes);
+
+enum class Failure : uint8_t {
+  kTimeout,        // no matching answer within the timeout
+  kUnparsable,     // the answer did not parse (datagram, HTTP head, bencode)
+  kErrorResponse,  // a BEP 15 error, an HTTP failure reason, or an HTTP status other than 200
+  kWrongType,      // a well-formed answer of another kind (a connect response to an announce)
+  kImplausible,    // parsed but wrong: more peers than asked, wrong family or entry size,
+                   // a scrape with the wrong number of torrents
+  kIoError,        // the request could not be sent, or the connection failed or closed early
+  kNumFailures,
+};
+inline constexpr size_t kNumFailures = static_cast<size_t>(Failure::kNumFailures);
+
+constexpr std::string_view RequestTypeName(RequestType t) {
+  switch (t) {
+    case RequestType::kConnect:
+      return "connect";
+    case RequestType::kAnnounce:
+      return "announce";
+    case RequestType::kScrape:
+      return "scrape";
+    case RequestType::kNumTypes:
+      break;
+  }
+  return "?";
+}
+
+constexpr std::string_view FailureName(Failure f) {
+  switch (f) {
+    case Failure::kTimeout:
+      return "timeout";
+    case Failure::kUnparsable:
+      return "unparsable";
+    case Failure::kErrorResponse:
+      return "error_response";
+    case Failure::kWrongType:
+      return "wrong_type";
+    case Failure::kImplausible:
+      return "implausible";
+    case Failure::kIoError:
+      return "io_error";
+    case Failure::kNumFailures:
+      break;
+  }
+  return "?";
+}
+
+// A counter with one writer and any number of readers: the writer's increment is a plain
+// load and store (no locked instruction), readers see some recent value.
+class Counter {
+ public:
+  void Add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// Plain totals: a snapshot of running threads (no latencies) or the merged final result.
+struct Totals {
+  std::array<uint64_t, kNumRequestTypes> sent{};
+  std::array<uint64_t, kNumRequestTypes> ok{};            // every ok answer
+  std::array<uint64_t, kNumRequestTypes> ok_in_window{};  // ok answers inside the window
+  std::array<std::array<uint64_t, kNumFailures>, kNumRequestTypes> failed{};
+  uint64_t stray = 0;
+  std::array<LatencyHistogram, kNumRequestTypes> latency{};  // inside the window
+
+  uint64_t TotalSent() const;
+  uint64_t TotalOk() const;
+  uint64_t TotalOkInWindow() const;
+  uint64_t TotalFailed() const;
+  uint64_t FailedOf(Failure f) const;
+  uint64_t FailedOf(RequestType t) const;
+};
+
+struct alignas(64) ThreadStats {
+  void Sent(RequestType t, uint64_t n = 1) { sent[Index(t)].Add(n); }
+  void Ok(RequestType t, bool in_window, uint64_t latency_ns) {
+    ok[Index(t)].Add();
+    if (in_window) {
+      ok_in_window[Index(t)].Add();
+      latency[Index(t)].Record(latency_ns);
+    }
+  }
+  void Failed(RequestType t, Failure f) { failed[Index(t)][static_cast<size_t>(f)].Add(); }
+  void Stray() { stray.Add(); }
+
+  // Adds the counters (and, if `with_latency`, the histograms: only once joined).
+  void AddTo(Totals* totals, bool with_latency) const;
+
+  std::array<Counter, kNumRequestTypes> sent;
+  std::array<Counter, kNumRequestTypes> ok;
+  std::array<Counter, kNumRequestTypes> ok_in_window;
+  std::array<std::array<Counter, kNumFailures>, kNumRequestTypes> failed;
+  Counter stray;
+  std::array<LatencyHistogram, kNumRequestTypes> latency;
+
+ private:
+  static constexpr size_t Index(RequestType t) { return static_cast<size_t>(t); }
+};
+
+}  // namespace reef::load
+
+#endif  // REEF_LOAD_STATS_H_

@@ -1,0 +1,334 @@
+// The UDP generator against a tiny in-test tracker that answers every Kth announce
+// wrongly in one chosen way: the generator must report exactly that many failures, of
+// exactly that kind, and count every other announce as ok. Also: the loopback rule, the
+// rate limit, and the plausibility check on its own.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <thread>
+#include <variant>
+
+#include "load/generator.h"
+#include "load/udp_client.h"
+#include "protocol/udp/parse.h"
+#include "protocol/udp/write.h"
+
+namespace reef::load {
+namespace {
+
+enum class Spoil {
+  kNone,
+  kWrongTransactionId,  // -> stray + timeout
+  kUnparsable,          // announce response cut to 12 bytes -> unparsable
+  kNoAnswer,            // -> timeout
+  kErrorResponse,       // BEP 15 error -> error_response
+  kTooManyPeers,        // more peers than num_want -> implausible
+  kWrongType,           // a connect response to an announce -> wrong_type
+  kWrongFamily,         // 18-byte peers to an IPv4 client: not whole 6-byte entries... or
+                        // whole by chance, then implausible; either way a failure
+};
+
+// A BEP 15 tracker on loopback that spoils every `every`th announce (the last of each
+// group of `every`), answers everything else correctly, and counts.
+class SpoilingTracker {
+ public:
+  SpoilingTracker(const char* bind, Spoil spoil, uint64_t every) : spoil_(spoil), every_(every) {
+    const Endpoint e = *ParseEndpoint(bind, true);
+    family_ = e.is_v6() ? udp::IpFamily::kV6 : udp::IpFamily::kV4;
+    fd_ = socket(e.family(), SOCK_DGRAM, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{0, 50'000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    REQUIRE(bind_socket(e) == 0);
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
+    local_ = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~SpoilingTracker() {
+    stop_.store(true);
+    thread_.join();
+    close(fd_);
+    CHECK(bad_requests_.load() == 0);
+  }
+
+  const Endpoint& local() const { return local_; }
+  uint64_t announces() const { return announces_.load(); }
+  uint64_t spoiled() const { return spoiled_.load(); }
+  uint64_t connects() const { return connects_.load(); }
+  uint64_t scrapes() const { return scrapes_.load(); }
+
+ private:
+  int bind_socket(const Endpoint& e) { return ::bind(fd_, e.sa(), e.len); }
+
+  void Serve() {
+    std::array<uint8_t, 2048> in{};
+    std::array<uint8_t, 2048> out{};
+    while (!stop_.load()) {
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof(from);
+      const ssize_t n = recvfrom(fd_, in.data(), in.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (n <= 0) continue;
+      const udp::RequestResult r =
+          udp::ParseRequest(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)));
+      if (!r.ok()) {  // the generator only sends well-formed requests
+        bad_requests_.fetch_add(1);
+        continue;
+      }
+      WriteResult w = WriteResult::Fail(WriteError::kInvalidValue);
+      if (const auto* c = std::get_if<udp::ConnectRequest>(&r.value())) {
+        connects_.fetch_add(1);
+        w = udp::WriteConnectResponse({c->transaction_id, 0x1234}, out);
+      } else if (const auto* s = std::get_if<udp::ScrapeRequest>(&r.value())) {
+        scrapes_.fetch_add(1);
+        udp::ScrapeResponseWriter sw(out, s->transaction_id);
+        for (size_t i = 0; i < s->info_hashes.size(); ++i) sw.Add({1, 2, 3});
+        w = sw.Finish();
+      } else {
+        const auto& a = std::get<udp::AnnounceRequest>(r.value());
+        if (a.connection_id != 0x1234) bad_requests_.fetch_add(1);
+        const uint64_t k = announces_.fetch_add(1) + 1;
+        const bool spoil = spoil_ != Spoil::kNone && k % every_ == 0;
+        if (spoil) spoiled_.fetch_add(1);
+        const int peers = spoil && spoil_ == Spoil::kTooManyPeers ? a.num_want + 1 : 2;
+        udp::AnnounceResponseWriter aw(
+            out, spoil && spoil_ == Spoil::kWrongFamily ? udp::IpFamily::kV6 : family_,
+            {spoil && spoil_ == Spoil::kWrongTransactionId ? ~a.transaction_id
+                                                           : a.transaction_id,
+             1800, peers, 0});
+        const std::array<uint8_t, 4> ip4{127, 0, 0, 1};
+        const std::array<uint8_t, 16> ip6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        for (int i = 0; i < peers; ++i) {
+          if ((spoil && spoil_ == Spoil::kWrongFamily) || family_ == udp::IpFamily::kV6) {
+            aw.AddPeerV6(ip6, static_cast<uint16_t>(6881 + i));
+          } else {
+            aw.AddPeerV4(ip4, static_cast<uint16_t>(6881 + i));
+          }
+        }
+        w = aw.Finish();
+        if (spoil) {
+          switch (spoil_) {
+            case Spoil::kUnparsable:
+              w = WriteResult::Ok(12);
+              break;
+            case Spoil::kNoAnswer:
+              continue;
+            case Spoil::kErrorResponse:
+              w = udp::WriteErrorResponse({a.transaction_id, "go away"}, out);
+              break;
+            case Spoil::kWrongType:
+              w = udp::WriteConnectResponse({a.transaction_id, 0x1234}, out);
+              break;
+            default:
+              break;
+          }
+        }
+      }
+      if (!w.ok()) bad_requests_.fetch_add(1);
+      sendto(fd_, out.data(), w.length(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+    }
+  }
+
+  Spoil spoil_;
+  uint64_t every_;
+  udp::IpFamily family_ = udp::IpFamily::kV4;
+  int fd_ = -1;
+  Endpoint local_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> announces_{0};
+  std::atomic<uint64_t> spoiled_{0};
+  std::atomic<uint64_t> connects_{0};
+  std::atomic<uint64_t> scrapes_{0};
+  std::atomic<uint64_t> bad_requests_{0};  // malformed requests, wrong connection ids
+  std::thread thread_;
+};
+
+LoadOptions Options(const Endpoint& target) {
+  LoadOptions o;
+  o.protocol = Protocol::kUdp;
+  o.target = target;
+  o.duration_ms = 700;
+  // Long enough that a busy machine (a sanitizer build beside other work) does not turn
+  // a slow answer into a timeout, which would break the exact counts below.
+  o.timeout_ms = 1000;
+  o.threads = 2;
+  o.sockets_per_thread = 2;
+  o.in_flight = 8;
+  o.torrents = 1000;
+  o.num_want = 10;
+  o.progress = false;
+  return o;
+}
+
+constexpr uint64_t kEvery = 10;
+constexpr size_t kAnnounce = static_cast<size_t>(RequestType::kAnnounce);
+
+void RunSpoiled(const char* bind, Spoil spoil, Failure expected) {
+  SpoilingTracker tracker(bind, spoil, kEvery);
+  auto outcome = RunLoad(Options(tracker.local()), nullptr);
+  REQUIRE(outcome.ok());
+  const Totals& t = (*outcome)->totals;
+  INFO("sent ", t.sent[kAnnounce], " ok ", t.ok[kAnnounce], " failed ", t.TotalFailed(),
+       " stray ", t.stray, " server announces ", tracker.announces(), " spoiled ",
+       tracker.spoiled());
+  CHECK(tracker.announces() >= 2 * kEvery);  // at least two spoiled
+  CHECK(tracker.spoiled() == tracker.announces() / kEvery);
+  // Every request the tracker saw is accounted for, and exactly the spoiled ones failed,
+  // all of the expected kind.
+  CHECK(t.sent[kAnnounce] == tracker.announces());
+  CHECK(t.FailedOf(RequestType::kAnnounce) == tracker.spoiled());
+  CHECK(t.failed[kAnnounce][static_cast<size_t>(expected)] == tracker.spoiled());
+  CHECK(t.ok[kAnnounce] == tracker.announces() - tracker.spoiled());
+  CHECK(t.FailedOf(RequestType::kConnect) == 0);
+  CHECK(t.ok[static_cast<size_t>(RequestType::kConnect)] == tracker.connects());
+  CHECK(t.stray == (spoil == Spoil::kWrongTransactionId ? tracker.spoiled() : 0));
+  CHECK(t.latency[kAnnounce].count() <= t.ok[kAnnounce]);
+  CHECK(t.latency[kAnnounce].count() > 0);
+}
+
+TEST_CASE("a correct tracker: every announce ok, none failed") {
+  SpoilingTracker tracker("127.0.0.1:0", Spoil::kNone, kEvery);
+  LoadOptions o = Options(tracker.local());
+  o.scrape_share = 0.25;
+  o.scrape_hashes = 5;
+  o.connect_share = 0.05;
+  auto outcome = RunLoad(o, nullptr);
+  REQUIRE(outcome.ok());
+  const Totals& t = (*outcome)->totals;
+  CHECK(t.TotalFailed() == 0);
+  CHECK(t.stray == 0);
+  CHECK(t.TotalSent() == t.TotalOk());
+  CHECK(t.sent[kAnnounce] == tracker.announces());
+  CHECK(t.sent[static_cast<size_t>(RequestType::kScrape)] == tracker.scrapes());
+  CHECK(t.sent[static_cast<size_t>(RequestType::kConnect)] == tracker.connects());
+  // The mix: connects beyond the first per socket come from the 5 % share.
+  CHECK(tracker.connects() > 4);
+  CHECK(tracker.scrapes() > tracker.announces() / 5);
+  CHECK(tracker.scrapes() < tracker.announces() / 2);
+}
+
+TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
+  SUBCASE("wrong transaction id") {
+    RunSpoiled("127.0.0.1:0", Spoil::kWrongTransactionId, Failure::kTimeout);
+  }
+  SUBCASE("unparsable") { RunSpoiled("127.0.0.1:0", Spoil::kUnparsable, Failure::kUnparsable); }
+  SUBCASE("no answer") { RunSpoiled("127.0.0.1:0", Spoil::kNoAnswer, Failure::kTimeout); }
+  SUBCASE("error response") {
+    RunSpoiled("127.0.0.1:0", Spoil::kErrorResponse, Failure::kErrorResponse);
+  }
+  SUBCASE("too many peers") {
+    RunSpoiled("127.0.0.1:0", Spoil::kTooManyPeers, Failure::kImplausible);
+  }
+  SUBCASE("wrong type") { RunSpoiled("127.0.0.1:0", Spoil::kWrongType, Failure::kWrongType); }
+  SUBCASE("IPv6, no answer") { RunSpoiled("[::1]:0", Spoil::kNoAnswer, Failure::kTimeout); }
+  SUBCASE("IPv6 peers to an IPv4 client") {
+    // 2 peers of 18 bytes = 36 bytes = 6 whole IPv4 entries: it parses, but 6 peers are
+    // more than the 2 seeders + leechers the answer claims.
+    RunSpoiled("127.0.0.1:0", Spoil::kWrongFamily, Failure::kImplausible);
+  }
+}
+
+TEST_CASE("the rate limit is never exceeded") {
+  SpoilingTracker tracker("127.0.0.1:0", Spoil::kNone, kEvery);
+  LoadOptions o = Options(tracker.local());
+  o.rate = 2000;
+  o.duration_ms = 1000;
+  auto outcome = RunLoad(o, nullptr);
+  REQUIRE(outcome.ok());
+  const uint64_t sent = (*outcome)->totals.TotalSent();
+  // At most rate x window, plus the first request each thread may send at once.
+  CHECK(sent <= 2000 + static_cast<uint64_t>(o.threads));
+  CHECK(sent >= 500);  // it did run (a loose floor: the machine may be busy)
+}
+
+TEST_CASE("non-loopback targets are refused before any packet is sent") {
+  LoadOptions o = Options(*ParseEndpoint("192.0.2.1:6969"));
+  auto outcome = RunLoad(o, nullptr);
+  CHECK(outcome.status().code() == absl::StatusCode::kPermissionDenied);
+}
+
+TEST_CASE("a silent target: every request times out, the run still ends") {
+  // Bind a socket and never read it.
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const Endpoint any = *ParseEndpoint("127.0.0.1:0", true);
+  REQUIRE(bind(fd, any.sa(), any.len) == 0);
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+  LoadOptions o = Options(Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len));
+  auto outcome = RunLoad(o, nullptr);
+  close(fd);
+  REQUIRE(outcome.ok());
+  const Totals& t = (*outcome)->totals;
+  CHECK(t.TotalOk() == 0);
+  CHECK(t.TotalSent() > 0);
+  CHECK(t.FailedOf(Failure::kTimeout) == t.TotalSent());  // only connects, all timed out
+  CHECK(t.sent[kAnnounce] == 0);  // no connection id, so no announce was ever sent
+}
+
+TEST_CASE("plausibility of an announce answer") {
+  std::array<uint8_t, 20 + 6 * 5> bytes{};
+  udp::AnnounceResponse r;
+  r.interval = 1800;
+  r.leechers = 3;
+  r.seeders = 2;
+  r.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4,
+                                      std::span<const uint8_t>(bytes).subspan(20));
+  CHECK(PlausibleAnnounce(r, 5, 1000, false));
+  CHECK(PlausibleAnnounce(r, -1, 1000, false));
+  CHECK(!PlausibleAnnounce(r, 4, 1000, false));   // more than asked
+  CHECK(!PlausibleAnnounce(r, -1, 4, false));     // more than any tracker sends
+  r.seeders = 1;
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));   // more peers than the swarm has
+  r.seeders = 2;
+  r.interval = 0;
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));
+  r.interval = 1800;
+  r.leechers = -1;
+  CHECK(!PlausibleAnnounce(r, 5, 1000, false));
+}
+
+TEST_CASE("on loopback, every peer must be a loopback address with a port") {
+  std::array<uint8_t, 20 + 6 * 2> v4{};
+  const std::array<uint8_t, 12> good = {127, 0, 0, 1, 0x1a, 0xe1, 127, 9, 8, 7, 0x1a, 0xe2};
+  std::copy(good.begin(), good.end(), v4.begin() + 20);
+  udp::AnnounceResponse r;
+  r.interval = 1800;
+  r.leechers = 2;
+  r.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4, std::span<const uint8_t>(v4).subspan(20));
+  CHECK(PlausibleAnnounce(r, 5, 1000, true));
+  v4[20 + 6] = 10;  // 10.9.8.7
+  CHECK(!PlausibleAnnounce(r, 5, 1000, true));
+  CHECK(PlausibleAnnounce(r, 5, 1000, false));
+  v4[20 + 6] = 127;
+  v4[20 + 4] = 0;
+  v4[20 + 5] = 0;  // port 0
+  CHECK(!PlausibleAnnounce(r, 5, 1000, true));
+
+  std::array<uint8_t, 18> v6{};
+  v6[15] = 1;  // ::1
+  v6[17] = 80;
+  udp::AnnounceResponse r6;
+  r6.interval = 1800;
+  r6.seeders = 1;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV6, v6);
+  CHECK(PlausibleAnnounce(r6, 5, 1000, true));
+  // The same 18 bytes read as three IPv4 entries (a v6 list sent to a v4 client).
+  r6.seeders = 3;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV4, v6);
+  CHECK(!PlausibleAnnounce(r6, 5, 1000, true));
+  v6[0] = 0x20;  // 2000::1
+  r6.seeders = 1;
+  r6.peers = *udp::PeerList::FromBytes(udp::IpFamily::kV6, v6);
+  CHECK(!PlausibleAnnounce(r6, 5, 1000, true));
+}
+
+}  // namespace
+}  // namespace reef::load
