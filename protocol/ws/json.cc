@@ -590,6 +590,18 @@ void JsonWriter::String(std::string_view utf8) {
 
 void JsonWriter::BinaryString(std::span<const uint8_t> bytes) {
   Separator();
+  QuotedBinary(bytes);
+}
+
+void JsonWriter::BinaryKey(std::span<const uint8_t> bytes) {
+  if (after_key_) invalid_ = true;
+  Separator();
+  QuotedBinary(bytes);
+  w_.WriteU8(':');
+  after_key_ = true;
+}
+
+void JsonWriter::QuotedBinary(std::span<const uint8_t> bytes) {
   w_.WriteU8('"');
   for (uint8_t b : bytes) {
     if (b >= 0x80) {  // U+0080-U+00FF: two bytes of UTF-8, as JSON.stringify writes them

@@ -200,6 +200,12 @@ class JsonWriter {
   void BinaryString(const FixedBytes<N>& bytes) {
     BinaryString(std::span<const uint8_t>(bytes.bytes()));
   }
+  // An object key that is a binary string (a scrape response's info hashes).
+  void BinaryKey(std::span<const uint8_t> bytes);
+  template <size_t N>
+  void BinaryKey(const FixedBytes<N>& bytes) {
+    BinaryKey(std::span<const uint8_t>(bytes.bytes()));
+  }
   void Uint(uint64_t value);
   // Already valid JSON, such as a raw view from JsonReader::SkipValue.
   void Raw(std::string_view json);
@@ -211,6 +217,7 @@ class JsonWriter {
  private:
   void Separator();
   void Quoted(std::string_view s);
+  void QuotedBinary(std::span<const uint8_t> bytes);
 
   ByteWriter w_;
   size_t depth_ = 0;
