@@ -108,16 +108,22 @@ bool DecodeJsonString(JsonString s, std::span<char> out, size_t* length);
 // False if a code point is above U+00FF or `out` is too small; *length is set on success.
 bool DecodeBinaryString(JsonString s, std::span<uint8_t> out, size_t* length);
 
-// A binary string of exactly N code points into N bytes; nullopt otherwise.
+// A binary string of exactly N code points into N bytes, decoded in place; nullopt
+// otherwise.
 template <size_t N>
 std::optional<FixedBytes<N>> DecodeBinaryFixed(JsonString s) {
   // Each code point takes at least one byte of the raw text and at most 6 (\u00XX).
   if (s.raw.size() < N || s.raw.size() > 6 * N) return std::nullopt;
   FixedBytes<N> out;
-  std::array<uint8_t, N + 1> buf;  // one extra: catches a string one code point too long
-  size_t length = 0;
-  if (!DecodeBinaryString(s, buf, &length) || length != N) return std::nullopt;
-  std::copy(buf.begin(), buf.begin() + N, out.mutable_bytes().begin());
+  const std::span<uint8_t, N> bytes = out.mutable_bytes();
+  JsonStringDecoder decoder(s);
+  size_t at = 0;
+  uint32_t cp = 0;
+  while (decoder.Next(&cp)) {
+    if (cp > 0xFF || at == N) return std::nullopt;
+    bytes[at++] = static_cast<uint8_t>(cp);
+  }
+  if (at != N) return std::nullopt;
   return out;
 }
 

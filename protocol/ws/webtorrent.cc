@@ -324,8 +324,8 @@ struct MessageParser {
       bool ok = true;
       switch (k) {
         case kAction:
-          if (!(ok = ReadAction(r_, &action))) error = Field(MessageError::kUnknownAction);
-          else if (!action) ok = false, error = MessageError::kUnknownAction;
+          ok = ReadAction(r_, &action) && action.has_value();
+          if (!ok) error = Field(MessageError::kUnknownAction);
           break;
         case kInfoHash:
           ok = ReadClientInfoHash(&a, &s, &error);
