@@ -373,6 +373,40 @@ TEST_CASE("webtorrent: parsing an announce and writing a forwarded offer allocat
   CHECK(std::get<OfferMessage>(again.value()) == forward);
 }
 
+TEST_CASE("webtorrent: every parser and writer allocates nothing") {
+  const auto capture = LoadCapture();  // loaded before counting
+  std::array<uint8_t, 8192> buf;
+  ScrapeResponse scrape;
+  CHECK(scrape.Add(ScrapeFile{kCapturedInfoHash, 1, 2, 3}));
+  scrape.min_request_interval = 600;
+  ErrorResponse error;
+  CHECK(error.SetFailureReason("refused: \"x\""));
+  error.action = Action::kAnnounce;
+  error.info_hash = kCapturedInfoHash;
+  size_t parsed = 0, written = 0;
+  testing::AllocationScope scope;
+  for (const Captured& c : capture) {
+    if (c.from_client) {
+      auto r = ParseClientMessage(c.json);
+      if (r.ok()) {
+        ++parsed;
+        written += WriteMessage(buf, r.value()).ok();
+      }
+    } else {
+      auto r = ParseServerMessage(c.json);
+      if (r.ok()) {
+        ++parsed;
+        written += WriteMessage(buf, r.value()).ok();
+      }
+    }
+  }
+  written += WriteMessage(buf, scrape).ok();
+  written += WriteMessage(buf, error).ok();
+  CHECK(scope.allocations() == 0);
+  CHECK(parsed + 1 == capture.size());  // all but the malformed one
+  CHECK(written == parsed + 2);
+}
+
 TEST_CASE("webtorrent: no read past the input (guard page), for every prefix") {
   const std::string json(kAnnounceWithOffer);
   for (size_t cut = 0; cut <= json.size(); ++cut) {
