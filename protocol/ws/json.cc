@@ -1,5 +1,7 @@
 #include "protocol/ws/json.h"
 
+#include <cstring>
+
 namespace reef::ws {
 namespace {
 
@@ -287,7 +289,23 @@ bool JsonReader::ScanString(JsonString* out) {
   const size_t start = ++pos_;
   bool escapes = false;
   while (true) {
-    // Plain ASCII runs first.
+    // Plain ASCII runs first: eight bytes at a time while none of them is a quote, a
+    // backslash, a control character or non-ASCII (the "hasless"/"haszero" bit tricks,
+    // exact for "any byte"), then byte by byte to the one that is.
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHighs = 0x8080808080808080ULL;
+    while (pos_ + 8 <= in_.size()) {
+      uint64_t w;
+      std::memcpy(&w, in_.data() + pos_, 8);
+      const uint64_t quote = w ^ (kOnes * '"');
+      const uint64_t backslash = w ^ (kOnes * '\\');
+      // The high bits of quote and backslash are those of w: ~w masks all three.
+      const uint64_t special =
+          (((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~w & kHighs) |
+          (w & kHighs);
+      if (special != 0) break;
+      pos_ += 8;
+    }
     while (pos_ < in_.size()) {
       const uint8_t b = Byte(in_[pos_]);
       if (b == '"' || b == '\\' || b < 0x20 || b >= 0x80) break;

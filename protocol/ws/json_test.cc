@@ -96,6 +96,27 @@ TEST_CASE("json: each kind of invalid document has its error") {
   }
 }
 
+TEST_CASE("json: strings scanned eight bytes at a time stop at every special byte") {
+  // A special byte at each offset of the 8-byte windows, after 0-23 plain bytes.
+  for (size_t at = 0; at < 24; ++at) {
+    CAPTURE(at);
+    const std::string plain(at, 'a');
+    const std::string tail(11, 'z');
+    CHECK(Valid("\"" + plain + "\\n" + tail + "\""));
+    CHECK(Valid("\"" + plain + "\xc3\xa9" + tail + "\""));
+    CHECK(Valid("\"" + plain + "\x7f" + tail + "\""));      // DEL is allowed raw
+    CHECK(Valid("\"" + plain + " !#[]~" + tail + "\""));     // the neighbours of the quote and backslash
+    CHECK(ErrorOf("\"" + plain + "\x01" + tail + "\"") == JsonError::kControlCharacter);
+    CHECK(ErrorOf("\"" + plain + "\x1f" + tail + "\"") == JsonError::kControlCharacter);
+    CHECK(ErrorOf("\"" + plain + "\xff" + tail + "\"") == JsonError::kInvalidUtf8);
+    const std::string quoted = "\"" + plain + "\"" + tail;
+    JsonReader r(quoted);
+    JsonString str;
+    REQUIRE(r.ReadString(&str));
+    CHECK(str.raw == plain);  // the first quote ends it
+  }
+}
+
 TEST_CASE("json: the depth limit, at it and just past it") {
   std::string at(kMaxJsonDepth, '[');
   at += std::string(kMaxJsonDepth, ']');
