@@ -7,7 +7,10 @@
 //    byte-identical to the input bytes it consumed;
 //  - strict mode accepts a subset of lenient mode: where lenient succeeds and strict
 //    fails, the reason is kBencodeKeyOrder; where both succeed, the tokens are the same;
-//  - consumed() never exceeds the input, depth never exceeds the limit.
+//  - consumed() never exceeds the input, depth never exceeds the limit;
+//  - the tracker-response parsers built on the reader: an accepted announce body's
+//    PeerCursor yields exactly peer_count() peers, an accepted scrape body's cursor
+//    exactly file_count files.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "protocol/http/bencode.h"
+#include "protocol/http/response_parser.h"
 
 namespace {
 
@@ -63,8 +67,28 @@ bool Write(const Walk& walk, BencodeWriter& w) {
 
 }  // namespace
 
+void CheckResponses(std::string_view in) {
+  auto announce = ParseAnnounceResponse(in);
+  if (announce.ok()) {
+    PeerCursor cursor(announce.value());
+    ParsedPeer peer;
+    size_t n = 0;
+    while (cursor.Next(&peer)) ++n;
+    FUZZ_CHECK(n == announce.value().peer_count());
+  }
+  auto scrape = ParseScrapeResponse(in);
+  if (scrape.ok()) {
+    ScrapeFileCursor cursor(scrape.value());
+    ScrapeFile file;
+    size_t n = 0;
+    while (cursor.Next(&file)) ++n;
+    FUZZ_CHECK(n == scrape.value().file_count);
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  CheckResponses(in);
   static Walk lenient, strict, again;
   static std::array<uint8_t, 1 << 16> buf;
   BencodeLimits limits;

@@ -243,7 +243,6 @@ TEST_CASE("announce: a known key twice is refused, an unknown one is ignored") {
 }
 
 TEST_CASE("announce limits: key, trackerid and parameter count at and past the limit") {
-  QueryLimits limits;
   CHECK(ParseAnnounceQuery(Announce("&key=" + std::string(kDefaultMaxKeyBytes, 'k'))).ok());
   CHECK(AnnounceError(Announce("&key=" + std::string(kDefaultMaxKeyBytes + 1, 'k'))) ==
         ParseError::kBadKey);
