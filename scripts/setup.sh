@@ -27,4 +27,11 @@ $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-echo "setup: ${#packages[@]} Debian packages present"
+# npm bittorrent-tracker, the WebTorrent reference for //tools/webtorrent:compat_test, at
+# the versions in its package-lock.json. Skipped when that lock is what is installed.
+webtorrent=tools/webtorrent
+if ! cmp -s "$webtorrent/package-lock.json" "$webtorrent/node_modules/.reef-installed-lock"; then
+  (cd "$webtorrent" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$webtorrent/package-lock.json" "$webtorrent/node_modules/.reef-installed-lock"
+fi
+echo "setup: ${#packages[@]} Debian packages present, $webtorrent/node_modules installed"

@@ -1,0 +1,158 @@
+#include "protocol/ws/handshake.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/common/byte_writer.h"
+
+namespace reef::ws {
+namespace {
+
+constexpr bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '+' || c == '/';
+}
+
+bool HasSpaceOrLineEnd(std::string_view s) {
+  return s.find_first_of(" \t\r\n") != std::string_view::npos;
+}
+
+void WriteDecimal(ByteWriter& w, size_t value) {
+  std::array<char, 20> digits;
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0) w.WriteU8(static_cast<uint8_t>(digits[--n]));
+}
+
+}  // namespace
+
+bool IsValidWebSocketKey(std::string_view key) {
+  if (key.size() != kWebSocketKeySize || key[22] != '=' || key[23] != '=') return false;
+  for (size_t i = 0; i < 22; ++i) {
+    if (!IsBase64Char(key[i])) return false;
+  }
+  return true;
+}
+
+ParseResult<UpgradeRequest, HandshakeError> ValidateUpgrade(const http::Request& request) {
+  using Result = ParseResult<UpgradeRequest, HandshakeError>;
+  if (request.version_minor < 1) return Result::Fail(HandshakeError::kHttpVersion);
+  bool upgrade = false, connection = false;
+  size_t versions = 0, keys = 0;
+  std::string_view version, key;
+  for (const http::Header& h : request.headers) {
+    if (http::EqualsIgnoreCase(h.name, "Upgrade")) {
+      upgrade = upgrade || http::HeaderListContains(h.value, "websocket");
+    } else if (http::EqualsIgnoreCase(h.name, "Connection")) {
+      connection = connection || http::HeaderListContains(h.value, "upgrade");
+    } else if (http::EqualsIgnoreCase(h.name, "Sec-WebSocket-Version")) {
+      ++versions;
+      version = h.value;
+    } else if (http::EqualsIgnoreCase(h.name, "Sec-WebSocket-Key")) {
+      ++keys;
+      key = h.value;
+    }
+  }
+  if (!upgrade) return Result::Fail(HandshakeError::kNotWebSocketUpgrade);
+  if (!connection) return Result::Fail(HandshakeError::kConnectionNotUpgrade);
+  if (versions == 0) return Result::Fail(HandshakeError::kMissingVersion);
+  if (versions > 1 || version != kWebSocketVersion) {
+    return Result::Fail(HandshakeError::kUnsupportedVersion);
+  }
+  if (keys == 0) return Result::Fail(HandshakeError::kMissingKey);
+  if (keys > 1 || !IsValidWebSocketKey(key)) return Result::Fail(HandshakeError::kBadKey);
+  return Result::Ok(UpgradeRequest{request, key}, 0);
+}
+
+ParseResult<UpgradeRequest, HandshakeError> ParseUpgradeRequest(
+    std::string_view in, std::span<http::Header> header_storage,
+    const http::RequestLimits& limits) {
+  using Result = ParseResult<UpgradeRequest, HandshakeError>;
+  auto parsed = http::ParseRequest(in, header_storage, limits);
+  if (parsed.incomplete()) return Result::Incomplete();
+  if (parsed.failed()) return Result::Fail(HandshakeError::kBadHttpRequest);
+  auto upgrade = ValidateUpgrade(parsed.value());
+  if (!upgrade.ok()) return upgrade;
+  return Result::Ok(upgrade.value(), parsed.consumed());
+}
+
+std::array<char, kAcceptSize> ComputeAccept(std::string_view key) {
+  // key (at most kWebSocketKeySize bytes are meaningful) + GUID, hashed in one buffer.
+  std::array<unsigned char, 128> input;
+  const size_t key_size = std::min(key.size(), input.size() - kWebSocketGuid.size());
+  std::memcpy(input.data(), key.data(), key_size);
+  std::memcpy(input.data() + key_size, kWebSocketGuid.data(), kWebSocketGuid.size());
+  std::array<unsigned char, SHA_DIGEST_LENGTH> digest;
+  SHA1(input.data(), key_size + kWebSocketGuid.size(), digest.data());
+  // EVP_EncodeBlock writes 28 characters and a NUL.
+  std::array<unsigned char, kAcceptSize + 1> encoded;
+  EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest.size()));
+  std::array<char, kAcceptSize> out;
+  std::memcpy(out.data(), encoded.data(), kAcceptSize);
+  return out;
+}
+
+WriteResult WriteHandshakeResponse(std::span<uint8_t> out, std::string_view key) {
+  if (!IsValidWebSocketKey(key)) return WriteResult::Fail(WriteError::kInvalidValue);
+  const auto accept = ComputeAccept(key);
+  ByteWriter w(out);
+  w.WriteString(
+      "HTTP/1.1 101 Switching Protocols\r\n"
+      "Upgrade: websocket\r\n"
+      "Connection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: ");
+  w.WriteString(std::string_view(accept.data(), accept.size()));
+  w.WriteString("\r\n\r\n");
+  return w.Result();
+}
+
+WriteResult WriteHandshakeRefusal(std::span<uint8_t> out, HandshakeError e) {
+  const std::string_view reason = ErrorReason(e);
+  ByteWriter w(out);
+  if (RefusalStatus(e) == 426) {
+    w.WriteString(
+        "HTTP/1.1 426 Upgrade Required\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Upgrade: websocket\r\n");
+  } else {
+    w.WriteString("HTTP/1.1 400 Bad Request\r\n");
+  }
+  w.WriteString(
+      "Connection: close\r\n"
+      "Content-Type: text/plain\r\n"
+      "Content-Length: ");
+  WriteDecimal(w, reason.size());
+  w.WriteString("\r\n\r\n");
+  w.WriteString(reason);
+  return w.Result();
+}
+
+WriteResult WriteUpgradeRequest(std::span<uint8_t> out, std::string_view host,
+                                std::string_view target, std::string_view key) {
+  if (!IsValidWebSocketKey(key) || target.empty() || target.front() != '/' ||
+      HasSpaceOrLineEnd(target) || host.empty() || HasSpaceOrLineEnd(host)) {
+    return WriteResult::Fail(WriteError::kInvalidValue);
+  }
+  ByteWriter w(out);
+  w.WriteString("GET ");
+  w.WriteString(target);
+  w.WriteString(" HTTP/1.1\r\nHost: ");
+  w.WriteString(host);
+  w.WriteString(
+      "\r\n"
+      "Upgrade: websocket\r\n"
+      "Connection: Upgrade\r\n"
+      "Sec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: ");
+  w.WriteString(key);
+  w.WriteString("\r\n\r\n");
+  return w.Result();
+}
+
+}  // namespace reef::ws
