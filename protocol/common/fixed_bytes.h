@@ -11,9 +11,11 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "protocol/common/hex.h"
@@ -66,7 +68,17 @@ class FixedBytes {
   static constexpr size_t size() { return N; }
   constexpr uint8_t operator[](size_t i) const { return bytes_[i]; }
 
-  friend constexpr bool operator==(const FixedBytes&, const FixedBytes&) = default;
+  // Word-wise rather than a call to memcmp: info hashes are compared on every hash-map
+  // probe of the swarm store, and for 20 bytes the libc call costs more than the compare.
+  friend constexpr bool operator==(const FixedBytes& a, const FixedBytes& b) {
+    if (std::is_constant_evaluated()) return a.bytes_ == b.bytes_;
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= N; i += 8) diff |= LoadWord<uint64_t>(a, i) ^ LoadWord<uint64_t>(b, i);
+    for (; i + 4 <= N; i += 4) diff |= LoadWord<uint32_t>(a, i) ^ LoadWord<uint32_t>(b, i);
+    for (; i < N; ++i) diff |= static_cast<uint64_t>(a.bytes_[i] ^ b.bytes_[i]);
+    return diff == 0;
+  }
   friend constexpr std::strong_ordering operator<=>(const FixedBytes& a,
                                                     const FixedBytes& b) = default;
 
@@ -76,6 +88,13 @@ class FixedBytes {
   }
 
  private:
+  template <typename Word>
+  static Word LoadWord(const FixedBytes& v, size_t offset) {
+    Word w;
+    std::memcpy(&w, v.bytes_.data() + offset, sizeof(w));
+    return w;
+  }
+
   std::array<uint8_t, N> bytes_{};
 };
 
