@@ -51,7 +51,7 @@ HttpCheck CheckHttpAnnounce(int status, std::string_view body, bool v6, int32_t 
       }
     }
   }
-  return {true, Failure::kNumFailures};
+  return {true, Failure::kNumFailures, count};
 }
 
 HttpCheck CheckHttpScrape(int status, std::string_view body,
@@ -444,6 +444,7 @@ class HttpThread {
     const Outstanding& r = c.ring[c.head];
     if (check.ok) {
       stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns);
+      stats_->PeersReceived(check.peers);
     } else {
       stats_->Failed(r.type, check.failure);
     }

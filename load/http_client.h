@@ -43,6 +43,7 @@ inline constexpr size_t kMaxHttpResponseBytes = 256 * 1024;
 struct HttpCheck {
   bool ok = false;
   Failure failure = Failure::kUnparsable;
+  size_t peers = 0;  // in an ok announce answer
 };
 // `loopback`: as for UDP (udp_client.h), every peer must be a loopback address with a
 // port other than 0.

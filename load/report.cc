@@ -46,6 +46,11 @@ std::string FormatText(const LoadOptions& o, const RunOutcome& r) {
                           t.FailedOf(static_cast<Failure>(f)));
   }
   absl::StrAppendFormat(&out, "\nstray answers (matching no request): %d\n", t.stray);
+  const uint64_t announces = t.ok[static_cast<size_t>(RequestType::kAnnounce)];
+  if (announces > 0) {
+    absl::StrAppendFormat(&out, "peers per announce answer: %.2f\n",
+                          static_cast<double>(t.peers_received) / static_cast<double>(announces));
+  }
   return out;
 }
 
@@ -82,8 +87,9 @@ std::string FormatJson(const LoadOptions& o, const RunOutcome& r) {
                           t.FailedOf(static_cast<Failure>(f)));
   }
   absl::StrAppendFormat(&out,
-                        "},\"failed_total\":%d,\"stray\":%d,\"sent_total\":%d,\"ok_total\":%d}",
-                        t.TotalFailed(), t.stray, t.TotalSent(), t.TotalOk());
+                        "},\"failed_total\":%d,\"stray\":%d,\"sent_total\":%d,\"ok_total\":%d,"
+                        "\"peers_received\":%d}",
+                        t.TotalFailed(), t.stray, t.TotalSent(), t.TotalOk(), t.peers_received);
   return out;
 }
 

@@ -49,6 +49,7 @@ void ThreadStats::AddTo(Totals* totals, bool with_latency) const {
     if (with_latency) totals->latency[t].Merge(latency[t]);
   }
   totals->stray += stray.Get();
+  totals->peers_received += peers_received.Get();
 }
 
 }  // namespace reef::load

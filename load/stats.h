@@ -91,6 +91,8 @@ struct Totals {
   std::array<uint64_t, kNumRequestTypes> ok_in_window{};  // ok answers inside the window
   std::array<std::array<uint64_t, kNumFailures>, kNumRequestTypes> failed{};
   uint64_t stray = 0;
+  // Peers in the ok announce answers (for the mean peers per answer).
+  uint64_t peers_received = 0;
   std::array<LatencyHistogram, kNumRequestTypes> latency{};  // inside the window
 
   uint64_t TotalSent() const;
@@ -112,6 +114,7 @@ struct alignas(64) ThreadStats {
   }
   void Failed(RequestType t, Failure f) { failed[Index(t)][static_cast<size_t>(f)].Add(); }
   void Stray() { stray.Add(); }
+  void PeersReceived(uint64_t n) { peers_received.Add(n); }
 
   // Adds the counters (and, if `with_latency`, the histograms: only once joined).
   void AddTo(Totals* totals, bool with_latency) const;
@@ -121,6 +124,7 @@ struct alignas(64) ThreadStats {
   std::array<Counter, kNumRequestTypes> ok_in_window;
   std::array<std::array<Counter, kNumFailures>, kNumRequestTypes> failed;
   Counter stray;
+  Counter peers_received;
   std::array<LatencyHistogram, kNumRequestTypes> latency;
 
  private:

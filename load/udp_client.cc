@@ -319,6 +319,7 @@ class UdpThread {
         stats_->Failed(type, Failure::kImplausible);
       } else {
         stats_->Ok(type, in_window, latency);
+        stats_->PeersReceived(a->peers.size());
       }
     } else if (const auto* sc = std::get_if<udp::ScrapeResponse>(&r.value())) {
       bool plausible = sc->stats.size() == slot.scrape_count;

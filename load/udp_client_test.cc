@@ -212,6 +212,8 @@ TEST_CASE("a correct tracker: every announce ok, none failed") {
   CHECK(tracker.connects() > 4);
   CHECK(tracker.scrapes() > tracker.announces() / 5);
   CHECK(tracker.scrapes() < tracker.announces() / 2);
+  // This tracker names 2 peers in every announce answer.
+  CHECK(t.peers_received == 2 * t.ok[kAnnounce]);
 }
 
 TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
