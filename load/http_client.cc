@@ -1,5 +1,7 @@
 #include "load/http_client.h"
 
+#include "load/drive_loop.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -85,7 +87,6 @@ HttpCheck CheckHttpScrape(int status, std::string_view body,
 
 namespace {
 
-constexpr uint64_t kExpireEveryNs = 1'000'000;
 constexpr size_t kRequestBufferSize = 8192;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxHeaders = 32;
@@ -146,64 +147,38 @@ class HttpThread {
     return absl::OkStatus();
   }
 
-  absl::Status Run() {
-    uint64_t last_expire = 0;
-    uint64_t stop_ns = 0;
-    std::array<epoll_event, 64> events;
-    while (true) {
-      const uint64_t now = NowNs();
-      if (now - last_expire >= kExpireEveryNs) {
-        Expire(now, /*all=*/false);
-        last_expire = now;
-      }
-      const bool sending = c_.Sending(now);
-      if (!sending) {
-        if (stop_ns == 0) stop_ns = now;
-        if (busy_ == 0) break;
-        if (now >= std::min(c_.drain_end_ns, stop_ns + c_.timeout_ns)) {
-          Expire(now, /*all=*/true);
-          break;
-        }
-      } else {
-        uint64_t budget = limiter_.Allowed(now, ~uint64_t{0});
-        const uint64_t before = budget;
-        for (size_t k = 0; k < conns_.size() && budget > 0; ++k) {
-          Fill(conns_[(next_conn_ + k) % conns_.size()], now, &budget);
-        }
-        next_conn_ = (next_conn_ + 1) % conns_.size();
-        limiter_.Sent(before - budget);
-      }
-      int wait_ms = 1;
-      if (sending && limiter_.limited() && busy_ < capacity() &&
-          limiter_.NsUntilNext(NowNs()) == 0) {
-        wait_ms = 0;  // more are due already
-      }
-      const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                               wait_ms);
-      if (n < 0 && errno != EINTR) return Errno("epoll_wait");
-      for (int i = 0; i < n; ++i) {
-        const epoll_event& e = events[static_cast<size_t>(i)];
-        Conn& c = conns_[e.data.u64];
-        if (c.fd < 0) continue;
-        if (c.connecting && (e.events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-          int err = 0;
-          socklen_t len = sizeof(err);
-          getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-          if (err != 0) {
-            Close(c, Failure::kIoError);
-            continue;
-          }
-          c.connecting = false;
-        }
-        if (e.events & EPOLLOUT) Flush(c);
-        if (c.fd >= 0 && (e.events & (EPOLLIN | EPOLLERR | EPOLLHUP))) Read(c);
-      }
+  absl::Status Run() { return DriveLoop(*this, c_, limiter_); }
+
+  // DriveLoop's client interface (Expire is private, hence the friend).
+  template <typename C>
+  friend absl::Status load::DriveLoop(C& client, const RunControl& control, RateLimiter& limiter);
+  size_t busy() const { return busy_; }
+  size_t capacity() const { return conns_.size() * static_cast<size_t>(o_.in_flight); }
+  int epoll_fd() const { return epoll_fd_; }
+  void FillRound(uint64_t now, uint64_t* budget) {
+    for (size_t k = 0; k < conns_.size() && *budget > 0; ++k) {
+      Fill(conns_[(next_conn_ + k) % conns_.size()], now, budget);
     }
-    return absl::OkStatus();
+    next_conn_ = (next_conn_ + 1) % conns_.size();
+  }
+  void OnReady(const epoll_event& e) {
+    Conn& c = conns_[e.data.u64];
+    if (c.fd < 0) return;
+    if (c.connecting && (e.events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        Close(c, Failure::kIoError);
+        return;
+      }
+      c.connecting = false;
+    }
+    if (e.events & EPOLLOUT) Flush(c);
+    if (c.fd >= 0 && (e.events & (EPOLLIN | EPOLLERR | EPOLLHUP))) Read(c);
   }
 
  private:
-  size_t capacity() const { return conns_.size() * static_cast<size_t>(o_.in_flight); }
 
   bool Connect(Conn& c) {
     c.fd = socket(o_.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

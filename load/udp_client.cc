@@ -1,5 +1,7 @@
 #include "load/udp_client.h"
 
+#include "load/drive_loop.h"
+
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -40,7 +42,6 @@ namespace {
 constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 constexpr size_t kDatagramSize = 1500;  // the largest request (a 74-hash scrape) fits
 constexpr size_t kReceiveSize = 65536;  // the largest response udp::ParseResponse accepts fits
-constexpr uint64_t kExpireEveryNs = 1'000'000;
 
 absl::Status Errno(std::string_view what) {
   return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
@@ -110,48 +111,23 @@ class UdpThread {
     return absl::OkStatus();
   }
 
-  absl::Status Run() {
-    uint64_t last_expire = 0;
-    uint64_t stop_ns = 0;  // when sending ended
-    std::array<epoll_event, 64> events;
-    while (true) {
-      const uint64_t now = NowNs();
-      if (now - last_expire >= kExpireEveryNs) {
-        Expire(now, /*all=*/false);
-        last_expire = now;
-      }
-      const bool sending = c_.Sending(now);
-      if (!sending) {
-        if (stop_ns == 0) stop_ns = now;
-        if (busy_ == 0) break;
-        if (now >= std::min(c_.drain_end_ns, stop_ns + c_.timeout_ns)) {
-          Expire(now, /*all=*/true);
-          break;
-        }
-      } else {
-        uint64_t budget = limiter_.Allowed(now, ~uint64_t{0});
-        const uint64_t before = budget;
-        for (size_t k = 0; k < sockets_.size() && budget > 0; ++k) {
-          Fill(sockets_[(next_socket_ + k) % sockets_.size()], now, &budget);
-        }
-        next_socket_ = (next_socket_ + 1) % sockets_.size();
-        limiter_.Sent(before - budget);
-      }
-      int wait_ms = 1;
-      if (sending && limiter_.limited() && busy_ < capacity() &&
-          limiter_.NsUntilNext(NowNs()) == 0) {
-        wait_ms = 0;  // more are due already
-      }
-      const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                               wait_ms);
-      if (n < 0 && errno != EINTR) return Errno("epoll_wait");
-      for (int i = 0; i < n; ++i) Receive(sockets_[events[static_cast<size_t>(i)].data.u64]);
+  absl::Status Run() { return DriveLoop(*this, c_, limiter_); }
+
+  // DriveLoop's client interface (Expire is private, hence the friend).
+  template <typename C>
+  friend absl::Status load::DriveLoop(C& client, const RunControl& control, RateLimiter& limiter);
+  size_t busy() const { return busy_; }
+  size_t capacity() const { return sockets_.size() * static_cast<size_t>(o_.in_flight); }
+  int epoll_fd() const { return epoll_fd_; }
+  void FillRound(uint64_t now, uint64_t* budget) {
+    for (size_t k = 0; k < sockets_.size() && *budget > 0; ++k) {
+      Fill(sockets_[(next_socket_ + k) % sockets_.size()], now, budget);
     }
-    return absl::OkStatus();
+    next_socket_ = (next_socket_ + 1) % sockets_.size();
   }
+  void OnReady(const epoll_event& event) { Receive(sockets_[event.data.u64]); }
 
  private:
-  size_t capacity() const { return sockets_.size() * static_cast<size_t>(o_.in_flight); }
 
   void Release(Socket& s, uint32_t index) {
     Slot& slot = s.slots[index];
