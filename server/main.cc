@@ -1,7 +1,7 @@
 // reef: the BitTorrent tracker binary.
 //
 // Start-up order, and why:
-//   1. block SIGTERM/SIGINT/SIGUSR1 before any thread exists (the supervisor reads them
+//   1. block SIGTERM/SIGINT/SIGUSR1/SIGHUP before any thread exists (the supervisor reads them
 //      from a signalfd; no async handlers anywhere);
 //   2. flags, then the configuration (embedded defaults, or --config FILE over them), then
 //      what depends on the machine (access-list file, user, CPUs): any problem is exit 2;
@@ -48,7 +48,7 @@ constexpr char kUsage[] =
     "                   it back\n"
     "  --help           print this and exit\n"
     "\n"
-    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 reloads the access list.\n"
+    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
     "Exit status: 0 stopped cleanly; 1 a worker failed, or start-up failed; 2 bad flags\n"
     "or configuration; 3 a worker did not stop in time after being asked.\n";
 
@@ -122,7 +122,7 @@ int Serve(const Config& config, std::string_view config_source) {
     }
     REEF_LOG(Info) << "access list: " << AccessListModeName(config.access_list.mode)
                    << " mode, " << access_list->size() << " hashes from "
-                   << config.access_list.path << "; reloaded on SIGUSR1"
+                   << config.access_list.path << "; reloaded on SIGUSR1 or SIGHUP"
                    << (config.access_list.reload_interval > absl::ZeroDuration()
                            ? " and, if changed, every " +
                                  absl::FormatDuration(config.access_list.reload_interval)
@@ -163,12 +163,16 @@ int Serve(const Config& config, std::string_view config_source) {
     std::unique_ptr<PeriodicWorker> reloader =
         MakeAccessListWorker(access_list_file, config.access_list.reload_interval);
     PeriodicWorker* trigger = reloader.get();  // owned by the supervisor, which outlives Run
-    supervisor.OnSignal(SIGUSR1, [trigger] { trigger->Trigger(); });
+    for (int signo : {SIGUSR1, SIGHUP}) {
+      supervisor.OnSignal(signo, [trigger] { trigger->Trigger(); });
+    }
     supervisor.Add(std::move(reloader));
   } else {
-    supervisor.OnSignal(SIGUSR1, [] {
-      REEF_LOG(Info) << "SIGUSR1: access_list.mode is \"off\", nothing to reload";
-    });
+    for (int signo : {SIGUSR1, SIGHUP}) {
+      supervisor.OnSignal(signo, [] {
+        REEF_LOG(Info) << "access_list.mode is \"off\": nothing to reload";
+      });
+    }
   }
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));

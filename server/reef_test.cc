@@ -245,7 +245,7 @@ TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the 
             "worker stuck did not stop within 200ms; exiting with status 3 without joining"));
 }
 
-TEST_CASE("SIGUSR1 reloads the access list; a broken file keeps the old one") {
+TEST_CASE("SIGUSR1 and SIGHUP reload the access list; a broken file keeps the old one") {
   const std::string list = WriteFile("usr1-list.txt", std::string(40, 'a') + "\n");
   const std::string config = WriteFile(
       "usr1.toml", std::string(kServeConfig) +
@@ -266,6 +266,13 @@ TEST_CASE("SIGUSR1 reloads the access list; a broken file keeps the old one") {
                                         std::string(39, 'c') +
                                         "\"; keeping the previous list (2 hashes)",
                                     kStartLimit),
+                reef->stderr_text());
+
+  // SIGHUP reloads too (and does not end reef, as its default action would).
+  WriteFile("usr1-list.txt", std::string(40, 'a') + "\n" + std::string(40, 'b') + "\n" +
+                                 std::string(40, 'd') + "\n");
+  REQUIRE(reef->Signal(SIGHUP));
+  CHECK_MESSAGE(reef->WaitForStderr("reloaded: 3 hashes (deny mode)", kStartLimit),
                 reef->stderr_text());
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);

@@ -54,6 +54,9 @@ void BlockServerSignals() {
   sigemptyset(&mask);
   for (int signo : kStopSignals) sigaddset(&mask, signo);
   sigaddset(&mask, SIGUSR1);
+  // SIGHUP too: its default action would end reef without a clean stop, and operators
+  // of other trackers (opentracker) send it to reload.
+  sigaddset(&mask, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 }
 
