@@ -88,7 +88,12 @@ void AnnounceBodyWriter::BeginPeers(size_t count) {
 }
 
 void AnnounceBodyWriter::AddPeer(std::span<const uint8_t, 4> address, uint16_t port) {
-  if (state_ != State::kPeers || remaining_ == 0) {
+  AddCompactPeer(State::kPeers, address, port);
+}
+
+void AnnounceBodyWriter::AddCompactPeer(State list, std::span<const uint8_t> address,
+                                        uint16_t port) {
+  if (state_ != list || remaining_ == 0) {
     state_ = State::kInvalid;
     return;
   }
@@ -113,14 +118,7 @@ void AnnounceBodyWriter::BeginPeers6(size_t count) {
 }
 
 void AnnounceBodyWriter::AddPeer6(std::span<const uint8_t, 16> address, uint16_t port) {
-  if (state_ != State::kPeers6 || remaining_ == 0) {
-    state_ = State::kInvalid;
-    return;
-  }
-  --remaining_;
-  ByteWriter& b = w_.bytes();
-  b.WriteBytes(address);
-  b.WriteU16Be(port);
+  AddCompactPeer(State::kPeers6, address, port);
 }
 
 void AnnounceBodyWriter::BeginPeerList() {

@@ -105,6 +105,8 @@ class AnnounceBodyWriter {
  private:
   enum class State : uint8_t { kCounts, kPeers, kPeers6, kList, kAfterList, kInvalid };
   void WritePeersKey();
+  // One compact entry of the `list` (kPeers or kPeers6) being written.
+  void AddCompactPeer(State list, std::span<const uint8_t> address, uint16_t port);
 
   BencodeWriter w_;
   AnnounceCounts counts_;
