@@ -29,7 +29,8 @@ uint32_t GetU32(const uint8_t* p) {
 }  // namespace
 
 SpscFrameRing::SpscFrameRing(size_t capacity)
-    : capacity_(capacity), data_(std::make_unique<uint8_t[]>(capacity)) {}
+    // Not zeroed: a record is always written before it is read.
+    : capacity_(capacity), data_(new uint8_t[capacity]) {}
 
 size_t SpscFrameRing::max_frame() const { return capacity_ / 2 - kRecordHeader; }
 

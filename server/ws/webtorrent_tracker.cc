@@ -69,21 +69,23 @@ WebTorrentTracker::WebTorrentTracker(const WebTorrentOptions& options, WebTorren
       access_list_(access_list),
       relay_(relay),
       rng_(rng_seed),
-      buffer_(RelayBufferSize(options)) {}
+      buffer_size_(RelayBufferSize(options)),
+      buffer_data_(new uint8_t[buffer_size_]),
+      buffer_(buffer_data_.get(), buffer_size_) {}
 
 template <typename Message>
 std::span<const uint8_t> WebTorrentTracker::BuildFrame(const Message& message) {
   // The JSON goes after room for the longest header; the header is written right before
   // it, so the frame is contiguous without a move.
-  const WriteResult json = WriteMessage(std::span<uint8_t>(buffer_).subspan(kServerHeaderMax),
+  const WriteResult json = WriteMessage(buffer_.subspan(kServerHeaderMax),
                                         message);
   if (!json.ok()) return {};
   const size_t header = FrameHeaderSize(json.length(), /*masked=*/false);
   const size_t start = kServerHeaderMax - header;
-  const WriteResult written = WriteFrameHeader(std::span<uint8_t>(buffer_).subspan(start, header),
+  const WriteResult written = WriteFrameHeader(buffer_.subspan(start, header),
                                                true, Opcode::kText, json.length());
   if (!written.ok()) return {};
-  return std::span<const uint8_t>(buffer_).subspan(start, header + json.length());
+  return buffer_.subspan(start, header + json.length());
 }
 
 template <typename Message>

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -160,7 +161,10 @@ class WebTorrentTracker {
   const AccessList& access_list_;
   Relay& relay_;
   swarm::Rng rng_;
-  std::vector<uint8_t> buffer_;  // replies and relayed frames are built here
+  // Replies and relayed frames are built here (not zeroed: only written bytes are read).
+  const size_t buffer_size_;
+  std::unique_ptr<uint8_t[]> buffer_data_;
+  std::span<uint8_t> buffer_;
   WebTorrentStats stats_;
 };
 

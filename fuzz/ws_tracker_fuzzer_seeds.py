@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Writes the hand seeds of ws_tracker_fuzzer into corpus/ws_tracker_fuzzer/.
+
+The fuzzer's input is a script of operations (see the top of ws_tracker_fuzzer.cc). The
+seeds are:
+  - capture_*: what bittorrent-tracker's two clients sent in
+    protocol/ws/testdata/bittorrent_tracker_capture.txt, each client on its own
+    connection and worker, every message framed as a browser frames it, with reads and
+    mailbox drains between, so the fuzzer starts from offers, answers and scrapes that
+    reach other connections;
+  - from_ws_webtorrent_*: the hand seeds of ws_webtorrent_fuzzer (client messages), each
+    sent on a connection beside a second, announced one;
+  - from_ws_frame_*: the hand seeds of ws_frame_fuzzer, fed raw to a connection;
+  - scenario_*: fragments and pings, close handshakes, an oversized message, a binary
+    message, idle timeouts, a reader that never reads, shutdown.
+
+Run it from the repository root after changing the format: python3 fuzz/ws_tracker_fuzzer_seeds.py
+"""
+
+import json
+import os
+import re
+import struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "corpus", "ws_tracker_fuzzer")
+SHA1 = re.compile(r"^[0-9a-f]{40}$")
+MAX_CHUNK = 4096
+
+OPS = {"open": 0, "raw": 1, "frame": 2, "read": 3, "tick": 4, "close": 5, "mailbox": 6,
+       "shutdown": 7}
+OPCODES = {"text": 0, "continuation": 1, "binary": 2, "ping": 3, "pong": 4, "close": 5}
+
+
+def op(name, arg=0):
+    return bytes([(arg << 3) | OPS[name]])
+
+
+def open_conn(worker):
+    return op("open", worker)
+
+
+def frame(conn, payload, opcode="text", fin=True):
+    payload = payload[:MAX_CHUNK]
+    flags = (OPCODES[opcode] << 1) | (1 if fin else 0)
+    return op("frame", conn) + bytes([flags]) + struct.pack("<H", len(payload)) + payload
+
+
+def raw(conn, data):
+    data = data[:MAX_CHUNK]
+    return op("raw", conn) + struct.pack("<H", len(data)) + data
+
+
+def read(conn, n=0):
+    return op("read", conn) + bytes([n])
+
+
+def tick(tenths):
+    return op("tick") + struct.pack("<H", tenths)
+
+
+def settle(conns):
+    """Mailboxes drained, then every connection reads everything."""
+    out = op("mailbox")
+    for c in range(conns):
+        out += read(c)
+    return out
+
+
+def capture_seeds():
+    path = os.path.join(ROOT, "protocol", "ws", "testdata", "bittorrent_tracker_capture.txt")
+    client_messages = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            direction, _, text = line.rstrip("\n").partition("\t")
+            if direction == "client":
+                client_messages.append(text)
+    # Each peer id gets its own connection, in order of appearance; scrapes go on the first.
+    peers = []
+    script = open_conn(0) + open_conn(1) + open_conn(0)
+    for text in client_messages:
+        try:
+            peer = json.loads(text).get("peer_id")
+        except ValueError:
+            peer = None
+        if peer is not None and peer not in peers and len(peers) < 2:
+            peers.append(peer)
+        conn = peers.index(peer) if peer in peers else 2
+        script += frame(conn, text.encode("utf-8")) + settle(3)
+    yield "capture_two_clients", script
+    # The same, with every message split into three fragments and a ping between.
+    script = open_conn(0) + open_conn(1)
+    for i, text in enumerate(client_messages[:6]):
+        data = text.encode("utf-8")
+        third = max(1, len(data) // 3)
+        conn = i % 2
+        script += frame(conn, data[:third], "text", fin=False)
+        script += frame(conn, b"p", "ping")
+        script += frame(conn, data[third:2 * third], "continuation", fin=False)
+        script += frame(conn, data[2 * third:], "continuation", fin=True)
+        script += settle(2)
+    yield "capture_fragmented_with_pings", script
+
+
+def webtorrent_corpus_seeds():
+    src = os.path.join(ROOT, "corpus", "ws_webtorrent_fuzzer")
+    announce = json.dumps({"action": "announce", "info_hash": "A" * 20, "peer_id": "B" * 20,
+                           "event": "started", "numwant": 5, "left": 0}).encode()
+    for name in sorted(os.listdir(src)):
+        if SHA1.match(name) or "server" in name:
+            continue
+        with open(os.path.join(src, name), "rb") as f:
+            data = f.read()
+        script = open_conn(0) + open_conn(1) + frame(1, announce) + settle(2)
+        script += frame(0, data) + settle(2)
+        yield "from_ws_webtorrent_" + name, script
+
+
+def frame_corpus_seeds():
+    src = os.path.join(ROOT, "corpus", "ws_frame_fuzzer")
+    for name in sorted(os.listdir(src)):
+        if SHA1.match(name) or not name.startswith(("client", "error")):
+            continue
+        with open(os.path.join(src, name), "rb") as f:
+            data = f.read()[1:]  # the first byte is that fuzzer's own control byte
+        yield "from_ws_frame_" + name, open_conn(0) + raw(0, data) + read(0)
+
+
+def scenario_seeds():
+    announce = lambda peer, offers: json.dumps({
+        "action": "announce", "info_hash": "T" * 20, "peer_id": peer * 20, "numwant": offers,
+        "left": 1000, "event": "started",
+        "offers": [{"offer_id": chr(ord("a") + i) * 20, "offer": {"type": "offer", "sdp": "v=0"}}
+                   for i in range(offers)]}).encode()
+    yield "scenario_close_handshake", (open_conn(0) + frame(0, announce("A", 0)) +
+                                       frame(0, b"\x03\xe8bye", "close") + read(0))
+    yield "scenario_oversized_message", (open_conn(0) + frame(0, b"x" * 3000) + read(0))
+    yield "scenario_binary_message", (open_conn(0) + frame(0, b"\x01\x02", "binary") + read(0))
+    yield "scenario_idle_timeout", (open_conn(0) + open_conn(1) + frame(0, announce("A", 0)) +
+                                    frame(1, announce("B", 1)) + settle(2) + tick(15) +
+                                    settle(2) + frame(1, b"", "pong") + tick(45) + settle(2))
+    slow = open_conn(0) + frame(0, announce("S", 0))
+    slow += open_conn(1)
+    for _ in range(40):
+        slow += frame(1, announce("T", 1)) + read(1) + op("mailbox")
+    yield "scenario_reader_never_reads", slow + read(0, 3) + read(0)
+    yield "scenario_shutdown", (open_conn(0) + open_conn(1) + frame(0, announce("A", 1)) +
+                                frame(1, announce("B", 1)) + op("shutdown") + settle(2) +
+                                frame(0, b"\x03\xe9", "close") + read(0) + op("close", 1))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        if not SHA1.match(name):
+            os.remove(os.path.join(OUT, name))
+    count = 0
+    for generator in (capture_seeds, webtorrent_corpus_seeds, frame_corpus_seeds, scenario_seeds):
+        for name, data in generator():
+            with open(os.path.join(OUT, name), "wb") as f:
+                f.write(data)
+            count += 1
+    print(f"wrote {count} seeds to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
