@@ -17,6 +17,9 @@ packages=(
   # real clients, captures and peers for tests and benchmarks
   python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
   opentracker wrk util-linux procps iproute2 time
+  # headless browser for the real WebTorrent (WebRTC) transfer test, driven by npm
+  # playwright-core from tools/webtorrent/
+  chromium
 )
 
 $SUDO apt-get update -qq
@@ -27,11 +30,14 @@ $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-# npm bittorrent-tracker, the WebTorrent reference for //tools/webtorrent:compat_test, at
-# the versions in its package-lock.json. Skipped when that lock is what is installed.
+# npm bittorrent-tracker (the WebTorrent reference for //tools/webtorrent:compat_test),
+# webtorrent (its browser bundle) and playwright-core (drives Debian's chromium; downloads
+# no browser), at the versions in its package-lock.json. --ignore-scripts: no native
+# module builds or downloads anything (WebRTC is the browser's, or the local stub's).
+# Skipped when that lock is what is installed.
 webtorrent=tools/webtorrent
 if ! cmp -s "$webtorrent/package-lock.json" "$webtorrent/node_modules/.reef-installed-lock"; then
-  (cd "$webtorrent" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$webtorrent" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   cp "$webtorrent/package-lock.json" "$webtorrent/node_modules/.reef-installed-lock"
 fi
 echo "setup: ${#packages[@]} Debian packages present, $webtorrent/node_modules installed"
