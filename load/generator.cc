@@ -3,6 +3,7 @@
 #include "load/http_client.h"
 #include "load/udp_client.h"
 #include "load/workload.h"
+#include "load/ws_client.h"
 
 namespace reef::load {
 
@@ -21,8 +22,10 @@ absl::StatusOr<std::unique_ptr<RunOutcome>> RunLoad(const LoadOptions& options,
   ThreadBody body;
   if (options.protocol == Protocol::kUdp) {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunUdpThread(*w, i, c, s); };
-  } else {
+  } else if (options.protocol == Protocol::kHttp) {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunHttpThread(*w, i, c, s); };
+  } else {
+    body = [w](int i, const RunControl& c, ThreadStats* s) { return RunWsThread(*w, i, c, s); };
   }
   return RunThreads(settings, body, stop);
 }

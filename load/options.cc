@@ -6,12 +6,21 @@
 
 namespace reef::load {
 
-std::string_view ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "http"; }
+std::string_view ProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kUdp: return "udp";
+    case Protocol::kHttp: return "http";
+    case Protocol::kWs: return "ws";
+  }
+  return "?";
+}
 
 absl::StatusOr<Protocol> ParseProtocol(std::string_view name) {
   if (name == "udp") return Protocol::kUdp;
   if (name == "http") return Protocol::kHttp;
-  return absl::InvalidArgumentError(absl::StrCat("unknown protocol '", std::string(name), "' (udp, http)"));
+  if (name == "ws") return Protocol::kWs;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown protocol '", std::string(name), "' (udp, http, ws)"));
 }
 
 namespace {
@@ -82,6 +91,25 @@ absl::Status ValidateOptions(const LoadOptions& o) {
             "bad HTTP path '", path, "': must start with '/', at most ", kMaxPathSize,
             " bytes, no space, '?', '#' or line break"));
       }
+    }
+  }
+  if (o.protocol == Protocol::kWs) {
+    if (o.connect_share > 0) {
+      return absl::InvalidArgumentError("WebTorrent has no connect requests: connect_share must be 0");
+    }
+    for (absl::Status s : {
+             InRange("ws_offers", o.ws_offers, 0, kMaxWsOffers),
+             InRange("ws_torrents_per_connection", o.ws_torrents_per_connection, 1,
+                     kMaxWsTorrentsPerConnection),
+             InRange("scrape_hashes", o.scrape_hashes, 1, 64),
+         }) {
+      if (!s.ok()) return s;
+    }
+    if (o.ws_path.empty() || o.ws_path.front() != '/' || o.ws_path.size() > kMaxPathSize ||
+        o.ws_path.find_first_of(" #\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad WebSocket path '", o.ws_path, "': must start with '/', at most ", kMaxPathSize,
+          " bytes, no space, '#' or line break"));
     }
   }
   return absl::OkStatus();

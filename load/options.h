@@ -14,7 +14,7 @@
 
 namespace reef::load {
 
-enum class Protocol : uint8_t { kUdp, kHttp };
+enum class Protocol : uint8_t { kUdp, kHttp, kWs };
 std::string_view ProtocolName(Protocol p);
 absl::StatusOr<Protocol> ParseProtocol(std::string_view name);
 
@@ -35,6 +35,9 @@ inline constexpr uint32_t kMaxPeersPerTorrent = 65535 - kFirstPeerPort + 1;
 inline constexpr double kMaxRate = 10'000'000;
 // HTTP request lines and responses.
 inline constexpr size_t kMaxPathSize = 256;
+// WebTorrent: offers in one announce (protocol/ws's kMaxOffers), torrents per connection.
+inline constexpr int kMaxWsOffers = 10;
+inline constexpr int kMaxWsTorrentsPerConnection = 1000;
 
 struct LoadOptions {
   Protocol protocol = Protocol::kUdp;
@@ -73,6 +76,14 @@ struct LoadOptions {
   bool keep_alive = true;
   std::string announce_path = "/announce";
   std::string scrape_path = "/scrape";
+
+  // WebTorrent (ws_client.h): offers per announce (and numwant), torrents each connection
+  // (a simulated browser) announces, whether received offers are answered, the upgrade's
+  // path.
+  int ws_offers = 5;
+  int ws_torrents_per_connection = 5;
+  bool ws_answer = true;
+  std::string ws_path = "/announce";
 
   uint64_t seed = 1;
   bool progress = true;  // a line on stderr every second

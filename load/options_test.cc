@@ -61,6 +61,23 @@ TEST_CASE("each limit, and one past it") {
         [](auto& o) { o.connect_share = -0.1; });
   Limit("shares exceed 1", [](auto& o) { o.started_share = o.stopped_share = 0.5; },
         [](auto& o) { o.started_share = o.stopped_share = 0.51; });
+  const auto ws = [](auto set) {
+    return [set](LoadOptions& o) {
+      o.protocol = Protocol::kWs;
+      set(o);
+    };
+  };
+  Limit("ws_offers", ws([](auto& o) { o.ws_offers = kMaxWsOffers; }),
+        ws([](auto& o) { o.ws_offers = kMaxWsOffers + 1; }));
+  Limit("ws_offers", ws([](auto& o) { o.ws_offers = 0; }), ws([](auto& o) { o.ws_offers = -1; }));
+  Limit("ws_torrents_per_connection",
+        ws([](auto& o) { o.ws_torrents_per_connection = kMaxWsTorrentsPerConnection; }),
+        ws([](auto& o) { o.ws_torrents_per_connection = kMaxWsTorrentsPerConnection + 1; }));
+  Limit("ws_torrents_per_connection", ws([](auto& o) { o.ws_torrents_per_connection = 1; }),
+        ws([](auto& o) { o.ws_torrents_per_connection = 0; }));
+  // A WebTorrent scrape holds at most protocol/ws's kMaxScrapeInfoHashes.
+  Limit("scrape_hashes", ws([](auto& o) { o.scrape_hashes = 64; }),
+        ws([](auto& o) { o.scrape_hashes = 65; }));
 }
 
 TEST_CASE("combinations") {
@@ -82,6 +99,16 @@ TEST_CASE("combinations") {
     o = Base();
     o.protocol = Protocol::kHttp;
     o.announce_path = bad;
+    CHECK(!ValidateOptions(o).ok());
+  }
+  o = Base();
+  o.protocol = Protocol::kWs;
+  o.connect_share = 0.1;
+  CHECK(!ValidateOptions(o).ok());  // WebTorrent has no connect
+  for (const char* bad : {"", "announce", "/a b", "/a#x", "/a\r\n"}) {
+    o = Base();
+    o.protocol = Protocol::kWs;
+    o.ws_path = bad;
     CHECK(!ValidateOptions(o).ok());
   }
   o = Base();

@@ -1,7 +1,8 @@
-// reef_load: a load generator for UDP (BEP 15) and HTTP trackers, over loopback.
+// reef_load: a load generator for UDP (BEP 15), HTTP and WebTorrent trackers, over loopback.
 //
 //   reef_load --protocol=udp --target=127.0.0.1:6969 --duration=10s --threads=1
 //   reef_load --protocol=http --target=127.0.0.1:6969 --keep_alive=false --json
+//   reef_load --protocol=ws --target=127.0.0.1:6969 --sockets=100 --in_flight=1 --ws_offers=5
 //   reef_load --print_info_hashes --torrents=100000 > whitelist.txt
 //
 // Prints a progress line on stderr every second, then the report (text, or one JSON
@@ -22,7 +23,7 @@
 #include "load/report.h"
 #include "load/torrents.h"
 
-ABSL_FLAG(std::string, protocol, "udp", "udp or http");
+ABSL_FLAG(std::string, protocol, "udp", "udp, http or ws (WebTorrent over WebSocket)");
 ABSL_FLAG(std::string, target, "127.0.0.1:6969", "tracker address, 127.0.0.1:PORT or [::1]:PORT");
 ABSL_FLAG(bool, allow_non_loopback, false,
           "allow a target outside 127.0.0.0/8 and ::1 (only a tracker you may load)");
@@ -50,6 +51,11 @@ ABSL_FLAG(int, max_plausible_peers, 1000, "more peers than this in one answer is
 ABSL_FLAG(bool, keep_alive, true, "HTTP: keep connections open (else one per request)");
 ABSL_FLAG(std::string, announce_path, "/announce", "HTTP announce path");
 ABSL_FLAG(std::string, scrape_path, "/scrape", "HTTP scrape path");
+ABSL_FLAG(int, ws_offers, 5, "WebTorrent: offers per announce, and its numwant (0..10)");
+ABSL_FLAG(int, ws_torrents_per_connection, 5,
+          "WebTorrent: torrents each connection (a simulated browser) announces");
+ABSL_FLAG(bool, ws_answer, true, "WebTorrent: answer the offers a connection receives");
+ABSL_FLAG(std::string, ws_path, "/announce", "WebTorrent: the path of the WebSocket upgrade");
 ABSL_FLAG(uint64_t, seed, 1, "random seed (same seed, same requests)");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
 ABSL_FLAG(bool, json, false, "print the report as one JSON object");
@@ -122,6 +128,10 @@ int main(int argc, char** argv) {
   o.keep_alive = absl::GetFlag(FLAGS_keep_alive);
   o.announce_path = absl::GetFlag(FLAGS_announce_path);
   o.scrape_path = absl::GetFlag(FLAGS_scrape_path);
+  o.ws_offers = absl::GetFlag(FLAGS_ws_offers);
+  o.ws_torrents_per_connection = absl::GetFlag(FLAGS_ws_torrents_per_connection);
+  o.ws_answer = absl::GetFlag(FLAGS_ws_answer);
+  o.ws_path = absl::GetFlag(FLAGS_ws_path);
   o.seed = absl::GetFlag(FLAGS_seed);
   o.progress = absl::GetFlag(FLAGS_progress);
   if (absl::Status s = ValidateOptions(o); !s.ok()) return fail(s);

@@ -47,7 +47,13 @@ std::string FormatText(const LoadOptions& o, const RunOutcome& r) {
   }
   absl::StrAppendFormat(&out, "\nstray answers (matching no request): %d\n", t.stray);
   const uint64_t announces = t.ok[static_cast<size_t>(RequestType::kAnnounce)];
-  if (announces > 0) {
+  if (o.protocol == Protocol::kWs) {
+    absl::StrAppendFormat(&out,
+                          "relayed: offers received %d, answers sent %d, answers received %d, "
+                          "implausible %d\n",
+                          t.offers_received, t.answers_sent, t.answers_received,
+                          t.relay_implausible);
+  } else if (announces > 0) {
     absl::StrAppendFormat(&out, "peers per announce answer: %.2f\n",
                           static_cast<double>(t.peers_received) / static_cast<double>(announces));
   }
@@ -88,8 +94,11 @@ std::string FormatJson(const LoadOptions& o, const RunOutcome& r) {
   }
   absl::StrAppendFormat(&out,
                         "},\"failed_total\":%d,\"stray\":%d,\"sent_total\":%d,\"ok_total\":%d,"
-                        "\"peers_received\":%d}",
-                        t.TotalFailed(), t.stray, t.TotalSent(), t.TotalOk(), t.peers_received);
+                        "\"peers_received\":%d,\"offers_received\":%d,\"answers_sent\":%d,"
+                        "\"answers_received\":%d,\"relay_implausible\":%d}",
+                        t.TotalFailed(), t.stray, t.TotalSent(), t.TotalOk(), t.peers_received,
+                        t.offers_received, t.answers_sent, t.answers_received,
+                        t.relay_implausible);
   return out;
 }
 

@@ -50,6 +50,10 @@ void ThreadStats::AddTo(Totals* totals, bool with_latency) const {
   }
   totals->stray += stray.Get();
   totals->peers_received += peers_received.Get();
+  totals->offers_received += offers_received.Get();
+  totals->answers_sent += answers_sent.Get();
+  totals->answers_received += answers_received.Get();
+  totals->relay_implausible += relay_implausible.Get();
 }
 
 }  // namespace reef::load

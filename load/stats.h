@@ -93,6 +93,12 @@ struct Totals {
   uint64_t stray = 0;
   // Peers in the ok announce answers (for the mean peers per answer).
   uint64_t peers_received = 0;
+  // WebTorrent: offers relayed to this side, answers it sent, answers that came back for
+  // its own offers, and relayed messages that matched nothing this side had.
+  uint64_t offers_received = 0;
+  uint64_t answers_sent = 0;
+  uint64_t answers_received = 0;
+  uint64_t relay_implausible = 0;
   std::array<LatencyHistogram, kNumRequestTypes> latency{};  // inside the window
 
   uint64_t TotalSent() const;
@@ -115,6 +121,11 @@ struct alignas(64) ThreadStats {
   void Failed(RequestType t, Failure f) { failed[Index(t)][static_cast<size_t>(f)].Add(); }
   void Stray() { stray.Add(); }
   void PeersReceived(uint64_t n) { peers_received.Add(n); }
+  // WebTorrent relays (ws_client.h): not requests, counted apart.
+  void OfferReceived() { offers_received.Add(); }
+  void AnswerSent() { answers_sent.Add(); }
+  void AnswerReceived() { answers_received.Add(); }
+  void RelayImplausible() { relay_implausible.Add(); }
 
   // Adds the counters (and, if `with_latency`, the histograms: only once joined).
   void AddTo(Totals* totals, bool with_latency) const;
@@ -125,6 +136,10 @@ struct alignas(64) ThreadStats {
   std::array<std::array<Counter, kNumFailures>, kNumRequestTypes> failed;
   Counter stray;
   Counter peers_received;
+  Counter offers_received;
+  Counter answers_sent;
+  Counter answers_received;
+  Counter relay_implausible;
   std::array<LatencyHistogram, kNumRequestTypes> latency;
 
  private:
