@@ -226,7 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (auto& host : hosts) host->CloseAll(now_ms);
         break;
     }
-    for (auto& host : hosts) host->TakeWritable([](const ConnectionHandle&) {});
+    for (auto& host : hosts) host->TakeWritable([](const ConnectionHandle&, void*) {});
     close_done();
     for (auto& host : hosts) {
       FUZZ_CHECK(host->buffered_bytes() <= host->open_connections() * per_connection_bound);

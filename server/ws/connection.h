@@ -180,6 +180,10 @@ class WsConnection {
   bool wants_read() const { return state_ == State::kOpen && !output_full(); }
   // The connection takes messages (no close sent or received, no error).
   bool open() const { return state_ == State::kOpen; }
+  // Nothing more is read: what output() holds is the last the client gets.
+  bool closed() const { return state_ == State::kClosed; }
+  // A ping went out and nothing has come from the client since.
+  bool ping_outstanding() const { return ping_outstanding_; }
   // The socket may be closed now (after writing what output() holds, if it can).
   bool done() const;
   CloseCause close_cause() const { return cause_; }

@@ -84,7 +84,7 @@ void BM_AnnounceWithOffers(benchmark::State& state) {
       AnnounceJson(torrent, Id20('P', 0), AnnounceEvent::kNone, 1000, 5, offers));
   for (auto _ : state) {
     b.Feed(peers[0], frame);
-    b.host->TakeWritable([&](const ConnectionHandle& h) { b.Drain(h); });
+    b.host->TakeWritable([&](const ConnectionHandle& h, void*) { b.Drain(h); });
     b.Drain(peers[0]);
   }
   state.SetItemsProcessed(state.iterations());

@@ -13,6 +13,7 @@ struct WebTorrentHost::Slot final : WsConnection::Handler {
   void OnClosing(WsConnection&) override { host->tracker_.OnClosing(session); }
 
   WebTorrentHost* const host;
+  void* user = nullptr;
   uint32_t generation = 0;
   bool marked_writable = false;
   PeerSession session;
@@ -35,7 +36,7 @@ WebTorrentHost::~WebTorrentHost() {
   }
 }
 
-ConnectionHandle WebTorrentHost::Open(int64_t now_ms) {
+ConnectionHandle WebTorrentHost::Open(int64_t now_ms, void* user) {
   now_ms_ = now_ms;
   uint32_t index;
   if (!free_slots_.empty()) {
@@ -48,6 +49,7 @@ ConnectionHandle WebTorrentHost::Open(int64_t now_ms) {
   Slot& slot = *slots_[index];
   ++slot.generation;  // a handle of the slot's previous connection matches no more
   slot.marked_writable = false;
+  slot.user = user;
   slot.session.handle = {worker_, index, slot.generation};
   slot.connection.emplace(limits_, slot, connection_stats_, now_ms);
   ++live_;
@@ -115,7 +117,8 @@ void WebTorrentHost::MarkWritable(Slot& slot) {
   writable_.push_back(slot.session.handle.slot);
 }
 
-void WebTorrentHost::TakeWritable(absl::FunctionRef<void(const ConnectionHandle&)> fn) {
+void WebTorrentHost::TakeWritable(
+    absl::FunctionRef<void(const ConnectionHandle&, void* user)> fn) {
   // `fn` may write (which may resume kept input, which may relay and mark more slots)
   // and release connections: it works on a list of its own.
   std::vector<uint32_t> slots;
@@ -123,7 +126,7 @@ void WebTorrentHost::TakeWritable(absl::FunctionRef<void(const ConnectionHandle&
   for (uint32_t index : slots) {
     Slot& slot = *slots_[index];
     slot.marked_writable = false;
-    if (slot.connection.has_value()) fn(slot.session.handle);
+    if (slot.connection.has_value()) fn(slot.session.handle, slot.user);
   }
   slots.clear();
   if (writable_.empty()) writable_.swap(slots);  // keep the capacity
@@ -166,6 +169,10 @@ size_t WebTorrentHost::DrainMailbox(int64_t now_ms) {
       });
   Bump(relay_stats_.received_from_mailbox, frames);
   return frames;
+}
+
+int WebTorrentHost::mailbox_fd() const {
+  return mailboxes_ == nullptr ? -1 : mailboxes_->wake_fd(worker_);
 }
 
 void WebTorrentHost::WakePeers() {

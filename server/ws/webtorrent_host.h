@@ -64,7 +64,8 @@ class WebTorrentHost final : public Relay {
 
   uint16_t worker() const { return worker_; }
 
-  ConnectionHandle Open(int64_t now_ms);
+  // `user` is the socket layer's own (its connection object), handed back by TakeWritable.
+  ConnectionHandle Open(int64_t now_ms, void* user = nullptr);
   // The live connection `h` names, or null (closed, released, another worker's).
   WsConnection* Find(const ConnectionHandle& h);
 
@@ -78,12 +79,14 @@ class WebTorrentHost final : public Relay {
   // The socket is gone: ends the connection if it was not done, frees its slot.
   void Release(const ConnectionHandle& h);
 
+  // Readable when DrainMailbox has frames to take (-1 without mailboxes).
+  int mailbox_fd() const;
   size_t DrainMailbox(int64_t now_ms);
   void WakePeers();
 
   // Calls `fn` once for each connection that received relayed output since the last
   // call and is still live.
-  void TakeWritable(absl::FunctionRef<void(const ConnectionHandle&)> fn);
+  void TakeWritable(absl::FunctionRef<void(const ConnectionHandle&, void* user)> fn);
 
   // Relay: where the tracker's offers and answers go.
   void Deliver(const ConnectionHandle& to, std::span<const uint8_t> frame) override;

@@ -370,7 +370,7 @@ TEST_CASE("a browser that does not read loses relayed offers, counted; memory st
   CHECK(w.host->buffered_bytes() < 2 * limits.max_outbound_bytes + 64 * 1024);
   // Every writable mark names the sleeper once.
   int marks = 0;
-  w.host->TakeWritable([&](const ConnectionHandle& h) {
+  w.host->TakeWritable([&](const ConnectionHandle& h, void*) {
     CHECK(h == sleeper.handle);
     ++marks;
   });
@@ -408,7 +408,7 @@ TEST_CASE("two workers relay through their mailboxes; a full mailbox drops and c
   w1.WakePeers();
   CHECK(w0.DrainMailbox(now) == 1);
   int writable = 0;
-  w0.TakeWritable([&](const ConnectionHandle& h) { writable += h == a ? 1 : 0; });
+  w0.TakeWritable([&](const ConnectionHandle& h, void*) { writable += h == a ? 1 : 0; });
   CHECK(writable == 1);
   auto offers = MessagesOf<OfferMessage>(take(w0, a));
   REQUIRE(offers.size() == 1);
