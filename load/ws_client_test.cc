@@ -336,7 +336,9 @@ TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
       {Spoil::kScrapeInstead, Failure::kWrongType},
       {Spoil::kGarbage, Failure::kUnparsable},
   };
-  for (const auto& [spoil, failure] : cases) {
+  for (const auto& spoil_case : cases) {
+    const Spoil spoil = spoil_case.first;
+    const Failure failure = spoil_case.second;
     CAPTURE(static_cast<int>(spoil));
     SpoilingWsTracker tracker(spoil, kEvery);
     auto outcome = RunLoad(Options(tracker.local()), nullptr);
@@ -351,8 +353,10 @@ TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
 }
 
 TEST_CASE("a closed connection and a silent one fail what they had outstanding") {
-  for (const auto& [spoil, failure] : {std::pair{Spoil::kClose, Failure::kIoError},
-                                       std::pair{Spoil::kNoAnswer, Failure::kTimeout}}) {
+  for (const auto& spoil_case : {std::pair{Spoil::kClose, Failure::kIoError},
+                                 std::pair{Spoil::kNoAnswer, Failure::kTimeout}}) {
+    const Spoil spoil = spoil_case.first;
+    const Failure failure = spoil_case.second;
     CAPTURE(static_cast<int>(spoil));
     SpoilingWsTracker tracker(spoil, kEvery);
     auto outcome = RunLoad(Options(tracker.local()), nullptr);

@@ -156,10 +156,10 @@ TEST_CASE("offer receivers are chosen uniformly at random") {
   }
   CHECK(hits.size() == kPeers - 1);
   const double expected = kRounds * 3.0 / (kPeers - 1);  // ~615
-  for (const auto& [slot, n] : hits) {
-    CAPTURE(slot);
-    CHECK(n > expected * 0.75);
-    CHECK(n < expected * 1.25);
+  for (const auto& hit : hits) {
+    CAPTURE(hit.first);
+    CHECK(hit.second > expected * 0.75);
+    CHECK(hit.second < expected * 1.25);
   }
 }
 
