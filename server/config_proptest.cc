@@ -8,7 +8,8 @@
 
 #include "proptest/rapidcheck_doctest.h"
 #include "server/common/access_list.h"
-#include "server/common/config.h"
+#include "server/config.h"
+#include "server/swarm/torrent_store.h"
 
 namespace reef {
 namespace {
@@ -82,7 +83,7 @@ Config RandomValidConfig() {
   for (const SocketAddress& a : addresses) {
     bool seen = false;
     for (const SocketAddress& b : c.udp.listen) seen = seen || a == b;
-    if (!seen) c.udp.listen.push_back(a);
+    if (!seen && c.udp.listen.size() < kMaxListenAddresses) c.udp.listen.push_back(a);
   }
   if (c.udp.enabled && c.udp.listen.empty()) c.udp.listen = UdpConfig::DefaultListen();
   c.udp.socket_workers = *rc::gen::inRange(1, kMaxSocketWorkers + 1);
@@ -93,23 +94,25 @@ Config RandomValidConfig() {
                          s.size() <= kMaxConnectionIdSecretLength);
   });
   c.udp.error_on_bad_connection_id = *rc::gen::arbitrary<bool>();
-  c.swarm.max_response_peers = *rc::gen::inRange(1, kMaxResponsePeers + 1);
-  c.swarm.max_scrape_hashes = *rc::gen::inRange(1, kMaxScrapeHashes + 1);
-  const int needed = std::max(kUdpScrapeRequestHeader + kInfoHashBytes * c.swarm.max_scrape_hashes,
-                              kUdpAnnounceResponseHeader + kUdpIpv6PeerSize * c.swarm.max_response_peers);
-  c.udp.max_datagram_size =
-      *rc::gen::inRange(c.udp.enabled ? std::max(needed, kMinDatagramSize) : kMinDatagramSize,
-                        kMaxDatagramSize + 1);
+  // With UDP on, the [swarm] limits must fit the datagram ([udp]'s CheckWith).
+  c.udp.max_datagram_size = *rc::gen::inRange(kMinDatagramSize, kMaxDatagramSize + 1);
+  c.swarm.max_response_peers = *rc::gen::inRange(
+      1, (c.udp.enabled ? MaxResponsePeersIn(c.udp.max_datagram_size)
+                        : static_cast<int>(swarm::kMaxResponsePeersLimit)) + 1);
+  c.swarm.max_scrape_hashes = *rc::gen::inRange(
+      1, (c.udp.enabled ? MaxScrapeHashesIn(c.udp.max_datagram_size) : kMaxScrapeHashesLimit) +
+             1);
   if (*rc::gen::arbitrary<bool>()) {
     c.udp.cpu_pinning = *rc::gen::container<std::vector<int>>(
         static_cast<size_t>(c.udp.socket_workers), rc::gen::inRange(0, CPU_SETSIZE));
   }
+  constexpr int64_t kMaxIntervalSeconds = config::kMaxIntervalSeconds;
   const int64_t interval = *rc::gen::inRange<int64_t>(1, kMaxIntervalSeconds);
   c.swarm.announce_interval = absl::Seconds(interval);
   c.swarm.min_announce_interval = absl::Seconds(*rc::gen::inRange<int64_t>(1, interval + 1));
   c.swarm.peer_inactivity_timeout =
       absl::Seconds(*rc::gen::inRange<int64_t>(interval + 1, kMaxIntervalSeconds + 1));
-  c.swarm.shards = *rc::gen::inRange(1, kMaxShards + 1);
+  c.swarm.shards = *rc::gen::inRange(1, static_cast<int>(swarm::kMaxShards) + 1);
   c.swarm.cleaning_interval =
       absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxIntervalSeconds + 1));
   c.access_list.mode = *rc::gen::element(AccessListMode::kOff, AccessListMode::kAllow,
@@ -164,7 +167,17 @@ TEST_CASE("damaged config files never crash the parser, and what parses round-tr
       RC_ASSERT(*again == *parsed);
     } else {
       RC_ASSERT(parsed.status().code() == absl::StatusCode::kInvalidArgument);
-      RC_ASSERT(std::string(parsed.status().message()).rfind("damaged.toml", 0) == 0);
+      // One printable line per problem, each "damaged.toml[:LINE[:COLUMN]]: ...".
+      const std::string message(parsed.status().message());
+      size_t start = 0;
+      while (start <= message.size()) {
+        size_t end = message.find('\n', start);
+        if (end == std::string::npos) end = message.size();
+        const std::string line = message.substr(start, end - start);
+        RC_ASSERT(line.rfind("damaged.toml", 0) == 0);
+        for (char ch : line) RC_ASSERT(static_cast<unsigned char>(ch) >= 0x20);
+        start = end + 1;
+      }
     }
   });
 }
