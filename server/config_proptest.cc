@@ -31,6 +31,19 @@ rc::Gen<std::string> TrickyString(bool allow_nul) {
                       });
 }
 
+// Like TrickyString but without control characters, which user and group names refuse.
+rc::Gen<std::string> NameString() {
+  std::vector<std::string> pieces = {"a", "Z", "0", " ", "\"", "\\", "#", "'", "=", "[",
+                                     "]", "-", ".", "\xc3\xa9", "\xe2\x82\xac",
+                                     "\xf0\x9f\x98\x80"};
+  return rc::gen::map(rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(pieces)),
+                      [](const std::vector<std::string>& parts) {
+                        std::string s;
+                        for (const std::string& part : parts) s += part;
+                        return s;
+                      });
+}
+
 // The UTF-8 bytes of code point `c` (surrogates included: toml++ must refuse them).
 std::string Utf8(uint32_t c) {
   std::string out;
@@ -123,8 +136,8 @@ Config RandomValidConfig() {
   }
   c.access_list.reload_interval =
       absl::Seconds(*rc::gen::inRange<int64_t>(0, kMaxIntervalSeconds + 1));
-  c.privileges.user = *TrickyString(/*allow_nul=*/false);
-  c.privileges.group = *TrickyString(/*allow_nul=*/false);
+  c.privileges.user = *NameString();
+  c.privileges.group = *NameString();
   return c;
 }
 

@@ -181,6 +181,10 @@ TEST_CASE("a value of the wrong type names the key and the type") {
         "test.toml:2: udp.backend: expected one of \"epoll\", \"io_uring\", got an integer");
   CHECK(Error("[privileges]\nuser = 0\n") ==
         "test.toml:2: privileges.user: expected a string, got an integer");
+  // Names are quoted as they are in messages about them: no control characters.
+  CHECK(Error("[privileges]\nuser = \"nobody\\n\"\ngroup = \"\\u001b[0m\"\n") ==
+        "test.toml:2: privileges.user: must not contain control characters\n"
+        "test.toml:3: privileges.group: must not contain control characters");
   CHECK(Error("[access_list]\nreload_interval_seconds = 1970-01-01\n") ==
         "test.toml:2: access_list.reload_interval_seconds: expected an integer (seconds), got "
         "a date");

@@ -1,5 +1,6 @@
 #include "server/common/config_keys.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_join.h"
@@ -59,6 +60,15 @@ std::optional<std::string> NoNul(const std::string& text) {
   return std::nullopt;
 }
 
+std::optional<std::string> NoControl(const std::string& text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return "must not contain control characters";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> SocketAddressList::Read(const Value& value,
                                                    std::vector<SocketAddress>& out) const {
   if (value.type != ValueType::kArray) {
@@ -70,6 +80,12 @@ std::optional<std::string> SocketAddressList::Read(const Value& value,
   std::vector<SocketAddress> addresses;
   for (const Value& element : value.children) {
     if (element.type != ValueType::kString) return Expected("\"ADDRESS:PORT\" strings", element);
+    // SocketAddress::Parse quotes what it refuses as it is; control characters would break
+    // a problem over lines or reach the terminal, so they are refused here, escaped.
+    if (std::any_of(element.string.begin(), element.string.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      return StrCat(TomlString(element.string), " is not an address");
+    }
     absl::StatusOr<SocketAddress> address = SocketAddress::Parse(element.string);
     if (!address.ok()) return std::string(address.status().message());
     for (const SocketAddress& seen : addresses) {

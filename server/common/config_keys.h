@@ -89,6 +89,9 @@ class String {
 // A check for String: names (paths, users) cannot hold a NUL, which the system calls
 // they go to would cut short.
 std::optional<std::string> NoNul(const std::string& text);
+// A check for String: no control characters (U+0000-U+001F, U+007F), for names that no
+// system allows them in and that messages quote as they are (user and group names).
+std::optional<std::string> NoControl(const std::string& text);
 
 // One of a fixed set of names, each an enumerator:
 //   config::Enum<LogLevel>({LogLevel::kDebug, ...}, &LogLevelName)

@@ -188,6 +188,13 @@ TEST_CASE("each kind of key refuses the wrong type and values out of range") {
         "t.toml:2: greeting.text: expected a string, got a floating-point number");
   CHECK(Error("[greeting]\ntext = \"a\\u0000\"\n") ==
         "t.toml:2: greeting.text: must not contain NUL characters");
+  CHECK(Error("[greeting]\ntext = \"a\\tb\"\n").empty());  // NoNul lets a tab through
+  CHECK(NoControl("reef") == std::nullopt);
+  CHECK(NoControl("r\xc3\xa9"
+                  "ef") == std::nullopt);
+  for (const char* bad : {"a\nb", "\t", "x\x7f", "\x1b[31m"}) {
+    CHECK(NoControl(bad) == "must not contain control characters");
+  }
   CHECK(Error("[greeting]\ntone = \"quiet\"\n") ==
         "t.toml:2: greeting.tone: must be one of \"plain\", \"loud\", got \"quiet\"");
   CHECK(Error("[greeting]\ntone = true\n") ==
@@ -214,6 +221,19 @@ TEST_CASE("each kind of key refuses the wrong type and values out of range") {
         "t.toml:2: greeting.cpus: each must be from 0 to 7, got 8");
   CHECK(Error("[greeting]\ncpus = {}\n") ==
         "t.toml:2: greeting.cpus: expected an array of integers, got a table");
+}
+
+// Found by reading SocketAddress::Parse, which quotes the text it refuses as it is, and
+// confirmed by config_loader_fuzzer's one-line-per-problem property on these bytes: a
+// newline in an address split one problem over two lines, the second not starting with
+// the file name, and an escape sequence reached the terminal raw.
+TEST_CASE("an address with control characters is refused in one printable line") {
+  CHECK(Error("[greeting]\nlisten = [\"a\\nb:1\"]\n") ==
+        "t.toml:2: greeting.listen: \"a\\nb:1\" is not an address");
+  CHECK(Error("[greeting]\nlisten = [\"\\u001b[31m:1\"]\n") ==
+        "t.toml:2: greeting.listen: \"\\u001B[31m:1\" is not an address");
+  CHECK(Error("[greeting]\nlisten = [\"\\u007f1.2.3.4:1\"]\n") ==
+        "t.toml:2: greeting.listen: \"\\u007F1.2.3.4:1\" is not an address");
 }
 
 TEST_CASE("a refused value leaves the field as it was; Read(Render(x)) == x") {

@@ -25,10 +25,10 @@ const config::Section<PrivilegesConfig>& PrivilegesSection() {
         "privileges",
         "Whom reef runs as once its sockets are bound, so that it can bind ports below 1024\n"
         "as root without serving as root. Both empty: stay as started.");
-    s->Key("user", &PrivilegesConfig::user, config::String(&config::NoNul),
+    s->Key("user", &PrivilegesConfig::user, config::String(&config::NoControl),
            "User to switch to, which needs starting as root; supplementary groups are dropped.\n"
            "Empty: keep the user reef was started as.");
-    s->Key("group", &PrivilegesConfig::group, config::String(&config::NoNul),
+    s->Key("group", &PrivilegesConfig::group, config::String(&config::NoControl),
            "Group to switch to. Empty: the user's primary group, or keep the group if user is\n"
            "empty too.");
     s->CheckSystem(&CheckUsersExist);
