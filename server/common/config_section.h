@@ -32,8 +32,12 @@
 //    `config::Bind(&Config::http, HttpSection()),` in ConfigSchema(), where it should
 //    appear in --print-config; the library joins //server:config's deps.
 // That is all: parsing, unknown-key errors with file and line, --print-config, the round
-// trip ParseConfig(RenderConfig(c)) == c, and CheckConfigAgainstSystem pick it up. Give
-// config_proptest's RandomValidConfig() the new fields so the round trip covers them.
+// trip ParseConfig(RenderConfig(c)) == c, and CheckConfigAgainstSystem pick it up. Then
+// the tests: server/config_proptest.cc's RandomValidConfig() gives the new fields random
+// valid values (so the round trip covers them), server/config_test.cc's
+// "every section and key ... has a comment" counts them, and each limit gets a test at it
+// and just past it. The section itself needs no test of the machinery:
+// config_section_test.cc builds two test-only sections exactly this way.
 //
 // ## How to add a key
 //
@@ -41,9 +45,14 @@
 // order --print-config should show it. The text says what the key does, its range, and
 // why the default is what it is; wrap it at about 88 columns with '\n'. Take limits from
 // the code the key configures (protocol/udp's sizes, the store's limits), never a copy of
-// a number. A rule that ties keys together is a Check; a rule that needs another section
-// is a CheckWith on the section that owns the rule; anything that asks the machine (files,
-// users, CPUs) is a CheckSystem, which --print-config and parsing never run.
+// a number; a range the text states must be the kind's. A rule that ties keys together is
+// a Check; a rule that needs another section is a CheckWith on the section that owns the
+// rule (see [udp]'s check against [swarm] in server/udp/udp_config.cc); anything that
+// asks the machine (files, users, CPUs) is a CheckSystem, or a CheckSystemWith when it
+// needs another section (say, the access list read as [privileges] user), which
+// --print-config and parsing never run. The kinds of key are in config_keys.h; a key
+// that needs a new kind (a size with units, a list of paths) gets one there if other
+// sections may use it, else beside its section.
 //
 // ## What a check sees
 //
