@@ -333,13 +333,13 @@ TEST_CASE("keys that contradict each other are refused, naming the key") {
 TEST_CASE("swarm limits a UDP datagram cannot hold are refused with the real limit") {
   CHECK(Error("[swarm]\nmax_scrape_hashes = 75\n") ==
         "test.toml:2: swarm.max_scrape_hashes: must be at most 74 while udp.enabled is true: "
-        "a BEP 15 scrape of more (16 + 20 per hash) is longer than the 1500-byte requests reef "
-        "reads; got 75");
+        "a scrape of more hashes (16 + 20 bytes each) does not fit the 1500-byte datagrams "
+        "reef handles; got 75");
   CHECK(Error("[swarm]\nmax_scrape_hashes = 74\n").empty());
   CHECK(Error("[swarm]\nmax_response_peers = 83\n") ==
         "test.toml:2: swarm.max_response_peers: must be at most 82 while udp.enabled is true: "
-        "a BEP 15 announce reply of more IPv6 peers (20 + 18 per peer) is longer than the "
-        "1500-byte datagrams reef sends; got 83");
+        "an announce reply of more IPv6 peers (20 + 18 bytes each) does not fit the 1500-byte "
+        "datagrams reef handles; got 83");
   CHECK(Error("[swarm]\nmax_response_peers = 82\n").empty());  // 1496 bytes
   // The limits come from protocol/udp, not from copies.
   CHECK(MaxScrapeHashesIn(kMaxDatagramSize) == static_cast<int>(udp::kMaxScrapeHashes));

@@ -195,10 +195,7 @@ class Section final : public SectionBase {
 
   // A rule across this section's keys, run after parsing.
   Section& Check(std::type_identity_t<void (*)(const T&, Problems&)> check) {
-    AddCheck({nullptr, false, [check](const void* self, const void*, Problems& problems) {
-                check(*static_cast<const T*>(self), problems);
-              }});
-    return *this;
+    return AddCheckOf(/*system=*/false, check);
   }
 
   // A rule that also reads another section, run after parsing. The other section must be
@@ -206,32 +203,39 @@ class Section final : public SectionBase {
   template <typename Other>
   Section& CheckWith(const Section<Other>& other,
                      std::type_identity_t<void (*)(const T&, const Other&, Problems&)> check) {
-    AddCheck({&other, false, [check](const void* self, const void* that, Problems& problems) {
-                check(*static_cast<const T*>(self), *static_cast<const Other*>(that), problems);
-              }});
-    return *this;
+    return AddCheckWith(other, /*system=*/false, check);
   }
 
   // What depends on the machine (a file can be read, a user exists, a CPU is usable):
   // run by CheckSystem(), never by parsing or rendering.
   Section& CheckSystem(std::type_identity_t<void (*)(const T&, Problems&)> check) {
-    AddCheck({nullptr, true, [check](const void* self, const void*, Problems& problems) {
-                check(*static_cast<const T*>(self), problems);
-              }});
-    return *this;
+    return AddCheckOf(/*system=*/true, check);
   }
 
   template <typename Other>
   Section& CheckSystemWith(
       const Section<Other>& other,
       std::type_identity_t<void (*)(const T&, const Other&, Problems&)> check) {
-    AddCheck({&other, true, [check](const void* self, const void* that, Problems& problems) {
+    return AddCheckWith(other, /*system=*/true, check);
+  }
+
+ private:
+  Section& AddCheckOf(bool system, void (*check)(const T&, Problems&)) {
+    AddCheck({nullptr, system, [check](const void* self, const void*, Problems& problems) {
+                check(*static_cast<const T*>(self), problems);
+              }});
+    return *this;
+  }
+
+  template <typename Other>
+  Section& AddCheckWith(const Section<Other>& other, bool system,
+                        void (*check)(const T&, const Other&, Problems&)) {
+    AddCheck({&other, system, [check](const void* self, const void* that, Problems& problems) {
                 check(*static_cast<const T*>(self), *static_cast<const Other*>(that), problems);
               }});
     return *this;
   }
 
- private:
   template <typename Kind>
   class BoundKey final : public KeyBase {
    public:

@@ -71,11 +71,19 @@ void CheckEchoAgainstGreeting(const EchoConfig& echo, const GreetingConfig& gree
   }
 }
 
+// A machine check that needs the other section too (CheckSystemWith).
+void CheckEchoSystem(const EchoConfig& echo, const GreetingConfig& greeting, Problems& problems) {
+  if (echo.times > 0 && greeting.text == "unreachable") {
+    problems.Add("times", "cannot echo an unreachable greeting");
+  }
+}
+
 const Section<EchoConfig>& EchoSection() {
   static const auto* section = [] {
     auto* s = new Section<EchoConfig>("echo", "Repeats.");
     s->Key("times", &EchoConfig::times, Int(0, 100), "How often.");
     s->CheckWith(GreetingSection(), &CheckEchoAgainstGreeting);
+    s->CheckSystemWith(GreetingSection(), &CheckEchoSystem);
     return s;
   }();
   return *section;
@@ -303,7 +311,9 @@ TEST_CASE("system checks run only in CheckSystem, never while parsing or renderi
   const std::string text = TestSchema().Render(config);
   CHECK(TestSchema().Parse(text, "t.toml").ok());
   CHECK(system_checks_run == 0);
-  CHECK(TestSchema().CheckSystem(config).message() == "config: greeting.text: no such host");
+  CHECK(TestSchema().CheckSystem(config).message() ==
+        "config: greeting.text: no such host\n"
+        "config: echo.times: cannot echo an unreachable greeting");
   CHECK(system_checks_run == 1);
   CHECK(TestSchema().CheckSystem(TestConfig{}).ok());
 }

@@ -50,41 +50,49 @@ void CheckWorkers(const UdpConfig& udp, config::Problems& problems) {
   }
 }
 
+// A [swarm] limit tied to the datagram size: what one BEP 15 message of `count` items
+// takes, header + per_item * count bytes.
+struct DatagramTie {
+  std::string_view swarm_key;  // "max_scrape_hashes"
+  int count;                   // its value
+  int (*most_in)(int datagram_size);
+  std::string_view message;  // "a scrape", "an announce reply"
+  std::string_view items;    // "hashes", "IPv6 peers"
+  size_t header;
+  size_t per_item;
+};
+
 // A [swarm] limit UDP cannot honour would do nothing: a scrape of more hashes than a
 // datagram holds never arrives, an announce reply of more peers is never sent. The limit
-// itself is blamed when no datagram reef reads could hold it, the datagram size when a
+// itself is blamed when no datagram reef handles could hold it, the datagram size when a
 // larger one could.
+void CheckTie(const UdpConfig& udp, const DatagramTie& tie, config::Problems& problems) {
+  const int most = tie.most_in(kMaxDatagramSize);
+  if (tie.count > most) {
+    problems.AddFor(
+        SwarmSection().name(), tie.swarm_key,
+        StrCat("must be at most ", most, " while udp.enabled is true: ", tie.message, " of more ",
+               tie.items, " (", tie.header, " + ", tie.per_item, " bytes each) does not fit the ",
+               kMaxDatagramSize, "-byte datagrams reef handles; got ", tie.count));
+  } else if (tie.count > tie.most_in(udp.max_datagram_size)) {
+    const size_t bytes = tie.header + tie.per_item * static_cast<size_t>(tie.count);
+    problems.Add("max_datagram_size", StrCat("is too small for ", tie.message, " of swarm.",
+                                             tie.swarm_key, " (", tie.count, " ", tie.items, ", ",
+                                             bytes, " bytes), got ", udp.max_datagram_size));
+  }
+}
+
 void CheckSwarmLimitsFit(const UdpConfig& udp, const SwarmConfig& swarm,
                          config::Problems& problems) {
   if (!udp.enabled) return;
-  const int hashes = swarm.max_scrape_hashes;
-  const int scrape_bytes =
-      static_cast<int>(udp::kScrapeRequestHeaderSize) + static_cast<int>(kInfoHashSize) * hashes;
-  if (hashes > MaxScrapeHashesIn(kMaxDatagramSize)) {
-    problems.AddFor(SwarmSection().name(), "max_scrape_hashes",
-                    StrCat("must be at most ", MaxScrapeHashesIn(kMaxDatagramSize),
-                           " while udp.enabled is true: a BEP 15 scrape of more (16 + 20 per "
-                           "hash) is longer than the ",
-                           kMaxDatagramSize, "-byte requests reef reads; got ", hashes));
-  } else if (hashes > MaxScrapeHashesIn(udp.max_datagram_size)) {
-    problems.Add("max_datagram_size",
-                 StrCat("is too small for a scrape of swarm.max_scrape_hashes (", hashes,
-                        " hashes, ", scrape_bytes, " bytes), got ", udp.max_datagram_size));
-  }
-  const int peers = swarm.max_response_peers;
-  const int reply_bytes = static_cast<int>(udp::kAnnounceResponseHeaderSize) +
-                          static_cast<int>(udp::kPeerV6Size) * peers;
-  if (peers > MaxResponsePeersIn(kMaxDatagramSize)) {
-    problems.AddFor(SwarmSection().name(), "max_response_peers",
-                    StrCat("must be at most ", MaxResponsePeersIn(kMaxDatagramSize),
-                           " while udp.enabled is true: a BEP 15 announce reply of more IPv6 "
-                           "peers (20 + 18 per peer) is longer than the ",
-                           kMaxDatagramSize, "-byte datagrams reef sends; got ", peers));
-  } else if (peers > MaxResponsePeersIn(udp.max_datagram_size)) {
-    problems.Add("max_datagram_size",
-                 StrCat("is too small for an announce reply of swarm.max_response_peers (", peers,
-                        " IPv6 peers, ", reply_bytes, " bytes), got ", udp.max_datagram_size));
-  }
+  CheckTie(udp,
+           {"max_scrape_hashes", swarm.max_scrape_hashes, &MaxScrapeHashesIn, "a scrape", "hashes",
+            udp::kScrapeRequestHeaderSize, kInfoHashSize},
+           problems);
+  CheckTie(udp,
+           {"max_response_peers", swarm.max_response_peers, &MaxResponsePeersIn,
+            "an announce reply", "IPv6 peers", udp::kAnnounceResponseHeaderSize, udp::kPeerV6Size},
+           problems);
 }
 
 void CheckCpusUsable(const UdpConfig& udp, config::Problems& problems) {
