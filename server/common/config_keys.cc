@@ -1,6 +1,5 @@
 #include "server/common/config_keys.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_join.h"
@@ -82,8 +81,7 @@ std::optional<std::string> SocketAddressList::Read(const Value& value,
     if (element.type != ValueType::kString) return Expected("\"ADDRESS:PORT\" strings", element);
     // SocketAddress::Parse quotes what it refuses as it is; control characters would break
     // a problem over lines or reach the terminal, so they are refused here, escaped.
-    if (std::any_of(element.string.begin(), element.string.end(),
-                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    if (NoControl(element.string).has_value()) {
       return StrCat(TomlString(element.string), " is not an address");
     }
     absl::StatusOr<SocketAddress> address = SocketAddress::Parse(element.string);
