@@ -139,6 +139,16 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
   CHECK(keys == 22);
 }
 
+// The printed text gives reasons, not other trackers' names, and names both signals that
+// reload the access list (server/main.cc handles SIGUSR1 and SIGHUP alike).
+TEST_CASE("--print-config names no other tracker, and both reload signals") {
+  const std::string text = RenderConfig(Config{});
+  for (const char* name : {"aquatic", "opentracker", "chihaya", "ocelot", "torrust"}) {
+    CHECK_MESSAGE(text.find(name) == std::string::npos, name);
+  }
+  CHECK(text.find("0: only on SIGUSR1 or SIGHUP, which always reload") != std::string::npos);
+}
+
 TEST_CASE("keys left out keep their defaults") {
   absl::StatusOr<Config> config =
       ParseConfig("[swarm]\nshards = 8\n\n[udp]\nsocket_workers = 2\n", "partial.toml");
