@@ -24,6 +24,9 @@ def reef_protocol_dependencies():
     repositories Bazel 4.2.3 would download (third_party/*/WORKSPACE says why each).
     @openssl: libcrypto, for the WebSocket handshake (SHA-1, base64).
     @absl: named by //protocol/common's BUILD file.
+    @doctest, @benchmark: only for the library's own tests and benchmarks, so that all
+    of @reef//protocol/... builds in the consumer's workspace. Like every repository
+    here, each is set up only when something being built needs it.
     """
     maybe(local_stand_in, "rules_cc")
     maybe(local_stand_in, "rules_java")
@@ -40,17 +43,27 @@ def reef_protocol_dependencies():
         debian_package = "libabsl-dev",
         probe = "/usr/include/absl/base/config.h",
     )
+    maybe(
+        system_library,
+        "doctest",
+        debian_package = "doctest-dev",
+        probe = "/usr/include/doctest/doctest.h",
+    )
+    maybe(
+        system_library,
+        "benchmark",
+        debian_package = "libbenchmark-dev",
+        probe = "/usr/include/benchmark/benchmark.h",
+    )
 
 def reef_dependencies():
     """Declares everything reef's own workspace builds with: the protocol library's
     repositories, and those of the server, tests, property tests and benchmarks."""
     reef_protocol_dependencies()
     for name, debian_package, probe in [
-        ("doctest", "doctest-dev", "/usr/include/doctest/doctest.h"),
         ("rapidcheck", "librapidcheck-dev", "/usr/include/rapidcheck.h"),
         ("liburing", "liburing-dev", "/usr/include/liburing.h"),
         ("tomlplusplus", "libtomlplusplus-dev", "/usr/include/toml++/toml.h"),
-        ("benchmark", "libbenchmark-dev", "/usr/include/benchmark/benchmark.h"),
         ("simdjson", "libsimdjson-dev", "/usr/include/simdjson.h"),
     ]:
         maybe(system_library, name, debian_package = debian_package, probe = probe)

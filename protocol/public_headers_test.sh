@@ -6,11 +6,20 @@
 #     it; clang++ does the same for all of them in one translation unit;
 #   - each alone with g++ -std=c++17 fails, and the first error is require_cxx20.h's
 #     message naming the flag, not something from deep inside the library; clang++ once.
+#
+# Arguments: the files of //protocol:reef-protocol (the archive and the header list).
 set -euo pipefail
 cd "${TEST_SRCDIR}/${TEST_WORKSPACE}"
 
-manifest=protocol/reef-protocol.headers
+manifest=""
+for file in "$@"; do
+  case "$file" in *.headers) manifest="$file" ;; esac
+done
+[ -n "$manifest" ] || { echo "no .headers file among the arguments: $*" >&2; exit 1; }
 mapfile -t headers <"$manifest"
+# The listed paths are relative to reef's root, the directory above protocol/: this
+# workspace, or ../reef when reef is an external repository of the one running the test.
+cd "$(dirname "$manifest")/.."
 [ "${#headers[@]}" -gt 0 ] || { echo "no headers listed in $manifest" >&2; exit 1; }
 # The start of require_cxx20.h's message.
 expected="reef's protocol library needs C++20: compile with -std=c++20"
