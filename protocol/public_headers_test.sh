@@ -44,6 +44,8 @@ stops_at_cxx20_check() {
   elif ! grep -m1 'error:' "$scratch/out" | grep -qF "$expected"; then
     echo "FAIL $1 -std=c++17: the first error for $(head -1 "$2") is not require_cxx20.h's:"
     grep -m3 'error:' "$scratch/out"
+    echo "  (a header that includes no other header of the library must include" \
+      "\"protocol/common/require_cxx20.h\")"
     failures=$((failures + 1))
   fi
 }
