@@ -5,6 +5,7 @@
 // a child still running at the end is killed by pid.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +172,26 @@ TEST_CASE("an access list that does not parse at start exits 2, naming the line"
   CHECK(result.exit_code() == 2);
   CHECK(Has(result.err, "reef: invalid access list:"));
   CHECK(Has(result.err, list + ": line 2: expected 40 hex digits, got \"nope\""));
+}
+
+TEST_CASE("an access list that is a FIFO stops reef at start (exit 2), without waiting") {
+  // Opened without O_NONBLOCK, a FIFO with no writer hung reef at start with its signals
+  // blocked: only SIGKILL ended it.
+  const std::string fifo = TempPath("start-list.fifo");
+  unlink(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string config = WriteFile(
+      "fifo.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
+                       fifo + "\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  std::optional<int> status = reef->Wait(absl::Seconds(10));
+  CHECK_MESSAGE(status.has_value(), "reef still running 10 s after start: ", reef->stderr_text());
+  if (status.has_value()) {
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 2);
+    CHECK(Has(reef->stderr_text(), fifo + ": not a regular file"));
+  }
+  unlink(fifo.c_str());
 }
 
 TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
