@@ -1,6 +1,8 @@
 // reef: the BitTorrent tracker binary.
 //
 // Start-up order, and why:
+//   0. the out-of-memory handler (fatal.h): from the first allocation on, a failed one
+//      ends reef with a line and exit 1;
 //   1. block SIGTERM/SIGINT/SIGUSR1/SIGHUP before any thread exists (the supervisor reads them
 //      from a signalfd; no async handlers anywhere);
 //   2. flags, then the configuration (embedded defaults, or --config FILE over them), then
@@ -24,6 +26,7 @@
 
 #include "server/common/access_list.h"
 #include "server/common/config.h"
+#include "server/common/fatal.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
 #include "server/common/supervisor.h"
@@ -194,6 +197,8 @@ int Serve(const Config& config, std::string_view config_source) {
 }
 
 int Main(int argc, char** argv) {
+  // An allocation that fails from here on logs and exits 1 (fatal.h).
+  InstallOutOfMemoryHandler();
   // First, before any thread: see the file comment.
   BlockServerSignals();
   // A peer that closes its end must not kill the process (TCP protocols, later).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "server/common/config.h"
+#include "server/common/sanitizers.h"
 #include "server/common/subprocess_for_test.h"
 
 namespace reef {
@@ -297,6 +298,23 @@ TEST_CASE("SIGUSR1 and SIGHUP reload the access list; a broken file keeps the ol
                 reef->stderr_text());
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);
+}
+
+TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so") {
+  if (kSanitizerAllocator) {
+    MESSAGE("the sanitizer's operator new reports allocation failures itself: skipped");
+    return;
+  }
+  // 1 GiB of address space (reef starts in a fraction of it); the test-hook worker then
+  // allocates until the limit is hit. Without the new-handler, std::bad_alloc thrown into
+  // code built without exceptions ended in std::terminate and SIGABRT.
+  std::unique_ptr<Subprocess> reef =
+      Start({"/usr/bin/prlimit", "--as=1073741824", "--", kReefWithHooks, "--config",
+             WriteFile("hog.toml", kServeConfig)},
+            {"REEF_TEST_WORKERS=hog:allocate"});
+  CHECK(WaitExitCode(*reef) == 1);
+  CHECK(Has(reef->stderr_text(),
+            " FATAL [hog] out of memory: an allocation failed; exiting with status 1\n"));
 }
 
 // The uid of a running process, from /proc.
