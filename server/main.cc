@@ -11,7 +11,9 @@
 //   4. the protocol workers (BuildProtocolWorkers, the one place protocols plug in), which
 //      bind their sockets now, while reef may still be root;
 //   5. drop privileges, if configured;
-//   6. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
+//   6. the seccomp filter (seccomp.h): every thread, those running and those to come, may
+//      make only the system calls serving needs;
+//   7. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
 //      3 if a worker would not stop).
 #include <signal.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include "server/common/fatal.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
+#include "server/common/seccomp.h"
 #include "server/common/supervisor.h"
 #include "server/protocol_workers.h"
 
@@ -186,6 +189,19 @@ int Serve(const Config& config, std::string_view config_source) {
     return kExitUsage;
   }
 #endif
+
+  // Everything that needs more than serving is done (sockets bound, privileges dropped,
+  // io_uring rings made, the access list read): from here on, only the system calls on
+  // the seccomp allow-list (seccomp.h).
+  const bool seccomp = kSeccompByDefault;
+  if (seccomp) {
+    if (absl::Status installed = InstallSeccompFilter(SeccompScope::kProcess); !installed.ok()) {
+      REEF_LOG(Error) << "cannot install the seccomp filter: " << installed;
+      return kExitFailure;
+    }
+    REEF_LOG(Info) << "seccomp: " << SeccompAllowedCalls().size()
+                   << " system calls allowed; any other ends reef (exit 1, naming the call)";
+  }
 
   absl::Status status = supervisor.Run();
   if (!status.ok()) {

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,6 +316,26 @@ TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so")
   CHECK(WaitExitCode(*reef) == 1);
   CHECK(Has(reef->stderr_text(),
             " FATAL [hog] out of memory: an allocation failed; exiting with status 1\n"));
+}
+
+TEST_CASE("under the seccomp filter, a forbidden system call ends reef, naming the call") {
+  const std::string list = WriteFile("seccomp-list.txt", std::string(40, 'a') + "\n");
+  const std::string config = WriteFile(
+      "seccomp.toml", std::string(kServeConfig) +
+                          "[access_list]\nmode = \"allow\"\nreload_interval_seconds = 0\npath = \"" +
+                          list + "\"\n");
+  // Serving, reloading and stopping work under the filter: every other test here runs
+  // with it too, this one checks that it is there.
+  std::unique_ptr<Subprocess> reef =
+      Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=intruder:forbidden"});
+  CHECK(WaitExitCode(*reef) == 1);
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "seccomp: "));
+  CHECK(Has(log, " system calls allowed; any other ends reef (exit 1, naming the call)"));
+  CHECK(Has(log, " FATAL [intruder] seccomp: system call " + std::to_string(SYS_socket) +
+                     " (socket) is not on reef's allow-list (server/common/seccomp.cc); "
+                     "exiting with status 1\n"));
+  CHECK_FALSE(Has(log, "was not stopped"));
 }
 
 // The uid of a running process, from /proc.

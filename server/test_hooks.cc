@@ -1,5 +1,8 @@
 #include "server/test_hooks.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -86,6 +89,12 @@ absl::Status AddWorkersFromEnvironment(Supervisor& supervisor) {
         if (stop.requested()) return absl::OkStatus();
         return absl::InternalError(
             StrCat("allocated ", blocks.size(), " blocks of 1 MiB and none failed"));
+      }));
+    } else if (behavior == "forbidden" && parts.size() == 2) {
+      supervisor.Add(MakeWorker(name, [](const StopSignal&) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) close(fd);
+        return absl::InternalError(StrCat("socket(2) was not stopped: it returned ", fd));
       }));
     } else if ((behavior == "fail" || behavior == "return") && parts.size() == 3) {
       absl::StatusOr<int> ms = Milliseconds(parts[2], spec);

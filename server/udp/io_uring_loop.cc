@@ -194,15 +194,21 @@ class Ring {
   uint8_t* buffers_ = nullptr;
 };
 
+// What the probe reads of a completion (io_uring_cqe itself ends in a flexible array).
+struct Completion {
+  int32_t res;
+  uint32_t flags;
+};
+
 // The next completion, waiting at most a second (the probe never hangs at start).
-absl::StatusOr<io_uring_cqe> NextCompletion(Ring& ring, const char* what) {
+absl::StatusOr<Completion> NextCompletion(Ring& ring, const char* what) {
   __kernel_timespec timeout{.tv_sec = 1, .tv_nsec = 0};
   io_uring_cqe* cqe = nullptr;
   int ret = io_uring_submit_and_wait_timeout(ring.get(), &cqe, 1, &timeout, nullptr);
   if (ret < 0) return UringError(ret, absl::StrCat("waiting for ", what).c_str());
-  io_uring_cqe copy = *cqe;
+  const Completion completion{cqe->res, cqe->flags};
   io_uring_cqe_seen(ring.get(), cqe);
-  return copy;
+  return completion;
 }
 
 // Runs each operation the loop uses once, on a ring set up as the loop's is, over an
@@ -231,7 +237,7 @@ absl::Status ProbeRoundTrip(Ring& ring) {
     }
     constexpr char kPing[] = "ping";
     if (send(pair[1], kPing, 4, 0) != 4) return absl::ErrnoToStatus(errno, "probe: send");
-    absl::StatusOr<io_uring_cqe> received = NextCompletion(ring, "multishot recvmsg");
+    absl::StatusOr<Completion> received = NextCompletion(ring, "multishot recvmsg");
     if (!received.ok()) return received.status();
     if (received->res < 0) return UringError(received->res, "multishot recvmsg");
     if ((received->flags & IORING_CQE_F_MORE) == 0) {
@@ -258,7 +264,7 @@ absl::Status ProbeRoundTrip(Ring& ring) {
     if (sqe == nullptr) return absl::InternalError("io_uring probe: no SQE");
     io_uring_prep_sendmsg(sqe, pair[0], &send_msg, 0);
     io_uring_sqe_set_data64(sqe, Tag(kSend, 0));
-    absl::StatusOr<io_uring_cqe> sent = NextCompletion(ring, "sendmsg");
+    absl::StatusOr<Completion> sent = NextCompletion(ring, "sendmsg");
     if (!sent.ok()) return sent.status();
     if (sent->res != 4) return UringError(sent->res < 0 ? sent->res : -EIO, "sendmsg");
     char back[8];
@@ -274,7 +280,7 @@ absl::Status ProbeRoundTrip(Ring& ring) {
     if (write(event_fd, &one, sizeof(one)) != sizeof(one)) {
       return absl::ErrnoToStatus(errno, "probe: eventfd write");
     }
-    absl::StatusOr<io_uring_cqe> polled = NextCompletion(ring, "poll");
+    absl::StatusOr<Completion> polled = NextCompletion(ring, "poll");
     if (!polled.ok()) return polled.status();
     if (polled->res < 0 || (polled->res & POLLIN) == 0) {
       return UringError(polled->res < 0 ? polled->res : -EIO, "poll");
@@ -285,7 +291,7 @@ absl::Status ProbeRoundTrip(Ring& ring) {
     if (sqe == nullptr) return absl::InternalError("io_uring probe: no SQE");
     io_uring_prep_nop(sqe);
     io_uring_sqe_set_data64(sqe, 0);
-    absl::StatusOr<io_uring_cqe> refused = NextCompletion(ring, "a restricted no-op");
+    absl::StatusOr<Completion> refused = NextCompletion(ring, "a restricted no-op");
     if (!refused.ok()) return refused.status();
     if (refused->res != -EACCES) {
       return absl::UnavailableError(absl::StrCat(
