@@ -31,6 +31,20 @@ inline constexpr bool kThreadSanitizer = false;
 inline constexpr bool kThreadSanitizer = false;
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(undefined_behavior_sanitizer)
+inline constexpr bool kUndefinedBehaviorSanitizer = true;
+#else
+inline constexpr bool kUndefinedBehaviorSanitizer = false;
+#endif
+#else
+inline constexpr bool kUndefinedBehaviorSanitizer = false;
+#endif
+
+// Whether a sanitizer's runtime is linked in (it makes system calls of its own).
+inline constexpr bool kSanitizerRuntime =
+    kAddressSanitizer || kThreadSanitizer || kUndefinedBehaviorSanitizer;
+
 // Whether operator new and malloc are the sanitizer's, not glibc's and libstdc++'s.
 inline constexpr bool kSanitizerAllocator = kAddressSanitizer || kThreadSanitizer;
 

@@ -137,12 +137,13 @@ constexpr AllowedCall kAllowList[] = {
     {"getpeername"},
 };
 
-// Sanitizer runtimes, in asan and tsan builds only (found by running every e2e test under
-// them): ASan's alternate signal stacks, and LeakSanitizer's check at exit, which stops
-// the world from a tracer task (a clone sharing memory, ptrace, reading /proc/self/task,
-// its own signal handlers). A report's symbolizer would fork: there, fork fails with
-// EPERM instead of trapping, so the report is still printed, with unsymbolized frames.
-// None of this is in a shipped build.
+// Sanitizer runtimes, in sanitizer builds only (found by running every e2e test under
+// asan, tsan and ubsan): ASan's alternate signal stacks; LeakSanitizer's check at exit,
+// which stops the world from a tracer task (a clone sharing memory, ptrace, reading
+// /proc/self/task, its own signal handlers); UBSan's check that memory is readable before
+// it reads a vtable (a write into a fresh pipe). A report's symbolizer would fork: there,
+// fork fails with EPERM instead of trapping, so the report is still printed, with
+// unsymbolized frames. None of this is in a shipped build.
 constexpr AllowedCall kSanitizerAllowList[] = {
     {"sigaltstack"},
     {"prctl"},
@@ -155,6 +156,7 @@ constexpr AllowedCall kSanitizerAllowList[] = {
     {"wait4"},
     {"getdents"},
     {"getdents64"},
+    {"pipe2"},
 };
 
 // Syscall numbers up to this are named in the trap's log line.
@@ -242,7 +244,7 @@ int AddRule(scmp_filter_ctx ctx, int number, const AllowedCall& call) {
 }
 
 std::span<const AllowedCall> SanitizerAllowList() {
-  if constexpr (kAddressSanitizer || kThreadSanitizer) return kSanitizerAllowList;
+  if constexpr (kSanitizerRuntime) return kSanitizerAllowList;
   return {};
 }
 

@@ -29,9 +29,11 @@
 // loop restricts its ring to recvmsg, sendmsg and poll (IORING_REGISTER_RESTRICTIONS), and
 // io_uring_setup and io_uring_register are not on the list, so no other ring can be made.
 //
-// Under the sanitizers (asan, tsan) their runtimes make calls of their own (LeakSanitizer
-// stops the world with ptrace at exit; reports start a symbolizer): those are allowed in
-// sanitizer builds only (kSanitizerAllowList in seccomp.cc). Shipped builds have none.
+// Under the sanitizers (asan, tsan, ubsan) their runtimes make calls of their own
+// (LeakSanitizer stops the world with ptrace at exit, UBSan probes memory through a pipe):
+// those are allowed in sanitizer builds only (kSanitizerAllowList in seccomp.cc), and a
+// fork there fails with EPERM rather than trapping, so a sanitizer report still prints
+// (unsymbolized). Shipped builds have none of this.
 #ifndef REEF_SERVER_COMMON_SECCOMP_H_
 #define REEF_SERVER_COMMON_SECCOMP_H_
 
