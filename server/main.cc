@@ -55,8 +55,9 @@ constexpr char kUsage[] =
     "  --help           print this and exit\n"
     "\n"
     "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
-    "Exit status: 0 stopped cleanly; 1 a worker failed, or start-up failed; 2 bad flags\n"
-    "or configuration; 3 a worker did not stop in time after being asked.\n";
+    "Exit status: 0 stopped cleanly; 1 a worker failed, start-up failed, memory ran out\n"
+    "or a system call the seccomp filter forbids was made; 2 bad flags or configuration;\n"
+    "3 a worker did not stop in time after being asked.\n";
 
 struct Flags {
   std::optional<std::string> config_path;
