@@ -12,6 +12,7 @@
 #include <string>
 
 #include "server/common/sanitizers.h"
+#include "server/common/subprocess_for_test.h"
 
 namespace reef {
 namespace {
@@ -86,12 +87,7 @@ TEST_CASE("an allocation that fails ends the process with exit 1 and a FATAL lin
     MESSAGE("the sanitizer's operator new reports allocation failures itself: skipped");
     return;
   }
-  int fds[2];
-  REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    dup2(fds[1], STDERR_FILENO);
+  testing::ForkedChild child = testing::RunInForkedChild([] {
     InstallOutOfMemoryHandler();
     // 256 MiB of address space: the allocations below cannot all fit.
     rlimit limit{.rlim_cur = rlim_t{256} << 20, .rlim_max = rlim_t{256} << 20};
@@ -100,19 +96,11 @@ TEST_CASE("an allocation that fails ends the process with exit 1 and a FATAL lin
       char* volatile block = new char[size_t{16} << 20];
       block[0] = 1;
     }
-    _exit(42);  // never reached if the handler works
-  }
-  close(fds[1]);
-  std::string err;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) err.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
+    return 42;  // never reached if the handler works
+  });
+  const std::string& err = child.err;
   INFO(err);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(child.exit_code() == 1);
   CHECK(err.find(" FATAL [") != std::string::npos);
   CHECK(err.find("] out of memory: an allocation failed; exiting with status 1\n") !=
         std::string::npos);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string_view>
@@ -158,6 +159,33 @@ constexpr AllowedCall kSanitizerAllowList[] = {
     {"getdents64"},
     {"pipe2"},
 };
+
+// How SeccompAllowedCalls describes a condition: "" for none, nullopt for a call that is
+// answered with an error rather than allowed.
+std::optional<std::string_view> ConditionText(Only only) {
+  switch (only) {
+    case Only::kAny:
+      return "";
+    case Only::kThreads:
+      return "threads only";
+    case Only::kSharedMemory:
+      return "sharing memory only";
+    case Only::kReading:
+      return "for reading only";
+    case Only::kNotExecutable:
+      return "not executable";
+    case Only::kThreadNames:
+      return "thread names only";
+    case Only::kThisProcess:
+      return "this process only";
+    case Only::kGlibcSignals:
+      return "glibc's internal signals only";
+    case Only::kRefusedWithEnosys:
+    case Only::kForkRefusedWithEperm:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
 
 // Syscall numbers up to this are named in the trap's log line.
 constexpr int kNamedSyscalls = 512;
@@ -322,35 +350,10 @@ std::vector<std::string> SeccompAllowedCalls() {
   std::set<std::string_view> seen;
   for (const AllowedCall& call : kAllowList) {
     if (!seen.insert(call.name).second) continue;
-    switch (call.only) {
-      case Only::kAny:
-        names.push_back(call.name);
-        break;
-      case Only::kThreads:
-        names.push_back(StrCat(call.name, " (threads only)"));
-        break;
-      case Only::kSharedMemory:
-        names.push_back(StrCat(call.name, " (sharing memory only)"));
-        break;
-      case Only::kReading:
-        names.push_back(StrCat(call.name, " (for reading only)"));
-        break;
-      case Only::kNotExecutable:
-        names.push_back(StrCat(call.name, " (not executable)"));
-        break;
-      case Only::kThreadNames:
-        names.push_back(StrCat(call.name, " (thread names only)"));
-        break;
-      case Only::kThisProcess:
-        names.push_back(StrCat(call.name, " (this process only)"));
-        break;
-      case Only::kGlibcSignals:
-        names.push_back(StrCat(call.name, " (glibc's internal signals only)"));
-        break;
-      case Only::kRefusedWithEnosys:
-      case Only::kForkRefusedWithEperm:
-        break;  // not allowed: answered with an error
-    }
+    const std::optional<std::string_view> condition = ConditionText(call.only);
+    if (!condition.has_value()) continue;  // not allowed: answered with an error
+    names.push_back(condition->empty() ? std::string(call.name)
+                                       : StrCat(call.name, " (", *condition, ")"));
   }
   return names;
 }

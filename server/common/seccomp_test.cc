@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,42 +32,27 @@
 #include <vector>
 
 #include "server/common/sanitizers.h"
+#include "server/common/subprocess_for_test.h"
 
 namespace reef {
 namespace {
 
-struct ChildResult {
-  int status = -1;
-  std::string err;
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-};
+using testing::ForkedChild;
+using testing::RunInForkedChild;
 
-// Forks; the child sends stderr to a pipe, installs the filter (`scope`), runs `body` and
-// exits with what it returns. Exit 99: the filter could not be installed.
-ChildResult InChild(SeccompScope scope, const std::function<int()>& body) {
-  int fds[2];
-  REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    dup2(fds[1], STDERR_FILENO);
+// In a forked child: installs the filter (`scope`), runs `body` and exits with what it
+// returns. Exit 99: the filter could not be installed.
+ForkedChild InChild(SeccompScope scope, const std::function<int()>& body) {
+  return RunInForkedChild([&] {
     absl::Status installed = InstallSeccompFilter(scope);
     if (!installed.ok()) {
       const std::string text = installed.ToString() + "\n";
       ssize_t ignored = write(STDERR_FILENO, text.data(), text.size());
       (void)ignored;
-      _exit(99);
+      return 99;
     }
-    _exit(body());
-  }
-  close(fds[1]);
-  ChildResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) result.err.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  REQUIRE(waitpid(child, &result.status, 0) == child);
-  return result;
+    return body();
+  });
 }
 
 std::string TempPath(const std::string& name) {
@@ -84,7 +68,7 @@ std::string Trapped(const std::string& name) {
 TEST_CASE("under the filter, what serving needs still works") {
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) == 0);
-  ChildResult result = InChild(SeccompScope::kProcess, [&]() -> int {
+  ForkedChild result = InChild(SeccompScope::kProcess, [&]() -> int {
     // Memory, big and small; a thread, named, joined.
     std::vector<std::unique_ptr<char[]>> blocks;
     for (int i = 0; i < 64; ++i) blocks.emplace_back(new char[size_t{1} << 20]);
@@ -134,7 +118,7 @@ TEST_CASE("under the filter, what serving needs still works") {
 }
 
 TEST_CASE("clone3 is answered with ENOSYS, so glibc starts threads with clone") {
-  ChildResult result = InChild(SeccompScope::kProcess, [] {
+  ForkedChild result = InChild(SeccompScope::kProcess, [] {
     const long ret = syscall(SYS_clone3, nullptr, 0);
     return ret == -1 && errno == ENOSYS ? 0 : 1;
   });
@@ -191,7 +175,7 @@ TEST_CASE("each call an intruder would want is stopped, with a line naming it") 
     const std::string name = forbidden.name;
     CAPTURE(name);
     if (!forbidden.trapped_under_sanitizers && kSanitizerRuntime) continue;
-    ChildResult result = InChild(SeccompScope::kProcess, [&] {
+    ForkedChild result = InChild(SeccompScope::kProcess, [&] {
       forbidden.call();
       return 0;  // the call ran: the filter did not stop it
     });
@@ -205,7 +189,7 @@ TEST_CASE("each call an intruder would want is stopped, with a line naming it") 
 }
 
 TEST_CASE("fork is stopped: trapped, or refused with EPERM in sanitizer builds") {
-  ChildResult result = InChild(SeccompScope::kProcess, [] {
+  ForkedChild result = InChild(SeccompScope::kProcess, [] {
     const pid_t pid = fork();
     if (pid == 0) _exit(0);
     return pid == -1 && errno == EPERM ? 3 : 0;
@@ -220,19 +204,14 @@ TEST_CASE("fork is stopped: trapped, or refused with EPERM in sanitizer builds")
 }
 
 TEST_CASE("the calling-thread scope filters that thread (a worker), not the others") {
-  ChildResult result = InChild(SeccompScope::kCallingThread, [] { return 0; });
+  ForkedChild result = InChild(SeccompScope::kCallingThread, [] { return 0; });
   CHECK(result.exit_code() == 0);
 
   // In a child: a worker wrapped by WithSeccompFilter tries socket(2) on its thread,
   // after the child's main thread made one unfiltered.
-  int fds[2];
-  REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    dup2(fds[1], STDERR_FILENO);
+  ForkedChild intruder = RunInForkedChild([] {
     const int before = socket(AF_INET, SOCK_DGRAM, 0);
-    if (before < 0) _exit(20);
+    if (before < 0) return 20;
     std::unique_ptr<Worker> worker =
         WithSeccompFilter(MakeWorker("intruder", [](const StopSignal&) {
           socket(AF_INET, SOCK_DGRAM, 0);
@@ -244,22 +223,12 @@ TEST_CASE("the calling-thread scope filters that thread (a worker), not the othe
       (void)worker->Run(stop);
     });
     thread.join();
-    _exit(0);  // the worker's socket(2) ran
-  }
-  close(fds[1]);
-  std::string err;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) err.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  INFO(err);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(err.find("FATAL [intruder] seccomp: system call " + std::to_string(SYS_socket) + " " +
-                 Trapped("socket")) !=
-        std::string::npos);
+    return 0;  // the worker's socket(2) ran
+  });
+  INFO(intruder.err);
+  CHECK(intruder.exit_code() == 1);
+  CHECK(intruder.err.find("FATAL [intruder] seccomp: system call " + std::to_string(SYS_socket) +
+                          " " + Trapped("socket")) != std::string::npos);
 }
 
 TEST_CASE("the list names each call once, with its argument condition") {
