@@ -244,11 +244,9 @@ int AddRule(scmp_filter_ctx ctx, int number, const AllowedCall& call) {
     case Only::kReading:
       return seccomp_rule_add(
           ctx, SCMP_ACT_ALLOW, number, 1,
-          MaskedEqual(2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE,
-                  0));
+          MaskedEqual(2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, 0));
     case Only::kNotExecutable:
-      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1,
-                              MaskedEqual(2, PROT_EXEC, 0));
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1, MaskedEqual(2, PROT_EXEC, 0));
     case Only::kThreadNames: {
       int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1, Equal(0, PR_SET_NAME));
       if (ret != 0) return ret;
@@ -287,8 +285,8 @@ absl::Status BuildAndLoad(scmp_filter_ctx ctx, SeccompScope scope) {
       return absl::ErrnoToStatus(-ret, "seccomp: synchronizing threads (TSYNC)");
     }
   }
-  // A sanitizer's unconditional rule for a call the main list allows with conditions
-  // replaces those conditions (libseccomp refuses both for one call).
+  // A call the sanitizer list allows outright gets no conditional rule from the main list
+  // (the conditions would be moot).
   std::set<std::string_view> unconditional;
   for (const AllowedCall& call : SanitizerAllowList()) {
     if (call.only == Only::kAny) unconditional.insert(call.name);
