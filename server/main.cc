@@ -27,12 +27,12 @@
 #include <vector>
 
 #include "server/common/access_list.h"
-#include "server/common/config.h"
 #include "server/common/fatal.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
 #include "server/common/seccomp.h"
 #include "server/common/supervisor.h"
+#include "server/config.h"
 #include "server/protocol_workers.h"
 
 #ifdef REEF_TEST_HOOKS
