@@ -194,14 +194,15 @@ int Serve(const Config& config, std::string_view config_source) {
   // Everything that needs more than serving is done (sockets bound, privileges dropped,
   // io_uring rings made, the access list read): from here on, only the system calls on
   // the seccomp allow-list (seccomp.h).
-  const bool seccomp = kSeccompByDefault;
-  if (seccomp) {
+  if (config.privileges.seccomp) {
     if (absl::Status installed = InstallSeccompFilter(SeccompScope::kProcess); !installed.ok()) {
       REEF_LOG(Error) << "cannot install the seccomp filter: " << installed;
       return kExitFailure;
     }
     REEF_LOG(Info) << "seccomp: " << SeccompAllowedCalls().size()
                    << " system calls allowed; any other ends reef (exit 1, naming the call)";
+  } else {
+    REEF_LOG(Warn) << "seccomp: off ([privileges] seccomp = false)";
   }
 
   absl::Status status = supervisor.Run();

@@ -347,6 +347,18 @@ TEST_CASE("under the seccomp filter, a forbidden system call ends reef, naming t
   CHECK_FALSE(Has(log, "was not stopped"));
 }
 
+TEST_CASE("[privileges] seccomp = false: no filter, so the forbidden call runs") {
+  std::unique_ptr<Subprocess> reef = Start(
+      {kReefWithHooks, "--config",
+       WriteFile("no-seccomp.toml", std::string(kServeConfig) + "[privileges]\nseccomp = false\n")},
+      {"REEF_TEST_WORKERS=intruder:forbidden"});
+  CHECK(WaitExitCode(*reef) == 1);
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "worker intruder failed: INTERNAL: socket(2) was not stopped"));
+  CHECK(Has(log, "seccomp: off ([privileges] seccomp = false)"));
+  CHECK_FALSE(Has(log, "FATAL"));
+}
+
 // The uid of a running process, from /proc.
 std::string UidLine(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -355,6 +367,45 @@ std::string UidLine(pid_t pid) {
     if (line.rfind("Uid:", 0) == 0) return line;
   }
   return "";
+}
+
+TEST_CASE("as root: an access list the user reef will run as cannot read stops it (exit 2)") {
+  if (geteuid() != 0) {
+    MESSAGE("not root: skipping the access list read as another user");
+    return;
+  }
+  // Root reads a 0600 root-owned list at start; every reload as nobody would then fail.
+  char dir_template[] = "/tmp/reef-list-as-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  REQUIRE(chmod(dir.c_str(), 0755) == 0);
+  const std::string list = dir + "/list.txt";
+  {
+    std::ofstream out(list);
+    out << std::string(40, 'a') << "\n";
+  }
+  REQUIRE(chmod(list.c_str(), 0600) == 0);
+  const std::string config = WriteFile(
+      "list-as-nobody.toml", std::string(kServeConfig) +
+                                 "[privileges]\nuser = \"nobody\"\n[access_list]\nmode = "
+                                 "\"allow\"\nreload_interval_seconds = 0\npath = \"" +
+                                 list + "\"\n");
+  Result refused = Run({kReef, "--config", config});
+  CHECK(refused.exit_code() == 2);
+  CHECK(Has(refused.err, "access_list.path: cannot read \"" + list +
+                             "\" as user \"nobody\": Permission denied"));
+  // Readable by nobody: reef starts, drops to nobody and reloads on SIGUSR1.
+  REQUIRE(chmod(list.c_str(), 0644) == 0);
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "running as uid 65534"));
+  REQUIRE(reef->Signal(SIGUSR1));
+  CHECK_MESSAGE(reef->WaitForStderr("reloaded: 1 hashes (allow mode)", kStartLimit),
+                reef->stderr_text());
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+  unlink(list.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody") {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "server/common/strings.h"
 
 namespace reef {
@@ -24,6 +25,11 @@ constexpr size_t kInitialLookupBuffer = 4096;
 constexpr size_t kMaxLookupBuffer = size_t{1} << 20;
 
 std::string Errno(int error) { return strerror(error); }
+
+// A path in an error message: quoted, and escaped so that it stays on one line.
+std::string Quoted(const std::string& path) {
+  return StrCat("\"", absl::CHexEscape(path), "\"");
+}
 
 }  // namespace
 
@@ -145,7 +151,7 @@ absl::Status CheckReadableAs(const std::string& path, const std::string& user,
   if ((user.empty() && group.empty()) || geteuid() != 0) {
     const int fd = open(path.c_str(), kFlags);
     if (fd < 0) {
-      return absl::ErrnoToStatus(errno, StrCat("cannot read \"", path, "\""));
+      return absl::ErrnoToStatus(errno, StrCat("cannot read ", Quoted(path)));
     }
     close(fd);
     return absl::OkStatus();
@@ -169,11 +175,11 @@ absl::Status CheckReadableAs(const std::string& path, const std::string& user,
   const std::string as = StrCat(user.empty() ? "" : StrCat(" as user \"", user, "\""),
                                 group.empty() ? "" : StrCat(" group \"", group, "\""));
   if (!WIFEXITED(status) || WEXITSTATUS(status) == kSwitchFailed) {
-    return absl::InternalError(StrCat("cannot switch", as, " to check \"", path, "\""));
+    return absl::InternalError(StrCat("cannot switch", as, " to check ", Quoted(path)));
   }
   if (WEXITSTATUS(status) != 0) {
     return absl::ErrnoToStatus(WEXITSTATUS(status),
-                               StrCat("cannot read \"", path, "\"", as));
+                               StrCat("cannot read ", Quoted(path), as));
   }
   return absl::OkStatus();
 }

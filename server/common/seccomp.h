@@ -46,9 +46,6 @@
 
 namespace reef {
 
-// The default of [privileges] seccomp.
-inline constexpr bool kSeccompByDefault = true;
-
 enum class SeccompScope {
   // Every thread of the process, those running now (SECCOMP_FILTER_FLAG_TSYNC) and those
   // started later. What the reef binary uses, from main() just before the supervisor runs.
