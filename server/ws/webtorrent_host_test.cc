@@ -334,6 +334,24 @@ TEST_CASE("left missing or null is a leecher; completed without left is a seeder
   CHECK(w.swarm->Scrape(kTorrent).completed == 1);
 }
 
+TEST_CASE("an escaped and a raw binary string name the same peer and torrent") {
+  World w;
+  Client c(w);
+  // info_hash and peer_id: 20 code points each, the last one U+00E9 ("é"), sent raw
+  // (UTF-8 C3 A9) the first time and as \u00e9 the second.
+  c.Send("{\"action\":\"announce\",\"info_hash\":\"TTTTTTTTTTTTTTTTTTT\xc3\xa9\","
+         "\"peer_id\":\"PPPPPPPPPPPPPPPPPPP\xc3\xa9\",\"left\":0,\"event\":\"started\"}");
+  auto r = MessagesOf<AnnounceResponse>(c.Take());
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].complete == 1);
+  c.Send(R"({"action":"announce","info_hash":"TTTTTTTTTTTTTTTTTTT\u00e9",)"
+         R"("peer_id":"PPPPPPPPPPPPPPPPPPP\u00E9","left":0,"event":"stopped"})");
+  r = MessagesOf<AnnounceResponse>(c.Take());
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].complete == 0);
+  CHECK(w.swarm->Stats().torrents == 0);
+}
+
 TEST_CASE("a relayed frame for a closed connection is dropped, even when its slot is reused") {
   World w;
   Client a(w), b(w);
