@@ -11,7 +11,7 @@ namespace reef {
 ws::ConnectionLimits WsConfig::connection_limits() const {
   ws::ConnectionLimits l;
   l.max_message_size = static_cast<size_t>(max_message_size);
-  l.max_outbound_bytes = static_cast<size_t>(max_outbound_bytes);
+  l.max_outbound_bytes = static_cast<size_t>(max_outbound_size);
   l.ping_interval_ms = absl::ToInt64Milliseconds(ping_interval);
   l.idle_timeout_ms = absl::ToInt64Milliseconds(idle_timeout);
   return l;
@@ -41,17 +41,17 @@ namespace {
 
 void CheckWs(const WsConfig& c, config::Problems& problems) {
   if (c.idle_timeout <= c.ping_interval) {
-    problems.Add("idle_timeout",
-                 StrCat("must be longer than ws.ping_interval (",
+    problems.Add("idle_timeout_seconds",
+                 StrCat("must be longer than ws.ping_interval_seconds (",
                         absl::ToInt64Seconds(c.ping_interval),
                         " s): a connection is pinged before it is given up, got ",
                         absl::ToInt64Seconds(c.idle_timeout)));
   }
   const int64_t one_frame = int64_t{c.max_message_size} + int64_t{ws::kMaxFrameHeaderSize};
-  if (c.max_outbound_bytes < one_frame) {
-    problems.Add("max_outbound_bytes",
+  if (c.max_outbound_size < one_frame) {
+    problems.Add("max_outbound_size",
                  StrCat("must hold at least one message of ws.max_message_size (", one_frame,
-                        " bytes with its frame header), got ", c.max_outbound_bytes));
+                        " bytes with its frame header), got ", c.max_outbound_size));
   }
 }
 
@@ -67,9 +67,9 @@ const config::Section<WsConfig>& WsSection() {
         "torrent. WebTorrent peers are a swarm of their own: never given to UDP or HTTP\n"
         "clients, nor theirs to browsers, and counted apart.");
     s->Key("enabled", &WsConfig::enabled, config::Bool(),
-           "Answer WebSocket upgrades on the HTTP(S) listeners. Off: such requests get the\n"
-           "HTTP tracker's answer (404), and the ports serve HTTP only.");
-    s->Key("announce_interval", &WsConfig::announce_interval, config::Seconds(1),
+           "Answer WebSocket upgrades on the HTTP(S) listeners. Off: such requests are answered\n"
+           "as plain HTTP requests, and the ports serve HTTP only.");
+    s->Key("announce_interval_seconds", &WsConfig::announce_interval, config::Seconds(1),
            "Seconds a browser should wait between announces, sent in every announce response\n"
            "(and as a scrape's min_request_interval). 120 is what browsers get from\n"
            "bittorrent-tracker, the tracker most WebTorrent sites run: they re-announce that\n"
@@ -81,7 +81,7 @@ const config::Section<WsConfig>& WsSection() {
            "bigger one closes the connection with code 1009 as soon as its frame header says\n"
            "so. An announce with ten offers of about 1 KiB of SDP each is ~12 KiB; 64 KiB\n"
            "leaves room for SDPs with many ICE candidates and bounds what a connection holds.");
-    s->Key("max_outbound_bytes", &WsConfig::max_outbound_bytes,
+    s->Key("max_outbound_size", &WsConfig::max_outbound_size,
            config::Int(static_cast<int>(ws::kMinMessageSize),
                        static_cast<int>(ws::kMaxOutboundBytesLimit)),
            "Bytes queued for one client, beyond what its TCP connection already buffers. At\n"
@@ -89,13 +89,13 @@ const config::Section<WsConfig>& WsSection() {
            "it are dropped and counted: a browser that does not read can never make reef\n"
            "grow. At least one message (max_message_size plus a frame header). 256 KiB holds\n"
            "more than 150 relayed offers.");
-    s->Key("ping_interval", &WsConfig::ping_interval, config::Seconds(1),
+    s->Key("ping_interval_seconds", &WsConfig::ping_interval, config::Seconds(1),
            "A connection silent this long gets a WebSocket ping. Browsers announce every\n"
-           "announce_interval, so only idle ones are pinged; a ping also keeps NAT and proxy\n"
+           "announce_interval_seconds, so only idle ones are pinged; a ping also keeps NAT and proxy\n"
            "mappings of the TCP connection alive.");
-    s->Key("idle_timeout", &WsConfig::idle_timeout, config::Seconds(2),
+    s->Key("idle_timeout_seconds", &WsConfig::idle_timeout, config::Seconds(2),
            "A connection silent this long (no message and no answer to the ping) is closed\n"
-           "and its peers leave their swarms. Longer than ping_interval; 150 s covers a\n"
+           "and its peers leave their swarms. Longer than ping_interval_seconds; 150 s covers a\n"
            "browser that announces every 120 s and a slow answer to a ping.");
     s->Key("max_offers", &WsConfig::max_offers,
            config::Int(1, static_cast<int>(ws::kMaxOffers), "the WebTorrent parser's limit"),
@@ -119,12 +119,12 @@ const config::Section<WsConfig>& WsSection() {
     s->Key("max_torrents", &WsConfig::max_torrents, config::Int(1, kMaxWsTorrents),
            "WebTorrent torrents the tracker holds; past it, a new torrent gets \"tracker is\n"
            "full\". A torrent leaves as soon as its last peer does.");
-    s->Key("peer_inactivity_timeout", &WsConfig::peer_inactivity_timeout, config::Seconds(1),
+    s->Key("peer_inactivity_timeout_seconds", &WsConfig::peer_inactivity_timeout, config::Seconds(1),
            "A peer that has not announced (or answered an offer) for this long is removed by\n"
            "the cleaner although its connection is still open: a page that stopped a torrent\n"
            "without saying so. Ten announce intervals. Peers of closed connections leave at\n"
            "once, whatever this says.");
-    s->Key("relay_queue_bytes", &WsConfig::relay_queue_bytes,
+    s->Key("relay_queue_size", &WsConfig::relay_queue_size,
            config::Int(0, static_cast<int>(ws::kMaxRelayQueueBytes)),
            "Bytes of the queue that carries offers and answers from one [http] socket worker\n"
            "to another (one queue per pair of workers, never locked, never waited for; a\n"

@@ -20,7 +20,7 @@ struct WsConfig {
   bool enabled = true;
   absl::Duration announce_interval = absl::Seconds(ws::kDefaultWsAnnounceIntervalS);
   int max_message_size = static_cast<int>(ws::kDefaultMaxMessageSize);
-  int max_outbound_bytes = static_cast<int>(ws::kDefaultMaxOutboundBytes);
+  int max_outbound_size = static_cast<int>(ws::kDefaultMaxOutboundBytes);
   absl::Duration ping_interval = absl::Milliseconds(ws::kDefaultPingIntervalMs);
   absl::Duration idle_timeout = absl::Milliseconds(ws::kDefaultIdleTimeoutMs);
   int max_offers = static_cast<int>(ws::kDefaultMaxOffers);
@@ -29,7 +29,7 @@ struct WsConfig {
   int max_peers = static_cast<int>(ws::kDefaultMaxPeers);
   int max_torrents = static_cast<int>(ws::kDefaultMaxTorrents);
   absl::Duration peer_inactivity_timeout = absl::Seconds(ws::kDefaultPeerInactivityTimeoutS);
-  int relay_queue_bytes = static_cast<int>(ws::kDefaultRelayQueueBytes);
+  int relay_queue_size = static_cast<int>(ws::kDefaultRelayQueueBytes);
   friend bool operator==(const WsConfig&, const WsConfig&) = default;
 
   // The library's views of it.
