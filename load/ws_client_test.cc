@@ -307,6 +307,14 @@ LoadOptions Options(const Endpoint& target) {
   return o;
 }
 
+// A default run against `tracker`; `spoil` names the case in failure messages.
+Totals RunAgainst(const SpoilingWsTracker& tracker, int spoil) {
+  CAPTURE(spoil);
+  auto outcome = RunLoad(Options(tracker.local()), nullptr);
+  REQUIRE(outcome.ok());
+  return (*outcome)->totals;
+}
+
 TEST_CASE("a correct tracker: every request ok, every relayed offer answered and matched") {
   SpoilingWsTracker tracker(Spoil::kNone, kEvery);
   LoadOptions o = Options(tracker.local());
@@ -337,13 +345,9 @@ TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
       {Spoil::kGarbage, Failure::kUnparsable},
   };
   for (const auto& spoil_case : cases) {
-    const Spoil spoil = spoil_case.first;
     const Failure failure = spoil_case.second;
-    CAPTURE(static_cast<int>(spoil));
-    SpoilingWsTracker tracker(spoil, kEvery);
-    auto outcome = RunLoad(Options(tracker.local()), nullptr);
-    REQUIRE(outcome.ok());
-    const Totals& t = (*outcome)->totals;
+    SpoilingWsTracker tracker(spoil_case.first, kEvery);
+    const Totals t = RunAgainst(tracker, static_cast<int>(spoil_case.first));
     CHECK(tracker.spoiled() >= 2);
     CHECK(t.sent[kAnnounce] == tracker.announces());
     CHECK(t.FailedOf(RequestType::kAnnounce) == tracker.spoiled());
@@ -355,13 +359,9 @@ TEST_CASE("a known fraction of wrong answers is reported exactly, by kind") {
 TEST_CASE("a closed connection and a silent one fail what they had outstanding") {
   for (const auto& spoil_case : {std::pair{Spoil::kClose, Failure::kIoError},
                                  std::pair{Spoil::kNoAnswer, Failure::kTimeout}}) {
-    const Spoil spoil = spoil_case.first;
     const Failure failure = spoil_case.second;
-    CAPTURE(static_cast<int>(spoil));
-    SpoilingWsTracker tracker(spoil, kEvery);
-    auto outcome = RunLoad(Options(tracker.local()), nullptr);
-    REQUIRE(outcome.ok());
-    const Totals& t = (*outcome)->totals;
+    SpoilingWsTracker tracker(spoil_case.first, kEvery);
+    const Totals t = RunAgainst(tracker, static_cast<int>(spoil_case.first));
     CHECK(tracker.spoiled() >= 1);
     CHECK(t.failed[kAnnounce][static_cast<size_t>(failure)] >= 1);
     CHECK(t.TotalSent() == t.TotalOk() + t.TotalFailed());

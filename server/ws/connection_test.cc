@@ -90,6 +90,12 @@ struct Fixture {
     c->ConsumeOutput(c->output_size(), now);
     return frames;
   }
+  // Drains the output, which must be exactly one close frame; returns its code.
+  uint16_t OnlyCloseCode() {
+    auto out = Drain();
+    REQUIRE(out.size() == 1);
+    return CloseCode(out[0]);
+  }
   uint16_t CloseCode(const ServerFrame& f) {
     REQUIRE(f.opcode == Opcode::kClose);
     REQUIRE(f.payload.size() >= 2);
@@ -155,9 +161,7 @@ TEST_CASE("the client's close is echoed and the connection is done once it is wr
   CHECK_FALSE(f.c->open());
   CHECK_FALSE(f.c->wants_read());
   CHECK_FALSE(f.c->done());  // the close frame is not written yet
-  auto out = f.Drain();
-  REQUIRE(out.size() == 1);
-  CHECK(f.CloseCode(out[0]) == 4000);
+  CHECK(f.OnlyCloseCode() == 4000);
   CHECK(f.c->done());
   CHECK(f.c->close_cause() == CloseCause::kClientClose);
   f.c->OnSocketClosed();
@@ -167,9 +171,7 @@ TEST_CASE("the client's close is echoed and the connection is done once it is wr
 TEST_CASE("an empty close is answered with 1000") {
   Fixture f;
   f.Feed(ClientFrame(Opcode::kClose, ""));
-  auto out = f.Drain();
-  REQUIRE(out.size() == 1);
-  CHECK(f.CloseCode(out[0]) == kCloseNormal);
+  CHECK(f.OnlyCloseCode() == kCloseNormal);
 }
 
 TEST_CASE("a frame just over max_message_size closes with 1009 from its header alone") {
@@ -185,9 +187,7 @@ TEST_CASE("a frame just over max_message_size closes with 1009 from its header a
   auto big = ClientFrame(Opcode::kText, std::string(4097, 'a'));
   big.resize(8);  // 2 + 2 (16-bit length) + 4 (mask)
   f.Feed(big);
-  auto out = f.Drain();
-  REQUIRE(out.size() == 1);
-  CHECK(f.CloseCode(out[0]) == kCloseMessageTooBig);
+  CHECK(f.OnlyCloseCode() == kCloseMessageTooBig);
   CHECK(f.c->done());
   CHECK(f.stats.too_big.load() == 1);
   CHECK(f.handler.closing_calls == 1);
@@ -206,26 +206,20 @@ TEST_CASE("a fragmented message just over max_message_size closes with 1009") {
   f.Feed(Concat({ClientFrame(Opcode::kText, std::string(1024, 'a'), false),
                  ClientFrame(Opcode::kContinuation, std::string(1025, 'b'), true)}));
   CHECK(f.handler.messages.size() == 1);
-  auto out = f.Drain();
-  REQUIRE(out.size() == 1);
-  CHECK(f.CloseCode(out[0]) == kCloseMessageTooBig);
+  CHECK(f.OnlyCloseCode() == kCloseMessageTooBig);
 }
 
 TEST_CASE("frame errors close with the code RFC 6455 gives them") {
   SUBCASE("invalid UTF-8: 1007") {
     Fixture f;
     f.Feed(ClientFrame(Opcode::kText, "\xc3\x28"));
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseInvalidPayload);
+    CHECK(f.OnlyCloseCode() == kCloseInvalidPayload);
   }
   SUBCASE("UTF-8 broken across fragments: 1007") {
     Fixture f;
     f.Feed(Concat({ClientFrame(Opcode::kText, "ok\xc3", false),
                    ClientFrame(Opcode::kContinuation, "\x28", true)}));
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseInvalidPayload);
+    CHECK(f.OnlyCloseCode() == kCloseInvalidPayload);
     CHECK(f.handler.messages.empty());
   }
   SUBCASE("an unmasked client frame: 1002") {
@@ -235,33 +229,25 @@ TEST_CASE("frame errors close with the code RFC 6455 gives them") {
     REQUIRE(w.ok());
     frame.resize(w.length());
     f.Feed(frame);
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseProtocolError);
+    CHECK(f.OnlyCloseCode() == kCloseProtocolError);
     CHECK(f.stats.protocol_errors.load() == 1);
   }
   SUBCASE("a continuation without a message: 1002") {
     Fixture f;
     f.Feed(ClientFrame(Opcode::kContinuation, "x"));
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseProtocolError);
+    CHECK(f.OnlyCloseCode() == kCloseProtocolError);
   }
   SUBCASE("reserved bits: 1002") {
     Fixture f;
     auto frame = ClientFrame(Opcode::kText, "x");
     frame[0] |= 0x40;
     f.Feed(frame);
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseProtocolError);
+    CHECK(f.OnlyCloseCode() == kCloseProtocolError);
   }
   SUBCASE("a binary message: 1003") {
     Fixture f;
     f.Feed(ClientFrame(Opcode::kBinary, "\x01\x02"));
-    auto out = f.Drain();
-    REQUIRE(out.size() == 1);
-    CHECK(f.CloseCode(out[0]) == kCloseUnsupportedData);
+    CHECK(f.OnlyCloseCode() == kCloseUnsupportedData);
     CHECK(f.stats.binary_refused.load() == 1);
     CHECK(f.handler.messages.empty());
   }
