@@ -64,8 +64,6 @@ SwarmInfo InfoOf(const Swarm& swarm) {
 uint32_t CompactPeerWriter::Capacity(AddressFamily family) const {
   return Room((out_.size() - written_) / TorrentStore::CompactEntrySize(family));
 }
-uint32_t EndpointWriter::Capacity(AddressFamily) const { return Room(out_.size() - written_); }
-uint32_t RecordWriter::Capacity(AddressFamily) const { return Room(out_.size() - written_); }
 
 absl::Status ValidateStoreConfig(const StoreConfig& config) {
   if (config.shards < 1 || config.shards > kMaxShards) {

@@ -81,6 +81,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -167,32 +168,26 @@ class CompactPeerWriter {
   size_t written_ = 0;
 };
 
-// Endpoints, or endpoints with peer ids, into an array.
-class EndpointWriter {
+// Peers into an array: of Endpoint, or of PeerRecord (with each peer's id).
+template <typename Entry>
+class ArrayPeerWriter {
  public:
-  explicit EndpointWriter(std::span<Endpoint> out) : out_(out) {}
-  uint32_t Capacity(AddressFamily) const;
-  void Begin(AddressFamily, const SwarmCounts&, uint32_t) {}
-  template <size_t N>
-  void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes&);
-
- private:
-  std::span<Endpoint> out_;
-  size_t written_ = 0;
-};
-
-class RecordWriter {
- public:
-  explicit RecordWriter(std::span<PeerRecord> out) : out_(out) {}
-  uint32_t Capacity(AddressFamily) const;
+  static_assert(std::is_same_v<Entry, Endpoint> || std::is_same_v<Entry, PeerRecord>);
+  explicit ArrayPeerWriter(std::span<Entry> out) : out_(out) {}
+  uint32_t Capacity(AddressFamily) const {
+    return static_cast<uint32_t>(
+        std::min<size_t>(out_.size() - written_, std::numeric_limits<uint32_t>::max()));
+  }
   void Begin(AddressFamily, const SwarmCounts&, uint32_t) {}
   template <size_t N>
   void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes& peer_id);
 
  private:
-  std::span<PeerRecord> out_;
+  std::span<Entry> out_;
   size_t written_ = 0;
 };
+using EndpointWriter = ArrayPeerWriter<Endpoint>;
+using RecordWriter = ArrayPeerWriter<PeerRecord>;
 
 // The Endpoint a compact entry stands for.
 template <size_t N>

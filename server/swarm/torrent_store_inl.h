@@ -182,27 +182,29 @@ Endpoint EndpointOf(const std::array<uint8_t, N>& peer) {
   return out;
 }
 
+template <typename Entry>
 template <size_t N>
-void EndpointWriter::Add(const std::array<uint8_t, N>& peer, const PeerIdBytes&) {
+void ArrayPeerWriter<Entry>::Add(const std::array<uint8_t, N>& peer,
+                                 const PeerIdBytes& peer_id) {
   // Field by field into the array, never a whole Endpoint built on the stack and copied:
   // gcc then reloads it whole right after a partial store, a store-forwarding stall that
   // cost ~10 ns per peer in BM_ReannounceEndpoints.
-  Endpoint& out = out_[written_++];
-  constexpr size_t kAddressBytes = N - 2;
-  out.address.family = kAddressBytes == kIpv4AddressSize ? AddressFamily::kV4
-                                                         : AddressFamily::kV6;
-  std::memcpy(out.address.bytes.data(), peer.data(), kAddressBytes);
-  if constexpr (kAddressBytes < kIpv6AddressSize) {
-    std::memset(out.address.bytes.data() + kAddressBytes, 0, kIpv6AddressSize - kAddressBytes);
+  Entry& entry = out_[written_++];
+  Endpoint* out;
+  if constexpr (std::is_same_v<Entry, PeerRecord>) {
+    entry.peer_id = PeerId(peer_id);
+    out = &entry.endpoint;
+  } else {
+    out = &entry;
   }
-  out.port = static_cast<uint16_t>((peer[kAddressBytes] << 8) | peer[kAddressBytes + 1]);
-}
-
-template <size_t N>
-void RecordWriter::Add(const std::array<uint8_t, N>& peer, const PeerIdBytes& peer_id) {
-  PeerRecord& out = out_[written_++];
-  out.endpoint = EndpointOf(peer);
-  out.peer_id = PeerId(peer_id);
+  constexpr size_t kAddressBytes = N - 2;
+  out->address.family = kAddressBytes == kIpv4AddressSize ? AddressFamily::kV4
+                                                          : AddressFamily::kV6;
+  std::memcpy(out->address.bytes.data(), peer.data(), kAddressBytes);
+  if constexpr (kAddressBytes < kIpv6AddressSize) {
+    std::memset(out->address.bytes.data() + kAddressBytes, 0, kIpv6AddressSize - kAddressBytes);
+  }
+  out->port = static_cast<uint16_t>((peer[kAddressBytes] << 8) | peer[kAddressBytes + 1]);
 }
 
 template <PeerWriter Writer>

@@ -21,6 +21,7 @@
 #include "server/common/clock.h"
 #include "server/swarm/torrent_store.h"
 #include "server/tracker/from_wire.h"
+#include "server/tracker/recording_writer.h"
 #include "server/tracker/tracker.h"
 
 namespace reef::tracker {
@@ -223,24 +224,7 @@ TEST_CASE("events mean the same; paused, update and empty are plain announces") 
 
 // ---- The same answer ------------------------------------------------------------------
 
-struct RecordingWriter {
-  uint32_t Capacity(AddressFamily) const { return 100; }
-  void Begin(AddressFamily f, const AnnounceReply& r, uint32_t n) {
-    family = f;
-    reply = r;
-    announced = n;
-  }
-  template <size_t N>
-  void Add(const std::array<uint8_t, N>& peer, const swarm::PeerIdBytes& id) {
-    peers.push_back(swarm::EndpointOf(peer));
-    ids.push_back(PeerId(id));
-  }
-  AddressFamily family = AddressFamily::kV4;
-  AnnounceReply reply;
-  uint32_t announced = 0;
-  std::vector<Endpoint> peers;
-  std::vector<PeerId> ids;
-};
+using testing::RecordingWriter;
 
 // A store with the same few peers, a core with the same seed: one per protocol tried.
 struct World {

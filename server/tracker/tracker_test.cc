@@ -13,6 +13,7 @@
 #include "server/common/access_list.h"
 #include "server/common/clock.h"
 #include "server/swarm/torrent_store.h"
+#include "server/tracker/recording_writer.h"
 #include "testing/alloc_counter.h"
 
 namespace reef::tracker {
@@ -37,29 +38,7 @@ IpAddress V6(uint8_t host) {
   return IpAddress::V6(a);
 }
 
-// Records what the core passes to an adapter's writer, in order.
-struct RecordingWriter {
-  uint32_t Capacity(AddressFamily) const { return capacity; }
-  void Begin(AddressFamily f, const AnnounceReply& r, uint32_t n) {
-    calls.push_back("begin " + std::to_string(n));
-    family = f;
-    reply = r;
-  }
-  template <size_t N>
-  void Add(const std::array<uint8_t, N>& peer, const swarm::PeerIdBytes& id) {
-    calls.push_back("add");
-    peers.push_back(swarm::EndpointOf(peer));
-    ids.push_back(PeerId(id));
-  }
-
-  uint32_t capacity = 1000;
-  std::vector<std::string> calls;
-  AddressFamily family = AddressFamily::kV4;
-  AnnounceReply reply;
-  std::vector<Endpoint> peers;
-  std::vector<PeerId> ids;
-};
-static_assert(AnnounceWriter<RecordingWriter>);
+using testing::RecordingWriter;
 
 struct Fixture {
   explicit Fixture(Options options = {}, AccessListMode mode = AccessListMode::kOff)
@@ -329,7 +308,7 @@ TEST_CASE("announcing into a known small swarm allocates nothing") {
   CountingWriter writer;
   const Client client = Udp(V4(2));
   const AnnounceRequest request = Request(1, 6881, 5);
-  testing::AllocationScope scope;
+  ::reef::testing::AllocationScope scope;
   const AnnounceOutcome out = f.core.Announce(client, request, writer);
   CHECK(scope.allocations() == 0);
   CHECK(out.ok());
