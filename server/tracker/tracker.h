@@ -8,7 +8,8 @@
 //   rule                                        where
 //   client address -> the peer's endpoint       PeerEndpoint(): the address the request
 //                                               came from (the adapter's ClientEndpoint,
-//                                               or a trusted proxy's header) and the
+//                                               or a trusted proxy's header address put
+//                                               through IpAddress::Unmapped()) and the
 //                                               announced port; an `ip` field is ignored
 //   port 0 is refused                           CheckAnnounce()
 //   the access list                             CheckInfoHash() refuses an announce;
@@ -94,7 +95,7 @@ struct Client {
   Protocol protocol = Protocol::kUdp;
   // Where the request came from: ClientEndpoint() of the socket address (so IPv4-mapped
   // IPv6 is already IPv4), or, behind a trusted reverse proxy, the address its header
-  // names.
+  // names, put through IpAddress::Unmapped() the same way.
   IpAddress address;
 };
 
