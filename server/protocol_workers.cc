@@ -38,23 +38,23 @@ std::unique_ptr<Worker> MakeCleaner(std::shared_ptr<swarm::TorrentStore> store,
 
 }  // namespace
 
-absl::StatusOr<tracker::Shared> BuildTrackerCore(const Config& config,
+absl::StatusOr<tracker::Shared> BuildTrackerCore(const SwarmConfig& swarm,
                                                  std::shared_ptr<const AccessList> access_list) {
   swarm::StoreConfig store_config;
-  store_config.shards = static_cast<size_t>(config.swarm.shards);
-  store_config.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
+  store_config.shards = static_cast<size_t>(swarm.shards);
+  store_config.max_response_peers = static_cast<uint32_t>(swarm.max_response_peers);
   store_config.peer_inactivity_timeout_s =
-      static_cast<uint32_t>(absl::ToInt64Seconds(config.swarm.peer_inactivity_timeout));
+      static_cast<uint32_t>(absl::ToInt64Seconds(swarm.peer_inactivity_timeout));
   absl::StatusOr<swarm::TorrentStore> store = swarm::TorrentStore::Create(store_config);
   if (!store.ok()) return store.status();
 
   tracker::Shared core;
   core.options.announce_interval_s =
-      static_cast<int32_t>(absl::ToInt64Seconds(config.swarm.announce_interval));
+      static_cast<int32_t>(absl::ToInt64Seconds(swarm.announce_interval));
   core.options.min_announce_interval_s =
-      static_cast<int32_t>(absl::ToInt64Seconds(config.swarm.min_announce_interval));
-  core.options.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
-  core.options.max_scrape_hashes = static_cast<size_t>(config.swarm.max_scrape_hashes);
+      static_cast<int32_t>(absl::ToInt64Seconds(swarm.min_announce_interval));
+  core.options.max_response_peers = static_cast<uint32_t>(swarm.max_response_peers);
+  core.options.max_scrape_hashes = static_cast<size_t>(swarm.max_scrape_hashes);
   core.store = std::make_shared<swarm::TorrentStore>(std::move(*store));
   core.access_list = std::move(access_list);
   core.clock = &SystemClock();
@@ -67,12 +67,12 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
   std::vector<std::unique_ptr<Worker>> workers;
 
   // The swarm store and the tracker core's rules, shared by every protocol.
-  absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config, context.access_list);
+  absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config.swarm, context.access_list);
   if (!core.ok()) return core.status();
 
   // [udp]
   if (config.udp.enabled) {
-    absl::StatusOr<udp::UdpWorkers> udp = udp::BuildUdpWorkers(config, *core);
+    absl::StatusOr<udp::UdpWorkers> udp = udp::BuildUdpWorkers(config.udp, *core);
     if (!udp.ok()) return udp.status();
     for (auto& worker : udp->workers) workers.push_back(std::move(worker));
   }

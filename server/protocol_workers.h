@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/access_list.h"
-#include "server/common/config.h"
+#include "server/config.h"
 #include "server/common/worker.h"
 #include "server/tracker/tracker.h"
 
@@ -39,10 +39,11 @@ struct ServerContext {
 absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     const ServerContext& context);
 
-// The swarm store and the tracker core's options from config.swarm, with the access list
-// and the system clock: what every protocol's workers share. The one place config.swarm
-// is read. (Tests that build one protocol's workers alone use it too.)
-absl::StatusOr<tracker::Shared> BuildTrackerCore(const Config& config,
+// The swarm store and the tracker core's options from the [swarm] section, with the
+// access list and the system clock: what every protocol's workers share. The one place
+// the [swarm] section is read, but for the cleaner's interval. (Tests that build one
+// protocol's workers alone use it too.)
+absl::StatusOr<tracker::Shared> BuildTrackerCore(const SwarmConfig& swarm,
                                                  std::shared_ptr<const AccessList> access_list);
 
 }  // namespace reef

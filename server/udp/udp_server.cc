@@ -95,8 +95,7 @@ void CloseAll(const std::vector<int>& fds) {
 
 }  // namespace
 
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config, const tracker::Shared& core) {
-  const UdpConfig& udp = config.udp;
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::Shared& core) {
   absl::StatusOr<ConnectionIds> ids = udp.connection_id_secret.empty()
                                           ? ConnectionIds::WithRandomKey()
                                           : ConnectionIds::WithSecret(udp.connection_id_secret);

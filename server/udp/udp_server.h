@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/common/config.h"
 #include "server/common/worker.h"
 #include "server/tracker/tracker.h"
 #include "server/udp/event_loop.h"
 #include "server/udp/tracker.h"
+#include "server/udp/udp_config.h"
 
 namespace reef::udp {
 
@@ -32,8 +32,8 @@ struct UdpWorkers {
   std::vector<const tracker::Counters*> core_counters;
 };
 
-// Reads config.udp; what the announce and scrape rules need comes in `core`.
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config, const tracker::Shared& core);
+// Reads the [udp] section; what the announce and scrape rules need comes in `core`.
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::Shared& core);
 
 }  // namespace reef::udp
 

@@ -24,9 +24,9 @@ Config TestServer::LoopbackConfig(UdpBackend backend, int workers) {
 
 TestServer::TestServer(const Config& config)
     : access_list_(std::make_shared<AccessList>(config.access_list.mode)) {
-  absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config, access_list_);
+  absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config.swarm, access_list_);
   REQUIRE_MESSAGE(core.ok(), core.status().ToString());
-  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config, *core);
+  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config.udp, *core);
   REQUIRE_MESSAGE(built.ok(), built.status().ToString());
   bound_ = built->bound;
   loop_stats_ = built->loop_stats;
