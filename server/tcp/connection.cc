@@ -27,6 +27,17 @@ std::string_view AsChars(std::span<const uint8_t> bytes) {
   return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+// Whether `in` has an empty line (a head's end: "\n\n" or "\n\r\n") that ends at or
+// after `from`.
+bool MayEndHead(std::string_view in, size_t from) {
+  const size_t start = from >= 2 ? from - 2 : 0;
+  for (size_t i = in.find('\n', start); i != std::string_view::npos; i = in.find('\n', i + 1)) {
+    if (i + 1 < in.size() && in[i + 1] == '\n') return true;
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return true;
+  }
+  return false;
+}
+
 size_t ResponseRoom(size_t max_response_bytes) {
   return std::max(max_response_bytes, kMaxErrorResponseBytes);
 }
@@ -198,8 +209,16 @@ void Connection::ReceivePlaintext(std::span<const uint8_t> bytes, Millis now) {
     }
     return;
   }
+  const size_t checked = input_.size();
   if (!input_.Append(bytes, ctx_.input_pool)) {
     BeginClose(false);
+    return;
+  }
+  // The bytes held were parsed and found to be the start of a head. Unless the new bytes
+  // can end it (or reach the size limit), parsing again would say "incomplete" again, so
+  // don't: a head sent a byte at a time costs linear, not quadratic, time.
+  if (!waiting_for_room_ && input_.size() < ctx_.limits.max_head_bytes &&
+      !MayEndHead(AsChars(input_.data()), checked)) {
     return;
   }
   const size_t used = Serve(AsChars(input_.data()), now);

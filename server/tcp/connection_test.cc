@@ -134,6 +134,43 @@ TEST_CASE("pipelined requests are answered in order, in one read or byte by byte
   }
 }
 
+TEST_CASE("a head's end is found wherever the reads split it, CRLF or bare LF") {
+  const std::string crlf = Get("/crlf");
+  const std::string lf = "GET /lf HTTP/1.1\nHost: t\n\n";
+  const std::string mixed = "GET /mixed HTTP/1.1\r\nHost: t\n\r\n";
+  for (const std::string& request : {crlf, lf, mixed}) {
+    for (size_t cut = 1; cut < request.size(); ++cut) {
+      CAPTURE(request);
+      CAPTURE(cut);
+      ConnectionHarness h(TestLimits());
+      h.Feed(std::string_view(request).substr(0, cut), 1);
+      h.Feed(std::string_view(request).substr(cut));
+      const auto r = MustParse(h.Drain());
+      REQUIRE(r.size() == 1);
+      CHECK(r[0].status == 200);
+    }
+  }
+}
+
+TEST_CASE("a bad head sent byte by byte is refused once its end or the size limit comes") {
+  ConnectionLimits limits = TestLimits();
+  limits.max_head_bytes = 300;
+  SUBCASE("end") {
+    ConnectionHarness h(limits);
+    h.Feed("PUT /x HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    const auto r = MustParse(h.Drain());
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].status == 405);
+  }
+  SUBCASE("size") {
+    ConnectionHarness h(limits);
+    h.Feed("PUT /" + std::string(400, 'x'), 1);
+    const auto r = MustParse(h.Drain());
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].status == 431);
+  }
+}
+
 TEST_CASE("a client that reads a byte at a time gets every response whole") {
   ConnectionHarness h(TestLimits());
   h.Feed(Get("/1") + Get("/2"));
