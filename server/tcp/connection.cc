@@ -174,6 +174,7 @@ bool Connection::Backpressured() const {
 
 size_t Connection::ReceiveBudget() const {
   if (state_ != State::kOpen && state_ != State::kHandshake) return 0;
+  if (input_ended_) return 0;  // nothing more will come (and a socket at EOF stays readable)
   if (Backpressured()) return 0;
   if (ssl_ != nullptr) return cipher_in_.empty() ? kTlsReadBytes : 0;
   return PlaintextRoom();

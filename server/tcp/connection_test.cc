@@ -455,6 +455,7 @@ TEST_CASE("EOF after pipelined requests that wait for room: all are answered, th
   REQUIRE(h.handler().calls() < 5);
   h.conn().ReceiveEnd(h.now());
   CHECK(h.state() == State::kOpen);
+  CHECK(h.conn().ReceiveBudget() == 0);  // nothing more to read, even with room
   std::string got;
   for (int i = 0; i < 100 && h.state() != State::kClosed; ++i) got += h.Drain(2000);
   CHECK(MustParse(got).size() == 5);
