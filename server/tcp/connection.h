@@ -180,6 +180,7 @@ class Connection : public TimerEntry {
     int fd = -1;
     uint32_t index = 0;
     uint32_t events = 0;      // epoll events registered
+    bool registered = false;  // in the epoll set
     bool write_shut = false;  // shutdown(SHUT_WR) done (kLinger)
   };
   SocketSlot socket;

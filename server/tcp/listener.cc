@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,14 @@ absl::StatusOr<int> OpenTcpListener(const SocketAddress& address, int backlog) {
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) return fail("SO_REUSEPORT");
   if (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) {
     return fail("IPV6_V6ONLY");
+  }
+  // Accepted sockets inherit both: no Nagle delay for a response split by a full buffer,
+  // and no wake-up (accept) until the client has sent something, so the first read after
+  // accept finds the request (or ClientHello) instead of an empty socket.
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) return fail("TCP_NODELAY");
+  const int defer_seconds = kDeferAcceptSeconds;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof(defer_seconds)) != 0) {
+    return fail("TCP_DEFER_ACCEPT");
   }
   if (bind(fd, address.sockaddr_ptr(), address.sockaddr_len()) != 0) return fail("bind");
   if (listen(fd, backlog) != 0) return fail("listen");

@@ -199,10 +199,6 @@ absl::Status TcpWorker::AcceptSome(const TcpListener& listener) {
       close(fd);
       continue;
     }
-    // Responses are written whole; Nagle would only delay the ones split by a full buffer.
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
     uint32_t index;
     if (!free_slots_.empty()) {
       index = free_slots_.back();
@@ -221,17 +217,10 @@ absl::Status TcpWorker::AcceptSome(const TcpListener& listener) {
       CloseConnection(conn);  // OpenSSL could not make an SSL
       continue;
     }
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = ConnectionTag(index, slot.generation);
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-      CloseConnection(conn);
-      continue;
-    }
-    conn.socket.events = EPOLLIN;
     stats_.accepted.fetch_add(1, std::memory_order_relaxed);
-    // The request (or ClientHello) is often there already: read it now rather than after
-    // another epoll_wait.
+    // The request (or ClientHello) is there already (TCP_DEFER_ACCEPT): read and answer it
+    // now. Settle() registers the socket with epoll only if the connection stays open, so
+    // a one-request connection costs no epoll_ctl at all.
     HandleIo(conn, EPOLLIN);
   }
   return absl::OkStatus();
@@ -299,15 +288,17 @@ void TcpWorker::Settle(Connection& conn) {
   uint32_t want = 0;
   if (state == Connection::State::kLinger || conn.ReceiveBudget() > 0) want |= EPOLLIN;
   if (!conn.PendingOutput().empty()) want |= EPOLLOUT;
-  if (want != conn.socket.events) {
+  if (!conn.socket.registered || want != conn.socket.events) {
     epoll_event event{};
     event.events = want;
     event.data.u64 = ConnectionTag(conn.socket.index, slots_[conn.socket.index].generation);
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0) {
+    if (epoll_ctl(epoll_fd_, conn.socket.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) !=
+        0) {
       conn.Abort();
       CloseConnection(conn);
       return;
     }
+    conn.socket.registered = true;
     conn.socket.events = want;
   }
 }

@@ -197,7 +197,10 @@ TEST_CASE("a bad request gets its answer before the close, not a reset") {
 TEST_CASE("stop ends Run promptly with connections open") {
   RunningWorker w(ConnectionLimits{});
   std::vector<std::unique_ptr<TcpTestClient>> clients;
-  for (int i = 0; i < 20; ++i) clients.push_back(TcpTestClient::Connect(w.v4()));
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(TcpTestClient::Connect(w.v4()));
+    clients.back()->Send("GET /half");  // accepted (TCP_DEFER_ACCEPT waits for data), held
+  }
   REQUIRE(w.WaitFor([&] { return w.worker().stats().open.load() == 20; }));
   const auto start = std::chrono::steady_clock::now();
   CHECK(w.Stop().ok());
