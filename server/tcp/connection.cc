@@ -1,6 +1,5 @@
 #include "server/tcp/connection.h"
 
-#include <netinet/in.h>
 #include <openssl/err.h>
 
 #include <algorithm>
@@ -46,30 +45,6 @@ size_t TlsResponseRoom(size_t max_response_bytes) {
 }
 
 }  // namespace
-
-PeerAddress PeerAddress::FromSockaddr(const sockaddr_storage& address) {
-  PeerAddress peer;
-  if (address.ss_family == AF_INET) {
-    const auto& in4 = reinterpret_cast<const sockaddr_in&>(address);
-    std::array<uint8_t, 4> bytes;
-    std::memcpy(bytes.data(), &in4.sin_addr, 4);
-    peer.ip = http::IpAddress::V4(bytes);
-    peer.port = ntohs(in4.sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
-    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
-      std::array<uint8_t, 4> bytes;
-      std::memcpy(bytes.data(), in6.sin6_addr.s6_addr + 12, 4);
-      peer.ip = http::IpAddress::V4(bytes);
-    } else {
-      std::array<uint8_t, 16> bytes;
-      std::memcpy(bytes.data(), in6.sin6_addr.s6_addr, 16);
-      peer.ip = http::IpAddress::V6(bytes);
-    }
-    peer.port = ntohs(in6.sin6_port);
-  }
-  return peer;
-}
 
 absl::Status ValidateLimits(const ConnectionLimits& limits, size_t max_response_bytes) {
   if (limits.max_head_bytes < kMinHeadBytes || limits.max_head_bytes > kMaxHeadBytes) {
@@ -128,7 +103,7 @@ ConnectionContext::ConnectionContext(const ConnectionLimits& connection_limits,
   request_limits.max_headers = connection_limits.max_headers;
 }
 
-Connection::Connection(ConnectionContext& ctx, const PeerAddress& peer, SSL_CTX* tls, Millis now)
+Connection::Connection(ConnectionContext& ctx, const Endpoint& peer, SSL_CTX* tls, Millis now)
     : ctx_(ctx), peer_(peer) {
   if (tls != nullptr) {
     ssl_ = SSL_new(tls);

@@ -137,14 +137,14 @@ class Connection : public TimerEntry {
   // A plain connection, or a TLS one when `tls` is set (a new SSL from it, server side).
   // Arms the handshake or head timer from `now`. If OpenSSL cannot make an SSL the
   // connection starts kClosed.
-  Connection(ConnectionContext& ctx, const PeerAddress& peer, SSL_CTX* tls, Millis now);
+  Connection(ConnectionContext& ctx, const Endpoint& peer, SSL_CTX* tls, Millis now);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   State state() const { return state_; }
   bool tls() const { return ssl_ != nullptr; }
-  const PeerAddress& peer() const { return peer_; }
+  const Endpoint& peer() const { return peer_; }
   uint32_t requests_served() const { return requests_served_; }
 
   // How many bytes Receive() takes now; 0 means do not read the socket. In kLinger the
@@ -213,7 +213,7 @@ class Connection : public TimerEntry {
   ByteBuffer input_;      // plaintext: the start of a request head, or waiting requests
   ByteBuffer cipher_in_;  // TLS: ciphertext not yet given to OpenSSL
   ByteBuffer output_;     // to send
-  PeerAddress peer_;
+  Endpoint peer_;
   uint32_t requests_served_ = 0;
   State state_ = State::kOpen;
   bool linger_ = false;

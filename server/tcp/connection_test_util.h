@@ -23,12 +23,7 @@ inline std::span<const uint8_t> AsBytes(std::string_view s) {
   return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-inline PeerAddress TestPeer() {
-  PeerAddress peer;
-  peer.ip = http::IpAddress::V4({192, 0, 2, 7});
-  peer.port = 40000;
-  return peer;
-}
+inline Endpoint TestPeer() { return Endpoint::V4({192, 0, 2, 7}, 40000); }
 
 // One connection, its worker's context, and a fake clock.
 class ConnectionHarness {

@@ -8,31 +8,21 @@
 #ifndef REEF_SERVER_TCP_HANDLER_H_
 #define REEF_SERVER_TCP_HANDLER_H_
 
-#include <sys/socket.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "protocol/http/query.h"
+#include "protocol/common/ip_address.h"
 #include "protocol/http/request.h"
 #include "server/tcp/limits.h"
 
 namespace reef::tcp {
 
-// The other end of a TCP connection, as the kernel reports it. IPv4-mapped IPv6 addresses
-// ("::ffff:1.2.3.4") are turned into the IPv4 address they carry.
-struct PeerAddress {
-  http::IpAddress ip;
-  uint16_t port = 0;
-
-  static PeerAddress FromSockaddr(const sockaddr_storage& address);
-  friend bool operator==(const PeerAddress&, const PeerAddress&) = default;
-};
-
 // Everything the connection knows about a request besides the request itself.
 struct RequestContext {
-  const PeerAddress& peer;
+  // The other end of the connection (ClientEndpoint(): an IPv4-mapped IPv6 address is
+  // already IPv4).
+  const Endpoint& peer;
   bool tls = false;
   Millis now = 0;
 };

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
+#include "server/common/socket_address.h"
 
 namespace reef::tcp {
 namespace {
@@ -199,6 +200,11 @@ absl::Status TcpWorker::AcceptSome(const TcpListener& listener) {
       close(fd);
       continue;
     }
+    const std::optional<Endpoint> peer = ClientEndpoint(address);
+    if (!peer.has_value()) {  // not IPv4 or IPv6: cannot happen on our listeners
+      close(fd);
+      continue;
+    }
     uint32_t index;
     if (!free_slots_.empty()) {
       index = free_slots_.back();
@@ -209,7 +215,7 @@ absl::Status TcpWorker::AcceptSome(const TcpListener& listener) {
     }
     Slot& slot = slots_[index];
     SSL_CTX* tls = listener.tls && tls_.has_value() ? tls_->Get() : nullptr;
-    Connection& conn = slot.conn.emplace(context_, PeerAddress::FromSockaddr(address), tls, now_);
+    Connection& conn = slot.conn.emplace(context_, *peer, tls, now_);
     conn.socket.fd = fd;
     conn.socket.index = index;
     stats_.open.fetch_add(1, std::memory_order_relaxed);

@@ -47,14 +47,14 @@ class EchoHandler final : public HttpHandler {
   }
 
   size_t calls() const { return calls_; }
-  const PeerAddress& last_peer() const { return last_peer_; }
+  const Endpoint& last_peer() const { return last_peer_; }
   // The next response closes the connection although the client asked to keep it.
   void CloseNext() { close_next_ = true; }
 
  private:
   const size_t padding_;
   size_t calls_ = 0;
-  PeerAddress last_peer_;
+  Endpoint last_peer_;
   bool close_next_ = false;
 };
 
