@@ -521,6 +521,9 @@ TEST_CASE("[http] and [http.tls]: every limit just past it, and the rules across
                   "certificate_chain = \"c\"\nprivate_key = \"k\"\n") ==
         "http.toml:4: http.tls.listen: \"[::]:6969\" is also in http.listen: one port serves "
         "either HTTP or HTTPS");
+  CHECK(HttpError("[http]\nlisten = [\"[::1]:0\"]\n[http.tls]\nlisten = [\"[::1]:0\"]\n"
+                  "certificate_chain = \"c\"\nprivate_key = \"k\"\n")
+            .empty());  // port 0: a port of its own for each
   CHECK(HttpError("[http.tls]\nlisten = [\"127.0.0.1:443\"]\ncertificate_chain = \"c\"\n"
                   "private_key = \"k\"\nkey_password = \"x\"\n") ==
         "http.toml:5: http.tls.key_password: unknown key");

@@ -111,6 +111,7 @@ void CheckHttpWithTls(const HttpConfig& http, const HttpTlsConfig& tls,
                  "false instead)");
   }
   for (const SocketAddress& address : tls.listen) {
+    if (address.port() == 0) continue;  // the kernel picks a port for each: no clash
     for (const SocketAddress& plain : http.listen) {
       if (plain == address) {
         problems.AddFor("http.tls", "listen",

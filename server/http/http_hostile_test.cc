@@ -38,7 +38,7 @@ constexpr auto kDeadline = std::chrono::seconds(240);
 constexpr char kLimits[] =
     "request_head_timeout_seconds = 2\n"
     "keep_alive_timeout_seconds = 4\n"
-    "tls_handshake_timeout_seconds = 2\n"
+
     "write_timeout_seconds = 2\n"
     "max_connections = 4000\n";
 
@@ -123,6 +123,7 @@ TEST_CASE("hostile traffic does not stop the HTTP workers, and a normal client i
   testing::ReefOptions options;
   options.tls = true;
   options.extra_config = kLimits;
+  options.tls_extra_config = "handshake_timeout_seconds = 2\n";
   ReefForTest reef(options);
   const SocketAddress* plain[] = {&reef.http(4), &reef.http(6)};
 

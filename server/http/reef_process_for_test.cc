@@ -38,7 +38,7 @@ ReefForTest::ReefForTest(const ReefOptions& options) {
     tcp::testing::WriteTextFile(chain_path_, certificate_.certificate_pem);
     tcp::testing::WriteTextFile(key_path_, certificate_.private_key_pem);
     config += "[http.tls]\nlisten = [\"127.0.0.1:0\", \"[::1]:0\"]\ncertificate_chain = \"" +
-              chain_path_ + "\"\nprivate_key = \"" + key_path_ + "\"\n";
+              chain_path_ + "\"\nprivate_key = \"" + key_path_ + "\"\n" + options.tls_extra_config;
   }
   const std::string config_path = tcp::testing::TempPath("reef_" + tag + ".toml");
   tcp::testing::WriteTextFile(config_path, config);

@@ -18,7 +18,8 @@ namespace reef::http_server::testing {
 
 struct ReefOptions {
   bool tls = false;
-  std::string extra_config;  // appended to the [http] section
+  std::string extra_config;      // appended to the [http] section
+  std::string tls_extra_config;  // appended to the [http.tls] section
   std::string binary = "server/reef";
 };
 
