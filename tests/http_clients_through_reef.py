@@ -16,8 +16,8 @@ must give exit status 0):
   transmission      transmission-cli seeds a torrent for a while: reef must count its
                     HTTP announces and scrapes, and a scrape must show it as a seeder
                     (transmission refuses loopback peers, so it moves no data here; it
-                    announces "stopped" then "started" when it starts, and nothing when
-                    SIGINT ends it)
+                    sometimes announces "stopped" before "started" when it starts, and
+                    sends nothing when SIGINT ends it)
 Every wait is bounded; every process is stopped by its PID. Exit status 0 on success.
 Must run under Debian's /usr/bin/python3 (python3-libtorrent).
 """
@@ -197,8 +197,8 @@ def case_transmission(reef_path, work):
     if not seen_as_seeder:
         print("FAIL: no scrape showed transmission as a seeder")
         ok = False
-    if announces < 2:
-        print("FAIL: fewer than 2 HTTP announces (its \"stopped\" and \"started\" at start)")
+    if announces < 1:
+        print("FAIL: reef counted no HTTP announce")
         ok = False
     if scrapes <= ours:
         print(f"FAIL: no HTTP scrape from transmission (reef counted {scrapes}, this test sent {ours})")
