@@ -50,19 +50,8 @@ ParsedResponse Ask(TcpTestClient& client, const std::string& request) {
   return *r;
 }
 
-http::AnnounceResponseView Announce(const ParsedResponse& r) {
-  REQUIRE(r.status == 200);
-  auto parsed = http::ParseAnnounceResponse(r.body);
-  REQUIRE_MESSAGE(parsed.ok(), r.body);
-  return parsed.value();
-}
-
-std::vector<http::ParsedPeer> Peers(const http::AnnounceResponseView& view) {
-  std::vector<http::ParsedPeer> out;
-  http::PeerCursor cursor(view);
-  http::ParsedPeer p;
-  while (cursor.Next(&p)) out.push_back(p);
-  return out;
+testing::AnnounceAnswer Announce(const ParsedResponse& r) {
+  return testing::ParseAnnounceAnswer(r);
 }
 
 TEST_CASE("announce and scrape over HTTP and HTTPS, IPv4 and IPv6") {
@@ -78,19 +67,19 @@ TEST_CASE("announce and scrape over HTTP and HTTPS, IPv4 and IPv6") {
       CHECK(seeder.complete == 1);
       CHECK(seeder.interval > 0);
       CHECK(seeder.min_interval.has_value());
-      CHECK(Peers(seeder).empty());  // never itself
+      CHECK(seeder.peers.empty());  // never itself
       const auto leecher = Announce(Ask(*client, AnnounceRequest(hash, "-RF0001-leecher00001", 7002, false)));
       CHECK(leecher.complete == 1);
       CHECK(leecher.incomplete == 1);
       // Compact by default; an IPv6 client gets peers6 and an empty peers.
       if (family == 4) {
-        CHECK(leecher.peers.size() == 6);
-        CHECK(leecher.peers6.empty());
+        CHECK(leecher.peers_bytes == 6);
+        CHECK(leecher.peers6_bytes == 0);
       } else {
-        CHECK(leecher.peers.empty());
-        CHECK(leecher.peers6.size() == 18);
+        CHECK(leecher.peers_bytes == 0);
+        CHECK(leecher.peers6_bytes == 18);
       }
-      const auto peers = Peers(leecher);
+      const auto& peers = leecher.peers;
       REQUIRE(peers.size() == 1);
       CHECK(peers[0].port == 7001);
       const ParsedResponse scrape = Ask(*client, ScrapeRequest({hash, kHashB, hash}));
@@ -118,14 +107,14 @@ TEST_CASE("compact=0 lists dictionaries with peer ids, unless no_peer_id") {
   auto client = Connect(reef, reef.http(4));
   Ask(*client, AnnounceRequest(kHashA, "-RF0001-dictseeder01", 7100, true));
   const auto with_ids = Announce(Ask(*client, AnnounceRequest(kHashA, "-RF0001-dictleech001", 7101, false, "&compact=0")));
-  auto peers = Peers(with_ids);
+  auto peers = with_ids.peers;
   REQUIRE(peers.size() == 1);
   CHECK(peers[0].ip_text == "127.0.0.1");
   CHECK(peers[0].port == 7100);
   REQUIRE(peers[0].peer_id.has_value());
   CHECK(*peers[0].peer_id == PeerId::FromString("-RF0001-dictseeder01").value());
   const auto without = Announce(Ask(*client, AnnounceRequest(kHashA, "-RF0001-dictleech002", 7102, false, "&compact=0&no_peer_id=1")));
-  peers = Peers(without);
+  peers = without.peers;
   REQUIRE(peers.size() == 2);
   for (const auto& p : peers) CHECK_FALSE(p.peer_id.has_value());
   CHECK(reef.Stop() == 0);
@@ -169,7 +158,7 @@ TEST_CASE("the ip parameter is ignored: peers are recorded where they come from"
   auto client = Connect(reef, reef.http(4));
   Ask(*client, AnnounceRequest(kHashB, "-RF0001-claimsother1", 7200, true, "&ip=203.0.113.1&ipv4=203.0.113.2"));
   const auto r = Announce(Ask(*client, AnnounceRequest(kHashB, "-RF0001-looksatpeer1", 7201, false)));
-  const auto peers = Peers(r);
+  const auto& peers = r.peers;
   REQUIRE(peers.size() == 1);
   REQUIRE(peers[0].address.has_value());
   CHECK(*peers[0].address == http::IpAddress::V4({127, 0, 0, 1}));
@@ -267,7 +256,7 @@ TEST_CASE("one swarm: a UDP leecher is handed an HTTP seeder, and the other way 
     CHECK(seen.complete == 1);
     CHECK(seen.incomplete == 2);
     bool has_udp_peer = false;
-    for (const auto& p : Peers(seen)) has_udp_peer |= p.port == 7302;
+    for (const auto& p : seen.peers) has_udp_peer |= p.port == 7302;
     CHECK(has_udp_peer);
   }
   CHECK(reef.Stop() == 0);
@@ -296,7 +285,7 @@ TEST_CASE("client_ip_header is honoured from trusted proxies only") {
     return look;
   }()));
   bool saw_proxied = false;
-  for (const auto& p : Peers(v4)) {
+  for (const auto& p : v4.peers) {
     saw_proxied |= p.address == http::IpAddress::V4({198, 51, 100, 7}) && p.port == 7400;
   }
   CHECK(saw_proxied);

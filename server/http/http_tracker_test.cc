@@ -13,6 +13,7 @@
 #include "server/common/access_list.h"
 #include "server/common/clock.h"
 #include "server/swarm/torrent_store.h"
+#include "server/http/reef_process_for_test.h"
 #include "server/tcp/connection_test_util.h"
 #include "testing/alloc_counter.h"
 
@@ -73,20 +74,9 @@ std::string Announce(const std::string& peer_id, int port, const std::string& ex
          std::to_string(port) + extra + " HTTP/1.1\r\nHost: t\r\n\r\n";
 }
 
-http::AnnounceResponseView View(const ParsedResponse& r) {
-  REQUIRE(r.status == 200);
-  auto v = http::ParseAnnounceResponse(r.body);
-  REQUIRE_MESSAGE(v.ok(), r.body);
-  return v.value();
-}
+using testing::AnnounceAnswer;
 
-std::vector<http::ParsedPeer> Peers(const http::AnnounceResponseView& v) {
-  std::vector<http::ParsedPeer> out;
-  http::PeerCursor cursor(v);
-  http::ParsedPeer p;
-  while (cursor.Next(&p)) out.push_back(p);
-  return out;
-}
+AnnounceAnswer View(const ParsedResponse& r) { return testing::ParseAnnounceAnswer(r); }
 
 TEST_CASE("announce: compact IPv4 by default, with counts and both intervals") {
   Fixture f;
@@ -96,9 +86,9 @@ TEST_CASE("announce: compact IPv4 by default, with counts and both intervals") {
   CHECK(v.incomplete == 1);
   CHECK(v.interval == 1800);
   CHECK(v.min_interval == 900);
-  CHECK(v.peers.size() == 6);
-  CHECK(v.peers6.empty());
-  const auto peers = Peers(v);
+  CHECK(v.peers_bytes == 6);
+  CHECK(v.peers6_bytes == 0);
+  const auto& peers = v.peers;
   REQUIRE(peers.size() == 1);
   CHECK(*peers[0].address == IpAddress::V4({10, 0, 0, 1}));
   CHECK(peers[0].port == 6881);
@@ -109,23 +99,23 @@ TEST_CASE("an IPv6 client gets peers6 (and an empty peers)") {
   f.Ask(Announce("-RF0001-seederseeder", 6881, "&left=0"), V6(1));
   f.Ask(Announce("-RF0001-ipv4peerpeer", 6881, "&left=0"), V4(1));  // another family
   const auto v = View(f.Ask(Announce("-RF0001-leecherleech", 6882, "&left=1"), V6(2)));
-  CHECK(v.peers.empty());
-  CHECK(v.peers6.size() == 18);
-  CHECK(Peers(v)[0].address == V6(1).address);
+  CHECK(v.peers_bytes == 0);
+  CHECK(v.peers6_bytes == 18);
+  CHECK(v.peers[0].address == V6(1).address);
 }
 
 TEST_CASE("compact=0: dictionaries with peer ids, or without when no_peer_id=1") {
   Fixture f;
   f.Ask(Announce("-RF0001-seederseeder", 6881, "&left=0"), V4(1));
   f.Ask(Announce("-RF0001-seeder6seed6", 6883, "&left=0"), V6(3));
-  auto peers = Peers(View(f.Ask(Announce("-RF0001-leecherleech", 6882, "&left=1&compact=0"), V4(2))));
+  auto peers = View(f.Ask(Announce("-RF0001-leecherleech", 6882, "&left=1&compact=0"), V4(2))).peers;
   REQUIRE(peers.size() == 1);
   CHECK(peers[0].ip_text == "10.0.0.1");
   CHECK(peers[0].peer_id == PeerId::FromString("-RF0001-seederseeder"));
-  peers = Peers(View(f.Ask(Announce("-RF0001-leecher6lee6", 6884, "&left=1&compact=0"), V6(4))));
+  peers = View(f.Ask(Announce("-RF0001-leecher6lee6", 6884, "&left=1&compact=0"), V6(4))).peers;
   REQUIRE(peers.size() == 1);
   CHECK(peers[0].ip_text == "2001:db8::3");
-  peers = Peers(View(f.Ask(Announce("-RF0001-leecher2lee2", 6885, "&left=1&compact=0&no_peer_id=1"), V4(5))));
+  peers = View(f.Ask(Announce("-RF0001-leecher2lee2", 6885, "&left=1&compact=0&no_peer_id=1"), V4(5))).peers;
   REQUIRE(peers.size() == 2);
   for (const auto& p : peers) CHECK_FALSE(p.peer_id.has_value());
 }
@@ -136,7 +126,7 @@ TEST_CASE("a missing left makes a leecher; ip, ipv4 and ipv6 are ignored") {
   CHECK(v.complete == 0);
   CHECK(v.incomplete == 1);
   const auto other = View(f.Ask(Announce("-RF0001-otherother00", 6882, "&left=0"), V4(2)));
-  const auto peers = Peers(other);
+  const auto& peers = other.peers;
   REQUIRE(peers.size() == 1);
   CHECK(*peers[0].address == IpAddress::V4({10, 0, 0, 1}));  // where it came from
 }
@@ -222,7 +212,7 @@ TEST_CASE("the proxy header: honoured from a trusted proxy, a failure reason wit
   std::string request = Announce("-RF0001-behindproxy1", 6881, "&left=0");
   request.insert(request.size() - 2, "X-Forwarded-For: 198.51.100.4\r\n");
   f.Ask(request, V4(1));  // from the proxy
-  const auto peers = Peers(View(f.Ask(Announce("-RF0001-outsideoutsi", 6882, "&left=1"), Endpoint::V4({198, 51, 100, 200}, 1))));
+  const auto peers = View(f.Ask(Announce("-RF0001-outsideoutsi", 6882, "&left=1"), Endpoint::V4({198, 51, 100, 200}, 1))).peers;
   REQUIRE(peers.size() == 1);
   CHECK(*peers[0].address == IpAddress::V4({198, 51, 100, 4}));
   CHECK(f.Ask(Announce("-RF0001-noheader0000", 6883), V4(2)).failure_reason == kProxyHeaderMissing);
@@ -243,7 +233,7 @@ TEST_CASE("answers fit MaxResponseBytes at the largest limits, and an answer all
     f.Ask(Announce(id, 50000 + i, "&left=0"), Endpoint::V6(a, 1));
   }
   const ParsedResponse dict = f.Ask(Announce("-RF0001-bigbigbigbig", 65535, "&left=1&compact=0&numwant=500"), V6(1));
-  CHECK(Peers(View(dict)).size() == 100);
+  CHECK(View(dict).peers.size() == 100);
   CHECK(f.last.size() <= f.handler.MaxResponseBytes());
   std::string scrape = "GET /scrape?";
   for (int i = 0; i < 100; ++i) {

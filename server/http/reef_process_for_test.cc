@@ -9,6 +9,7 @@
 
 #include "protocol/common/fixed_bytes.h"
 #include "protocol/http/query.h"
+#include "protocol/http/response_parser.h"
 
 namespace reef::http_server::testing {
 namespace {
@@ -109,6 +110,27 @@ std::string ScrapeRequest(const std::vector<std::string>& info_hashes_hex) {
     sep = '&';
   }
   return "GET " + target + " HTTP/1.1\r\nHost: reef\r\n\r\n";
+}
+
+AnnounceAnswer ParseAnnounceAnswer(const tcp::testing::ParsedResponse& r) {
+  REQUIRE(r.status == 200);
+  auto parsed = http::ParseAnnounceResponse(r.body);
+  REQUIRE_MESSAGE(parsed.ok(), r.body);
+  const http::AnnounceResponseView& v = parsed.value();
+  AnnounceAnswer out;
+  if (v.failure_reason) out.failure_reason = std::string(*v.failure_reason);
+  out.complete = v.complete;
+  out.incomplete = v.incomplete;
+  out.interval = v.interval;
+  out.min_interval = v.min_interval;
+  out.peers_bytes = v.peers.size();
+  out.peers6_bytes = v.peers6.size();
+  http::PeerCursor cursor(v);
+  http::ParsedPeer p;
+  while (cursor.Next(&p)) {
+    out.peers.push_back({p.address, std::string(p.ip_text), p.port, p.peer_id});
+  }
+  return out;
 }
 
 }  // namespace reef::http_server::testing

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "server/common/socket_address.h"
 #include "server/common/subprocess_for_test.h"
+#include "server/tcp/connection_test_util.h"
 #include "server/tcp/tls_test_util.h"
 
 namespace reef::http_server::testing {
@@ -61,6 +62,24 @@ std::string AnnounceRequest(const std::string& info_hash_hex, const std::string&
                             uint16_t port, bool seeder, const std::string& extra = "",
                             bool keep_alive = true);
 std::string ScrapeRequest(const std::vector<std::string>& info_hashes_hex);
+
+// An announce answer parsed into values it owns (the protocol library's views point into
+// the body, which a test's temporaries would not keep alive).
+struct AnnounceAnswer {
+  struct Peer {
+    std::optional<IpAddress> address;
+    std::string ip_text;  // compact=0 only
+    uint16_t port = 0;
+    std::optional<PeerId> peer_id;
+  };
+  std::optional<std::string> failure_reason;
+  std::optional<int64_t> complete, incomplete, interval, min_interval;
+  size_t peers_bytes = 0;   // compact "peers"
+  size_t peers6_bytes = 0;  // compact "peers6"
+  std::vector<Peer> peers;  // every peer, compact or not
+};
+// Fails the test unless `r` is a 200 with an announce body that parses.
+AnnounceAnswer ParseAnnounceAnswer(const tcp::testing::ParsedResponse& r);
 
 }  // namespace reef::http_server::testing
 
