@@ -62,6 +62,8 @@ absl::Status ValidateLimits(const ConnectionLimits& limits, size_t max_response_
       {"tls_handshake_timeout", limits.tls_handshake_timeout_ms},
       {"write_timeout", limits.write_timeout_ms},
       {"linger_timeout", limits.linger_timeout_ms},
+      {"stream_idle_timeout", limits.stream_idle_ms},
+      {"stream_grace_timeout", limits.stream_grace_ms},
   };
   for (const auto& [name, ms] : timeouts) {
     if (ms < 1 || ms > kMaxTimeoutMs) {
@@ -96,7 +98,8 @@ ConnectionContext::ConnectionContext(const ConnectionLimits& connection_limits,
       cipher_pool(kTlsReadBytes, kPooledBlocks),
       headers(connection_limits.max_headers),
       response(ResponseRoom(http_handler.MaxResponseBytes())),
-      plaintext(connection_limits.max_head_bytes) {
+      plaintext(connection_limits.max_head_bytes),
+      stream_input(connection_limits.max_head_bytes) {
   request_limits.max_request_bytes = connection_limits.max_head_bytes;
   request_limits.max_request_line_bytes = connection_limits.max_head_bytes;
   request_limits.max_header_line_bytes = connection_limits.max_head_bytes;
@@ -123,6 +126,7 @@ Connection::Connection(ConnectionContext& ctx, const Endpoint& peer, SSL_CTX* tl
 }
 
 Connection::~Connection() {
+  EndStream();
   ReleaseBuffers();
   ctx_.timers.Disarm(this);
   if (ssl_ != nullptr) SSL_free(ssl_);
@@ -150,6 +154,12 @@ bool Connection::Backpressured() const {
 size_t Connection::ReceiveBudget() const {
   if (state_ != State::kOpen && state_ != State::kHandshake) return 0;
   if (input_ended_) return 0;  // nothing more will come (and a socket at EOF stays readable)
+  if (stream_ != nullptr) {
+    // The stream bounds what it holds itself, and says when it takes no more.
+    if (!stream_->WantsInput()) return 0;
+    if (ssl_ != nullptr) return cipher_in_.empty() && !Backpressured() ? kTlsReadBytes : 0;
+    return ctx_.limits.max_head_bytes;
+  }
   if (Backpressured()) return 0;
   if (ssl_ != nullptr) return cipher_in_.empty() ? kTlsReadBytes : 0;
   return PlaintextRoom();
@@ -175,9 +185,18 @@ void Connection::Receive(std::span<const uint8_t> bytes, Millis now) {
 
 void Connection::ReceivePlaintext(std::span<const uint8_t> bytes, Millis now) {
   if (bytes.empty() || state_ != State::kOpen) return;
+  if (stream_ != nullptr) {
+    StreamReceive(bytes, now);
+    return;
+  }
   if (input_.empty()) {
     // The common case: whole requests in one read, parsed where they were read.
     const size_t used = Serve(AsChars(bytes), now);
+    if (stream_ != nullptr) {
+      // Upgraded: what the client sent behind its request is the stream's.
+      StreamReceive(bytes.subspan(used), now);
+      return;
+    }
     if (state_ == State::kOpen && used < bytes.size() &&
         !input_.Append(bytes.subspan(used), ctx_.input_pool)) {
       // Cannot happen when the caller keeps to ReceiveBudget(); refuse rather than grow.
@@ -199,6 +218,68 @@ void Connection::ReceivePlaintext(std::span<const uint8_t> bytes, Millis now) {
   }
   const size_t used = Serve(AsChars(input_.data()), now);
   if (state_ == State::kOpen) input_.Consume(used, ctx_.input_pool);
+  if (stream_ != nullptr && !input_.empty()) {
+    // Upgraded: the held bytes behind the request are the stream's (StreamReceive copies).
+    StreamReceive(input_.data(), now);
+    input_.Release(ctx_.input_pool);
+  }
+}
+
+void Connection::StreamReceive(std::span<const uint8_t> bytes, Millis now) {
+  // The stream may write into what it receives (WebSocket unmasks in place), and `bytes`
+  // is the worker's read buffer or the input buffer: hand it a copy, in pieces of the
+  // scratch buffer's size.
+  while (!bytes.empty() && stream_ != nullptr && state_ == State::kOpen) {
+    const size_t n = std::min(bytes.size(), ctx_.stream_input.size());
+    std::memcpy(ctx_.stream_input.data(), bytes.data(), n);
+    stream_->Receive(std::span<uint8_t>(ctx_.stream_input.data(), n), now);
+    bytes = bytes.subspan(n);
+  }
+  // The client spoke: its silence starts again.
+  if (stream_ != nullptr && state_ == State::kOpen && output_.empty() &&
+      !stream_->AwaitsAnswer()) {
+    ctx_.timers.Arm(this, TimerKind::kStreamIdle, now);
+  }
+  PumpStream(now);
+}
+
+void Connection::PumpStream(Millis now) {
+  if (stream_ == nullptr || state_ != State::kOpen) return;
+  while (true) {
+    const std::span<const uint8_t> out = stream_->Output();
+    if (out.empty()) break;
+    const size_t room = output_.room(ctx_.output_pool);
+    size_t n = std::min(out.size(), room);
+    if (ssl_ != nullptr) {
+      // The largest piece whose records fit.
+      n = std::min(n, kMaxTlsPlaintextRecord);
+      while (n > 0 && TlsSealedSize(n) > room) n = n > 64 ? n - n / 4 : n - 1;
+    }
+    if (n == 0 || !QueueStreamOutput(out.first(n))) break;
+    stream_->Consumed(n, now);
+  }
+  if (stream_ != nullptr && stream_->Done() && stream_->Output().empty()) {
+    // The stream's last frame is queued: close once it is sent, and let the client end its
+    // side first (as after an error response), reading and dropping what it still sends.
+    BeginClose(/*linger=*/true);
+  }
+  UpdateTimer(now, false);
+}
+
+bool Connection::QueueStreamOutput(std::span<const uint8_t> plaintext) {
+  if (ssl_ == nullptr) return output_.Append(plaintext, ctx_.output_pool);
+  // Inside RunTls (the stream answering what it just read) the BIO is bound to the bytes
+  // being read, and must stay so; outside it, nothing is being read.
+  if (!reading_tls_) BindTlsIo({});
+  if (Emit(plaintext)) return true;
+  BeginClose(false);
+  return false;
+}
+
+void Connection::EndStream() {
+  if (stream_ == nullptr) return;
+  std::unique_ptr<Stream> stream = std::move(stream_);
+  stream->Ended();
 }
 
 std::span<uint8_t> Connection::ResponseSpace() {
@@ -254,6 +335,23 @@ size_t Connection::Serve(std::string_view in, Millis now) {
     ++requests_served_;
     ctx_.stats.requests.fetch_add(1, std::memory_order_relaxed);
     const RequestContext context{peer_, ssl_ != nullptr, now};
+    if (ctx_.streams != nullptr && ctx_.streams->Wants(request)) {
+      std::unique_ptr<Stream> stream;
+      const size_t length = ctx_.streams->Upgrade(request, context, out, &stream);
+      if (length == 0 || length > out.size() || !Emit(out.first(length))) {
+        GiveBackResponseSpace();
+        BeginClose(/*linger=*/true);
+        break;
+      }
+      if (stream == nullptr) {
+        BeginClose(/*linger=*/used < in.size());  // a refusal closes, as HTTP errors do
+        break;
+      }
+      ctx_.stats.upgrades.fetch_add(1, std::memory_order_relaxed);
+      stream_ = std::move(stream);
+      stream_->Attach(*this);
+      break;  // the bytes after the head belong to the stream
+    }
     const HandlerResponse response = ctx_.handler.Respond(request, context, request.keep_alive, out);
     if (response.length == 0 || response.length > out.size() ||
         !Emit(out.first(response.length))) {
@@ -280,7 +378,9 @@ void Connection::ReceiveCiphertext(std::span<const uint8_t> bytes, Millis now) {
   }
   const std::span<const uint8_t> source = from_buffer ? cipher_in_.data() : bytes;
   BindTlsIo(source);
+  reading_tls_ = true;
   RunTls(now);
+  reading_tls_ = false;
   const size_t used = ctx_.tls_io.in_used;
   ctx_.tls_io.in = {};
   ctx_.tls_io.in_used = 0;
@@ -383,6 +483,7 @@ void Connection::Sent(size_t n, Millis now) {
   } else if (n > 0 && waiting_for_room_ && !Backpressured()) {
     Pump(now);
   }
+  if (n > 0 && stream_ != nullptr) PumpStream(now);
   UpdateTimer(now, n > 0);
 }
 
@@ -420,7 +521,18 @@ bool Connection::QueueOutput(std::span<const uint8_t> plaintext, Millis now) {
   return true;
 }
 
-void Connection::Expire(TimerKind kind, Millis /*now*/) {
+void Connection::Expire(TimerKind kind, Millis now) {
+  if (stream_ != nullptr &&
+      (kind == TimerKind::kStreamIdle || kind == TimerKind::kStreamGrace)) {
+    stream_->Timer(kind, now);
+    if (stream_->Done() && stream_->Output().empty()) {
+      // It gave up on a silent client (no close frame to wait for): close at once.
+      CloseNow();
+      return;
+    }
+    PumpStream(now);  // a ping, say; re-arms the timer the stream's state asks for
+    return;
+  }
   switch (kind) {
     case TimerKind::kHandshake:
       ctx_.stats.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
@@ -435,6 +547,8 @@ void Connection::Expire(TimerKind kind, Millis /*now*/) {
       ctx_.stats.write_timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
     case TimerKind::kLinger:
+    case TimerKind::kStreamIdle:
+    case TimerKind::kStreamGrace:
     case TimerKind::kNumKinds:
       break;
   }
@@ -445,6 +559,7 @@ void Connection::BeginClose(bool linger) {
   if (state_ != State::kOpen && state_ != State::kHandshake) return;
   const bool handshake_done = state_ == State::kOpen;
   state_ = State::kClosing;
+  EndStream();  // whatever it queued is still sent
   linger_ = linger;
   waiting_for_room_ = false;
   input_.Release(ctx_.input_pool);
@@ -472,6 +587,7 @@ void Connection::FinishClose() {
 
 void Connection::CloseNow() {
   state_ = State::kClosed;
+  EndStream();
   ReleaseBuffers();
   ctx_.timers.Disarm(this);
   if (ssl_ != nullptr) {
@@ -493,6 +609,9 @@ TimerKind Connection::DesiredPhase() const {
       break;
   }
   if (!output_.empty()) return TimerKind::kWrite;
+  if (stream_ != nullptr) {
+    return stream_->AwaitsAnswer() ? TimerKind::kStreamGrace : TimerKind::kStreamIdle;
+  }
   if (!input_.empty() || !cipher_in_.empty() || requests_served_ == 0) return TimerKind::kHead;
   return TimerKind::kIdle;
 }

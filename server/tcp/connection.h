@@ -45,9 +45,11 @@
 // writes records into the output buffer (tls.h). Ciphertext that cannot be decrypted yet
 // because of backpressure waits in a buffer of its own, at most kTlsReadBytes.
 //
-// For the WebSocket server (next): an upgrade response will switch a connection from
-// parsing HTTP requests to a WebSocket layer over the same buffers, timers and TLS;
-// QueueOutput() is where relayed messages from other connections enter.
+// Upgrades: a request the worker's StreamFactory wants (a WebSocket upgrade) is answered
+// by the factory, and an accepted one switches the connection from parsing HTTP requests
+// to a Stream (handler.h) over the same socket, buffers, timers and TLS: the bytes after
+// the request head and everything read later go to the stream, its output is queued as
+// room allows (PumpStream), and its timers are kStreamIdle / kStreamGrace.
 #ifndef REEF_SERVER_TCP_CONNECTION_H_
 #define REEF_SERVER_TCP_CONNECTION_H_
 
@@ -56,6 +58,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -89,6 +92,7 @@ struct ConnectionStats {
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<uint64_t> tls_errors{0};        // broken records after the handshake
   std::atomic<uint64_t> backpressure_waits{0};  // a request waited for output room
+  std::atomic<uint64_t> upgrades{0};          // requests that switched to a Stream
 };
 
 // The limits are usable with a handler that writes up to `max_response_bytes`: every
@@ -106,6 +110,8 @@ class ConnectionContext {
 
   const ConnectionLimits limits;
   HttpHandler& handler;
+  // Answers upgrade requests (TcpWorker::SetStreamFactory); none: every request is HTTP.
+  StreamFactory* streams = nullptr;
   Timers timers;
   ConnectionStats stats;
 
@@ -121,6 +127,7 @@ class ConnectionContext {
   std::vector<http::Header> headers;   // ParseRequest's header storage
   std::vector<uint8_t> response;       // TLS: a response before it is encrypted
   std::vector<uint8_t> plaintext;      // TLS: what SSL_read decrypts
+  std::vector<uint8_t> stream_input;   // a copy of what a Stream receives (it may write it)
   TlsIo tls_io;
 };
 
@@ -171,6 +178,13 @@ class Connection : public TimerEntry {
   // False, and nothing queued, if the connection is not open or it does not fit.
   bool QueueOutput(std::span<const uint8_t> plaintext, Millis now);
 
+  // Whether the connection carries a Stream (after an accepted upgrade).
+  bool upgraded() const { return stream_ != nullptr; }
+  // Queues what the stream has for the client, as far as room allows, and closes the
+  // connection once a Done() stream's output is all queued. The worker calls it when a
+  // stream got output from elsewhere (a relayed message).
+  void PumpStream(Millis now);
+
   // Bytes of heap memory this connection holds right now beyond its own object (buffer
   // blocks; OpenSSL's memory is not counted here).
   size_t BufferedBytes() const;
@@ -207,6 +221,11 @@ class Connection : public TimerEntry {
   void UpdateTimer(Millis now, bool output_progress);
   TimerKind DesiredPhase() const;
   void ReleaseBuffers();
+  void StreamReceive(std::span<const uint8_t> bytes, Millis now);
+  // Queues stream bytes (sealed under TLS); the caller checked the room.
+  bool QueueStreamOutput(std::span<const uint8_t> plaintext);
+  // Tells the stream the connection ends (once) and lets it go.
+  void EndStream();
 
   ConnectionContext& ctx_;
   SSL* ssl_ = nullptr;
@@ -219,6 +238,8 @@ class Connection : public TimerEntry {
   bool linger_ = false;
   bool input_ended_ = false;       // the client closed its side; finish and close
   bool waiting_for_room_ = false;  // Serve() stopped for output room
+  std::unique_ptr<Stream> stream_;  // after an accepted upgrade
+  bool reading_tls_ = false;        // inside RunTls: the BIO is bound to the input
 };
 
 }  // namespace reef::tcp

@@ -27,6 +27,8 @@ inline constexpr Millis kDefaultWriteTimeoutMs = 10'000;
 inline constexpr Millis kDefaultLingerTimeoutMs = 2'000;
 inline constexpr size_t kDefaultMaxOutputBytes = 64 * 1024;
 inline constexpr size_t kDefaultMaxConnections = 10'000;
+inline constexpr Millis kDefaultStreamIdleMs = 60'000;
+inline constexpr Millis kDefaultStreamGraceMs = 90'000;
 
 struct ConnectionLimits {
   // The largest request head (request line, headers, blank line). A longer one is
@@ -59,6 +61,13 @@ struct ConnectionLimits {
   // Connections one worker serves at once. A connection accepted past it is closed at
   // once (and counted); the ones already open keep being served.
   size_t max_connections = kDefaultMaxConnections;
+  // Upgraded connections (a Stream, see handler.h; WebSocket): when nothing has come from
+  // the client for stream_idle_ms the stream is told (TimerKind::kStreamIdle: WebSocket
+  // sends a ping), and if it then waits for an answer, again stream_grace_ms later
+  // (kStreamGrace: WebSocket closes a connection that did not answer). The WebSocket
+  // server sets them from its own limits ([ws] ping_interval, idle_timeout).
+  Millis stream_idle_ms = kDefaultStreamIdleMs;
+  Millis stream_grace_ms = kDefaultStreamGraceMs;
 };
 
 }  // namespace reef::tcp

@@ -71,6 +71,25 @@ void TcpWorker::AddWakeSource(int fd, absl::AnyInvocable<void()> on_readable) {
   wake_sources_.push_back({fd, std::move(on_readable)});
 }
 
+void TcpWorker::AddTurnHook(absl::AnyInvocable<void(Millis)> on_turn) {
+  turn_hooks_.push_back(std::move(on_turn));
+}
+
+void TcpWorker::SetStreamFactory(std::unique_ptr<StreamFactory> streams) {
+  streams_ = std::move(streams);
+  context_.streams = streams_.get();
+}
+
+void TcpWorker::SetStreamTimers(Millis idle_ms, Millis grace_ms) {
+  context_.timers.SetDuration(TimerKind::kStreamIdle, idle_ms);
+  context_.timers.SetDuration(TimerKind::kStreamGrace, grace_ms);
+}
+
+void TcpWorker::Refresh(Connection& conn) {
+  conn.PumpStream(now_);
+  Settle(conn);
+}
+
 absl::Status TcpWorker::Run(const StopSignal& stop) {
   if (cpu_ >= 0) {
     if (absl::Status pinned = PinCurrentThreadToCpu(cpu_); !pinned.ok()) return pinned;
@@ -147,6 +166,7 @@ absl::Status TcpWorker::Serve(int epoll_fd, const StopSignal& stop) {
       conn->Expire(kind, now_);
       Settle(*conn);
     });
+    for (auto& hook : turn_hooks_) hook(now_);
   }
 }
 

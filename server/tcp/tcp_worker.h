@@ -15,9 +15,11 @@
 // connection. Run() returns an error only when epoll itself fails or a listener breaks,
 // which ends reef through the supervisor.
 //
-// For the WebSocket server (next): AddWakeSource() puts an eventfd (a Mailbox's) in the
-// loop; its callback runs on the worker's thread, where it may touch the worker's
-// connections.
+// For the WebSocket server: SetStreamFactory() lets upgrade requests switch connections to
+// Streams (handler.h); AddWakeSource() puts an eventfd (a mailbox's) in the loop and
+// AddTurnHook() runs a callback after every loop turn, both on the worker's thread, where
+// they may touch the worker's connections, and Refresh() queues and sends what a
+// connection's stream got from elsewhere.
 #ifndef REEF_SERVER_TCP_TCP_WORKER_H_
 #define REEF_SERVER_TCP_TCP_WORKER_H_
 
@@ -65,6 +67,18 @@ class TcpWorker final : public Worker {
   // Before Run(): runs `on_readable` on the worker's thread whenever `fd` is readable
   // (level-triggered: the callback must drain it).
   void AddWakeSource(int fd, absl::AnyInvocable<void()> on_readable);
+  // Before Run(): runs `on_turn(now)` after each loop turn's events and timers.
+  void AddTurnHook(absl::AnyInvocable<void(Millis)> on_turn);
+  // Before Run(): upgrade requests go to `streams` (kept alive by the worker). Its
+  // responses must fit in kMaxErrorResponseBytes.
+  void SetStreamFactory(std::unique_ptr<StreamFactory> streams);
+  // Before Run(): the durations of the streams' timers (ConnectionLimits::stream_idle_ms,
+  // stream_grace_ms), which the stream's protocol knows best.
+  void SetStreamTimers(Millis idle_ms, Millis grace_ms);
+  // On the worker's thread (a wake source or turn hook): `conn`'s stream has new output;
+  // queue it, send it, close the connection if the stream is done.
+  void Refresh(Connection& conn);
+  Millis now() const { return now_; }
 
   absl::Status Run(const StopSignal& stop) override;
 
@@ -97,6 +111,8 @@ class TcpWorker final : public Worker {
   const int cpu_;
   std::optional<TlsContextReader> tls_;
   std::vector<WakeSource> wake_sources_;
+  std::vector<absl::AnyInvocable<void(Millis)>> turn_hooks_;
+  std::unique_ptr<StreamFactory> streams_;
   std::deque<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   std::vector<uint8_t> read_buffer_;

@@ -31,6 +31,8 @@ enum class TimerKind : uint8_t {
   kIdle,       // keep_alive_timeout_ms
   kWrite,      // write_timeout_ms
   kLinger,     // linger_timeout_ms
+  kStreamIdle,   // stream_idle_ms: an upgraded connection's client has been silent
+  kStreamGrace,  // stream_grace_ms: ... and its stream waits for an answer
   kNumKinds,
 };
 inline constexpr size_t kNumTimerKinds = static_cast<size_t>(TimerKind::kNumKinds);
@@ -65,6 +67,8 @@ class Timers {
     Set(TimerKind::kIdle, limits.keep_alive_timeout_ms);
     Set(TimerKind::kWrite, limits.write_timeout_ms);
     Set(TimerKind::kLinger, limits.linger_timeout_ms);
+    Set(TimerKind::kStreamIdle, limits.stream_idle_ms);
+    Set(TimerKind::kStreamGrace, limits.stream_grace_ms);
   }
   Timers(const Timers&) = delete;
   Timers& operator=(const Timers&) = delete;
@@ -143,6 +147,9 @@ class Timers {
     }
     return expired;
   }
+
+  // Changes the duration of `kind` (at least 1 ms) for entries armed from now on.
+  void SetDuration(TimerKind kind, Millis duration) { Set(kind, duration); }
 
   size_t armed() const { return armed_; }
   Millis duration(TimerKind kind) const { return durations_[static_cast<size_t>(kind)]; }

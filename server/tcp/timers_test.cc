@@ -15,6 +15,8 @@ ConnectionLimits TestLimits() {
   limits.keep_alive_timeout_ms = 100;
   limits.write_timeout_ms = 20;
   limits.linger_timeout_ms = 3;
+  limits.stream_idle_ms = 50;
+  limits.stream_grace_ms = 30;
   return limits;
 }
 
