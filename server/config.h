@@ -30,6 +30,7 @@
 #include "server/http/http_config.h"
 #include "server/swarm/swarm_config.h"
 #include "server/udp/udp_config.h"
+#include "server/ws/ws_config.h"
 
 namespace reef {
 
@@ -38,6 +39,7 @@ struct Config {
   UdpConfig udp;
   HttpConfig http;
   HttpTlsConfig http_tls;
+  WsConfig ws;
   SwarmConfig swarm;
   AccessListConfig access_list;
   PrivilegesConfig privileges;
@@ -52,13 +54,13 @@ inline const config::Schema<Config>& ConfigSchema() {
       "Every key is optional: a key left out keeps the default. Durations are whole\n"
       "seconds. `reef --print-config` prints the defaults; with `--config FILE` it prints\n"
       "what reef would run with. An unknown section or key, or an impossible value, stops\n"
-      "reef at start with a message naming the key (exit status 2). [ws] (WebTorrent) is\n"
-      "not built yet: a file that has it is refused rather than silently ignored.",
+      "reef at start with a message naming the key (exit status 2).",
       {
           config::Bind(&Config::log, LogSection()),
           config::Bind(&Config::udp, UdpSection()),
           config::Bind(&Config::http, HttpSection()),
           config::Bind(&Config::http_tls, HttpTlsSection()),
+          config::Bind(&Config::ws, WsSection()),
           config::Bind(&Config::swarm, SwarmSection()),
           config::Bind(&Config::access_list, AccessListSection()),
           config::Bind(&Config::privileges, PrivilegesSection()),

@@ -184,6 +184,25 @@ Config RandomValidConfig() {
     if (c.http_tls.private_key.empty()) c.http_tls.private_key = "/key.pem";
   }
   c.http_tls.handshake_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
+  // [ws]: idle_timeout above ping_interval; the outbound queue holds one whole message.
+  c.ws.enabled = *rc::gen::arbitrary<bool>();
+  c.ws.announce_interval = absl::Seconds(*rc::gen::inRange<int64_t>(1, 100'000));
+  c.ws.max_message_size = *rc::gen::inRange(static_cast<int>(ws::kMinMessageSize),
+                                            static_cast<int>(ws::kMaxMessageSizeLimit) + 1);
+  c.ws.max_outbound_size =
+      *rc::gen::inRange(c.ws.max_message_size + static_cast<int>(ws::kMaxFrameHeaderSize),
+                        static_cast<int>(ws::kMaxOutboundBytesLimit) + 1);
+  const int64_t ping = *rc::gen::inRange<int64_t>(1, 100'000);
+  c.ws.ping_interval = absl::Seconds(ping);
+  c.ws.idle_timeout = absl::Seconds(ping + *rc::gen::inRange<int64_t>(1, 100'000));
+  c.ws.max_offers = *rc::gen::inRange(1, static_cast<int>(ws::kMaxOffers) + 1);
+  c.ws.max_scrape_hashes = *rc::gen::inRange(1, static_cast<int>(ws::kMaxScrapeInfoHashes) + 1);
+  c.ws.max_torrents_per_connection =
+      *rc::gen::inRange(1, static_cast<int>(ws::kMaxTorrentsPerConnectionLimit) + 1);
+  c.ws.max_peers = *rc::gen::inRange(1, kMaxWsPeers + 1);
+  c.ws.max_torrents = *rc::gen::inRange(1, kMaxWsTorrents + 1);
+  c.ws.peer_inactivity_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, 100'000));
+  c.ws.relay_queue_size = *rc::gen::inRange(0, static_cast<int>(ws::kMaxRelayQueueBytes) + 1);
   c.privileges.user = *NameString();
   c.privileges.group = *NameString();
   c.privileges.seccomp = *rc::gen::arbitrary<bool>();

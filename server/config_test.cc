@@ -77,6 +77,19 @@ Config EverythingChanged() {
   c.http_tls.certificate_chain = "/etc/reef/chain \"1\".pem";
   c.http_tls.private_key = "/etc/reef/key.pem";
   c.http_tls.handshake_timeout = absl::Seconds(5);
+  c.ws.enabled = false;
+  c.ws.announce_interval = absl::Seconds(30);
+  c.ws.max_message_size = 2048;
+  c.ws.max_outbound_size = 4096;
+  c.ws.ping_interval = absl::Seconds(5);
+  c.ws.idle_timeout = absl::Seconds(6);
+  c.ws.max_offers = 1;
+  c.ws.max_scrape_hashes = 2;
+  c.ws.max_torrents_per_connection = 3;
+  c.ws.max_peers = 4;
+  c.ws.max_torrents = 5;
+  c.ws.peer_inactivity_timeout = absl::Seconds(7);
+  c.ws.relay_queue_size = 0;
   c.privileges.user = "nobody";
   c.privileges.group = "nogroup";
   c.privileges.seccomp = false;
@@ -157,8 +170,8 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     sections += is_section;
     previous = line;
   }
-  CHECK(sections == 7);
-  CHECK(keys == 41);
+  CHECK(sections == 8);
+  CHECK(keys == 54);
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -183,8 +196,8 @@ TEST_CASE("keys left out keep their defaults") {
 
 TEST_CASE("unknown sections and keys are refused, with file and line") {
   CHECK(Error("[udp]\nworkers = 4\n") == "test.toml:2: udp.workers: unknown key");
-  CHECK(Error("\n[ws]\nlisten = []\n") ==
-        "test.toml:2: unknown section [ws] (reef knows log, udp, http, http.tls, swarm, "
+  CHECK(Error("\n[dht]\nlisten = []\n") ==
+        "test.toml:2: unknown section [dht] (reef knows log, udp, http, http.tls, ws, swarm, "
         "access_list, privileges)");
   CHECK(Error("level = \"info\"\n") ==
         "test.toml:1: level: unknown key (keys belong in a section)");

@@ -1,5 +1,8 @@
 #include "server/protocol_workers.h"
 
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,30 +14,49 @@
 #include "server/tracker/tracker.h"
 #include "server/http/http_server.h"
 #include "server/udp/udp_server.h"
+#include "server/ws/ws_server.h"
 
 namespace reef {
 namespace {
 
 // Cleans one shard of the store per tick, cleaning_interval / shards apart, so every
-// shard is cleaned once per interval and no moment stalls them all.
+// shard is cleaned once per interval and no moment stalls them all; with WebTorrent on,
+// the same shard of its swarm (it has as many shards) in the same tick.
 std::unique_ptr<Worker> MakeCleaner(std::shared_ptr<swarm::TorrentStore> store,
+                                    std::shared_ptr<ws::WebTorrentSwarm> webtorrent,
                                     const Clock& clock, absl::Duration interval) {
   const size_t shards = store->shard_count();
   const absl::Duration tick = interval / static_cast<int64_t>(shards);
   auto next = std::make_shared<size_t>(0);
   return std::make_unique<PeriodicWorker>(
       "cleaner", tick,
-      [store = std::move(store), &clock, next, shards](PeriodicWorker::Reason) {
+      [store = std::move(store), webtorrent = std::move(webtorrent), &clock, next,
+       shards](PeriodicWorker::Reason) {
         const size_t shard = (*next)++ % shards;
         // The clock the protocol workers stamp peers with (Clock::MonotonicSeconds,
-        // CLOCK_MONOTONIC_COARSE), so "idle" means the same to both.
-        const swarm::CleanStats cleaned = store->CleanShard(shard, clock.MonotonicSeconds());
+        // CLOCK_MONOTONIC_COARSE), so "idle" means the same to both. The WebTorrent
+        // workers stamp CLOCK_MONOTONIC (server/tcp), the same clock less coarse.
+        const int64_t now = clock.MonotonicSeconds();
+        const swarm::CleanStats cleaned = store->CleanShard(shard, now);
         if (cleaned.peers_removed > 0 || cleaned.torrents_removed > 0) {
           REEF_LOG(Debug) << "shard " << shard << ": removed " << cleaned.peers_removed
                           << " idle peers, " << cleaned.torrents_removed << " empty torrents";
         }
+        if (webtorrent != nullptr && shard < webtorrent->shard_count()) {
+          const ws::WebTorrentCleanStats wt = webtorrent->CleanShard(shard, now);
+          if (wt.peers_removed > 0 || wt.torrents_removed > 0) {
+            REEF_LOG(Debug) << "WebTorrent shard " << shard << ": removed " << wt.peers_removed
+                            << " idle peers, " << wt.torrents_removed << " empty torrents";
+          }
+        }
         return absl::OkStatus();
       });
+}
+
+uint64_t RandomSeed() {
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = static_cast<uint64_t>(getpid());
+  return seed;
 }
 
 }  // namespace
@@ -78,11 +100,20 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     for (auto& worker : udp->workers) workers.push_back(std::move(worker));
   }
 
-  // [http], [http.tls]
+  // [http], [http.tls], and [ws] on the same listeners
+  std::shared_ptr<ws::WebTorrentSwarm> webtorrent;
   if (config.http.enabled) {
     absl::StatusOr<http_server::HttpWorkers> http =
         http_server::BuildHttpWorkers(config.http, config.http_tls, *core);
     if (!http.ok()) return http.status();
+    if (config.ws.enabled) {
+      absl::StatusOr<ws::WebTorrentServer> installed = ws::InstallWebTorrent(
+          config.ws, config.swarm, context.access_list, http->tcp_workers, RandomSeed());
+      if (!installed.ok()) return installed.status();
+      webtorrent = installed->swarm;
+      REEF_LOG(Info) << "ws: WebTorrent over WebSocket on the http listeners (ws://"
+                     << (config.http_tls.listen.empty() ? ")" : " and wss://)");
+    }
     for (auto& worker : http->workers) workers.push_back(std::move(worker));
     if (http->tls != nullptr && context.reload_hooks != nullptr) {
       context.reload_hooks->push_back(
@@ -90,13 +121,12 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     }
   }
 
-  // [ws]: a future protocol adds its workers here, over the same `core`.
-
   if (workers.empty()) {
     REEF_LOG(Warn) << "no protocol is enabled: reef serves nothing and waits for SIGTERM";
     return workers;
   }
-  workers.push_back(MakeCleaner(core->store, *core->clock, config.swarm.cleaning_interval));
+  workers.push_back(MakeCleaner(core->store, std::move(webtorrent), *core->clock,
+                                config.swarm.cleaning_interval));
   return workers;
 }
 

@@ -156,6 +156,7 @@ absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,
                                                 std::move(handler), out.tls.get(), cpu);
     out.worker_stats.push_back(&tcp->stats());
     out.connection_stats.push_back(&tcp->connection_stats());
+    out.tcp_workers.push_back(tcp.get());
     out.workers.push_back(std::make_unique<HttpWorker>(name, std::move(tcp), handler_view, out.tls));
   }
   REEF_LOG(Info) << "http: " << config.socket_workers << " socket worker(s), at most "

@@ -41,6 +41,9 @@ struct HttpWorkers {
   // Each worker's counters, valid while its worker lives.
   std::vector<const tcp::TcpWorkerStats*> worker_stats;
   std::vector<const tcp::ConnectionStats*> connection_stats;
+  // Each worker's TcpWorker, for what plugs into the same connections before they run
+  // (WebSocket upgrades, server/ws/ws_server.h); valid while its worker lives.
+  std::vector<tcp::TcpWorker*> tcp_workers;
 };
 
 absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,

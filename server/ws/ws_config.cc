@@ -68,7 +68,8 @@ const config::Section<WsConfig>& WsSection() {
         "clients, nor theirs to browsers, and counted apart.");
     s->Key("enabled", &WsConfig::enabled, config::Bool(),
            "Answer WebSocket upgrades on the HTTP(S) listeners. Off: such requests are answered\n"
-           "as plain HTTP requests, and the ports serve HTTP only.");
+           "as plain HTTP requests, and the ports serve HTTP only. WebTorrent has no listener\n"
+           "of its own: with [http] enabled = false it is off too.");
     s->Key("announce_interval_seconds", &WsConfig::announce_interval, config::Seconds(1),
            "Seconds a browser should wait between announces, sent in every announce response\n"
            "(and as a scrape's min_request_interval). 120 is what browsers get from\n"
