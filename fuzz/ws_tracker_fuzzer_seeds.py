@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the hand seeds of ws_tracker_fuzzer into corpus/ws_tracker_fuzzer/.
+"""Writes the hand seeds of ws_tracker_fuzzer into corpus/ws_tracker_fuzzer/, and those of
+ws_stream_fuzzer into corpus/ws_stream_fuzzer/.
 
 The fuzzer's input is a script of operations (see the top of ws_tracker_fuzzer.cc). The
 seeds are:
@@ -13,6 +14,11 @@ seeds are:
   - from_ws_frame_*: the hand seeds of ws_frame_fuzzer, fed raw to a connection;
   - scenario_*: fragments and pings, close handshakes, an oversized message, a binary
     message, idle timeouts, a reader that never reads, shutdown.
+
+ws_stream_fuzzer's seeds are byte streams a browser sends on one TCP connection (its
+control bytes first: plain and TLS, the scripted peer offering or not, the clock moving):
+the upgrade request, then the capture's client messages as masked frames, whole or split
+into fragments with pings between; a request before the upgrade; refused upgrades.
 
 Run it from the repository root after changing the format: python3 fuzz/ws_tracker_fuzzer_seeds.py
 """
@@ -149,18 +155,79 @@ def scenario_seeds():
                                 frame(0, b"\x03\xe9", "close") + read(0) + op("close", 1))
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
-    for name in os.listdir(OUT):
+UPGRADE = (b"GET /announce HTTP/1.1\r\nHost: tracker.example\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+
+
+def masked(payload, opcode="text", fin=True, key=b"\x11\x22\x33\x44"):
+    """A client frame, as browsers write them."""
+    op = {"text": 1, "continuation": 0, "binary": 2, "ping": 9, "pong": 10, "close": 8}[opcode]
+    head = bytes([(0x80 if fin else 0) | op])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def stream_seeds():
+    path = os.path.join(ROOT, "protocol", "ws", "testdata", "bittorrent_tracker_capture.txt")
+    messages = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            direction, _, text = line.rstrip("\n").partition("\t")
+            if direction == "client":
+                messages.append(text.encode("utf-8"))
+    # The scripted peer's torrent ('T' * 16 bytes then 1 as 4 little-endian bytes; the
+    # test utility's Id20 puts 0x00, '"' and 0xe9 at 1..3).
+    torrent = bytearray(b"T" * 20)
+    torrent[1], torrent[2], torrent[3] = 0x00, ord('"'), 0xE9
+    torrent[16:20] = struct.pack("<I", 1)
+    info_hash = json.dumps(torrent.decode("latin-1"))
+    announce = ('{"action":"announce","info_hash":%s,"peer_id":"-WW0208-abcdefghijkl",'
+                '"event":"started","numwant":5,"left":1000}' % info_hash).encode("utf-8")
+    frames = b"".join(masked(m) for m in messages)
+    for mode, name in ((0x02, "plain"), (0x0A, "plain_clock"), (0x03, "tls"), (0x06, "plain_closes")):
+        yield f"{name}_capture", bytes([mode, 1, 2, 3]) + UPGRADE + frames
+        yield f"{name}_joins_peer", bytes([mode, 4, 5, 6]) + UPGRADE + masked(announce) + frames[:2000]
+    split = b""
+    for m in messages[:6]:
+        third = max(1, len(m) // 3)
+        split += (masked(m[:third], "text", False) + masked(b"p", "ping") +
+                  masked(m[third:2 * third], "continuation", False) +
+                  masked(m[2 * third:], "continuation", True))
+    yield "plain_fragments_and_pings", bytes([0x02, 7, 8, 9]) + UPGRADE + split
+    yield "plain_request_then_upgrade", (bytes([0x02, 1, 1, 1]) +
+                                         b"GET /announce?x HTTP/1.1\r\nHost: x\r\n\r\n" +
+                                         UPGRADE + masked(announce))
+    yield "plain_version_12_refused", bytes([0x00, 1, 1, 1]) + UPGRADE.replace(b"13", b"12")
+    yield "plain_close_handshake", (bytes([0x02, 3, 3, 3]) + UPGRADE + masked(announce) +
+                                    masked(b"\x03\xe8bye", "close"))
+    yield "plain_oversized", bytes([0x00, 2, 2, 2]) + UPGRADE + masked(b"x" * 3000)
+    yield "plain_idle_then_pong", bytes([0x08, 9, 9, 9]) + UPGRADE + masked(announce) + masked(b"", "pong")
+
+
+def write(out, generators):
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
         if not SHA1.match(name):
-            os.remove(os.path.join(OUT, name))
+            os.remove(os.path.join(out, name))
     count = 0
-    for generator in (capture_seeds, webtorrent_corpus_seeds, frame_corpus_seeds, scenario_seeds):
+    for generator in generators:
         for name, data in generator():
-            with open(os.path.join(OUT, name), "wb") as f:
+            with open(os.path.join(out, name), "wb") as f:
                 f.write(data)
             count += 1
-    print(f"wrote {count} seeds to {OUT}")
+    print(f"wrote {count} seeds to {out}")
+
+
+def main():
+    write(OUT, (capture_seeds, webtorrent_corpus_seeds, frame_corpus_seeds, scenario_seeds))
+    write(os.path.join(ROOT, "corpus", "ws_stream_fuzzer"), (stream_seeds,))
 
 
 if __name__ == "__main__":
