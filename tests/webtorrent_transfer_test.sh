@@ -43,6 +43,19 @@ case "$mode" in
   reference)
     transfer --tracker bittorrent-tracker
     ;;
+  reef)
+    reef="$(readlink -f "${2:?the reef binary}")"
+    # shellcheck source=tests/reef_for_webtorrent.sh
+    source "$(dirname "$(readlink -f "$0")")/reef_for_webtorrent.sh"
+    start_reef "$reef" "$work"
+    trap 'kill -KILL "$REEF_PID" 2>/dev/null || true' EXIT
+    status=0
+    transfer --tracker "$WS_URL" || status=1
+    transfer --tracker "$WSS_URL" || status=1
+    stop_reef || status=1
+    trap - EXIT
+    exit $status
+    ;;
   *)
     echo "unknown mode $mode" >&2
     exit 2
