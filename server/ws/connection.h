@@ -115,6 +115,9 @@ struct ConnectionStats {
   std::atomic<uint64_t> idle_timeouts{0};
   std::atomic<uint64_t> socket_closed{0};     // ended without a close handshake
   std::atomic<uint64_t> relayed_dropped{0};   // relayed frames over max_outbound_bytes
+  // A gauge, not a counter: the worker's WebSocket connections open now (set by its
+  // WebTorrentHost as connections open and are released).
+  std::atomic<uint64_t> open_now{0};
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {

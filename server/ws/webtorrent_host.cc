@@ -53,6 +53,7 @@ ConnectionHandle WebTorrentHost::Open(int64_t now_ms, void* user) {
   slot.session.handle = {worker_, index, slot.generation};
   slot.connection.emplace(limits_, slot, connection_stats_, now_ms);
   ++live_;
+  connection_stats_.open_now.store(live_, std::memory_order_relaxed);
   return slot.session.handle;
 }
 
@@ -109,6 +110,7 @@ void WebTorrentHost::Release(const ConnectionHandle& h) {
   slot->session.entries.shrink_to_fit();
   free_slots_.push_back(h.slot);
   --live_;
+  connection_stats_.open_now.store(live_, std::memory_order_relaxed);
 }
 
 void WebTorrentHost::MarkWritable(Slot& slot) {

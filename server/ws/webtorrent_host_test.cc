@@ -459,9 +459,12 @@ TEST_CASE("shutdown closes every connection with 1001") {
     CHECK(frames[0].opcode == Opcode::kClose);
   }
   CHECK(w.host->open_connections() == 2);  // until their sockets are released
+  CHECK(w.host->connection_stats().open_now.load() == 2);
   w.host->Release(a.handle);
+  CHECK(w.host->connection_stats().open_now.load() == 1);
   w.host->Release(b.handle);
   CHECK(w.host->open_connections() == 0);
+  CHECK(w.host->connection_stats().open_now.load() == 0);
 }
 
 }  // namespace
