@@ -186,6 +186,7 @@ Config RandomValidConfig() {
   c.http_tls.handshake_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
   c.privileges.user = *NameString();
   c.privileges.group = *NameString();
+  c.privileges.seccomp = *rc::gen::arbitrary<bool>();
   return c;
 }
 

@@ -21,6 +21,8 @@
 #include <span>
 #include <utility>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef {
 
 enum class AddressFamily : uint8_t { kV4, kV6 };
