@@ -22,7 +22,7 @@ absl::StatusOr<std::unique_ptr<RunOutcome>> RunLoad(const LoadOptions& options,
   ThreadBody body;
   if (options.protocol == Protocol::kUdp) {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunUdpThread(*w, i, c, s); };
-  } else if (options.protocol == Protocol::kHttp) {
+  } else if (options.protocol == Protocol::kHttp || options.protocol == Protocol::kHttps) {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunHttpThread(*w, i, c, s); };
   } else {
     body = [w](int i, const RunControl& c, ThreadStats* s) { return RunWsThread(*w, i, c, s); };

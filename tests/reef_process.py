@@ -112,6 +112,9 @@ class ReefProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"reef exited at start:\n{self.read_log()}")
             if "supervisor: running" in self.read_log():
+                # Real clients talk to reef under its seccomp filter (the default).
+                if " system calls allowed" not in self.read_log():
+                    raise RuntimeError(f"reef runs without seccomp:\n{self.read_log()}")
                 return self
             time.sleep(0.1)
         raise RuntimeError(f"reef did not start in 30 s:\n{self.read_log()}")

@@ -49,6 +49,9 @@ ReefForTest::ReefForTest(const ReefOptions& options) {
   process_ = *std::move(started);
   REQUIRE_MESSAGE(process_->WaitForStderr("supervisor: running", kStartLimit),
                   process_->stderr_text());
+  // Every test against the binary runs under its seccomp filter (the default).
+  REQUIRE_MESSAGE(process_->stderr_text().find(" system calls allowed") != std::string::npos,
+                  process_->stderr_text());
   udp_ = ListeningOn("udp");
   http_ = ListeningOn("http");
   REQUIRE(udp_.size() == 2);

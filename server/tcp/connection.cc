@@ -403,6 +403,9 @@ void Connection::RunTls(Millis now) {
       if (result == 1) {
         state_ = State::kOpen;
         ctx_.stats.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+        if (SSL_session_reused(ssl_) == 1) {
+          ctx_.stats.tls_resumptions.fetch_add(1, std::memory_order_relaxed);
+        }
         continue;
       }
       const int error = SSL_get_error(ssl_, result);

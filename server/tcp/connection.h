@@ -89,6 +89,7 @@ struct ConnectionStats {
   std::atomic<uint64_t> write_timeouts{0};    // closed: the client stopped reading
   std::atomic<uint64_t> handshake_timeouts{0};
   std::atomic<uint64_t> tls_handshakes{0};         // completed
+  std::atomic<uint64_t> tls_resumptions{0};        // of which resumed a session (ticket)
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<uint64_t> tls_errors{0};        // broken records after the handshake
   std::atomic<uint64_t> backpressure_waits{0};  // a request waited for output room

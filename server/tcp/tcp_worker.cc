@@ -123,7 +123,8 @@ absl::Status TcpWorker::Run(const StopSignal& stop) {
                  << c.bad_requests.load() << "; timeouts: head " << c.head_timeouts.load()
                  << ", idle " << c.idle_timeouts.load() << ", write " << c.write_timeouts.load()
                  << ", handshake " << c.handshake_timeouts.load() << "; TLS handshakes "
-                 << c.tls_handshakes.load() << ", failed " << c.tls_handshake_failures.load();
+                 << c.tls_handshakes.load() << " (resumed " << c.tls_resumptions.load()
+                 << "), failed " << c.tls_handshake_failures.load();
   return status;
 }
 

@@ -1,6 +1,6 @@
-// A TcpWorker on real loopback sockets (IPv4, IPv6, plain and TLS) with the echo handler:
-// requests and keep-alive, the connection limit, timeouts on live sockets, a client that
-// never reads, and a prompt stop.
+// A TcpWorker on real loopback sockets (IPv4, IPv6, plain and TLS) with the echo handler,
+// under reef's seccomp filter: requests and keep-alive, the connection limit, timeouts on
+// live sockets, a client that never reads, and a prompt stop.
 #include "server/tcp/tcp_worker.h"
 
 #include <doctest/doctest.h>
@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/common/seccomp.h"
 #include "server/common/stop_signal.h"
 #include "server/tcp/listener.h"
 #include "server/tcp/tcp_test_client.h"
@@ -50,7 +51,13 @@ class RunningWorker {
     worker_ = std::make_unique<TcpWorker>("http-test", std::move(listeners), limits,
                                           std::make_unique<testing::EchoHandler>(padding),
                                           tls_.get());
-    thread_ = std::thread([this] { status_ = worker_->Run(stop_); });
+    // The worker's thread runs under reef's seccomp filter, as in the binary: a system
+    // call the TCP or TLS path makes that is not on the allow-list ends the test with a
+    // FATAL line naming it.
+    thread_ = std::thread([this] {
+      status_ = InstallSeccompFilter(SeccompScope::kCallingThread);
+      if (status_.ok()) status_ = worker_->Run(stop_);
+    });
   }
   ~RunningWorker() { (void)Stop(); }
 
