@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 #include "protocol/http/query.h"
 #include "protocol/http/request.h"
 #include "protocol/http/response_parser.h"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
 
