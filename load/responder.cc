@@ -28,10 +28,6 @@ constexpr size_t kMaxScrapeHashes = 74;
 constexpr size_t kReplyBufferSize = 1500;
 constexpr int kReceiveBufferBytes = 4 << 20;
 
-absl::Status Errno(std::string_view what) {
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
-}
-
 }  // namespace
 
 size_t NullReply(std::span<const uint8_t> request, bool v6, int peers, std::span<uint8_t> out) {
@@ -99,7 +95,7 @@ absl::StatusOr<std::unique_ptr<NullResponder>> NullResponder::Bind(const Endpoin
     return absl::InvalidArgumentError(absl::StrCat("peers must be in 0..", kMaxNullPeers));
   }
   const int fd = socket(bind.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+  if (fd < 0) return ErrnoError("socket");
   int rcvbuf = kReceiveBufferBytes;
   // Best effort: the kernel caps it at rmem_max.
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -107,14 +103,14 @@ absl::StatusOr<std::unique_ptr<NullResponder>> NullResponder::Bind(const Endpoin
   timeval tv{0, kPollMs * 1000};
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
       ::bind(fd, bind.sa(), bind.len) != 0) {
-    absl::Status s = Errno(absl::StrCat("bind ", bind.ToString()));
+    absl::Status s = ErrnoError(absl::StrCat("bind ", bind.ToString()));
     close(fd);
     return s;
   }
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
-    absl::Status s = Errno("getsockname");
+    absl::Status s = ErrnoError("getsockname");
     close(fd);
     return s;
   }
@@ -149,7 +145,7 @@ absl::Status NullResponder::Serve(const std::atomic<bool>& stop, uint64_t deadli
     const int n = recvmmsg(fd_, in_msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-      return Errno("recvmmsg");
+      return ErrnoError("recvmmsg");
     }
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {
