@@ -28,16 +28,6 @@ bool HasSpaceOrLineEnd(std::string_view s) {
   return s.find_first_of(" \t\r\n") != std::string_view::npos;
 }
 
-void WriteDecimal(ByteWriter& w, size_t value) {
-  std::array<char, 20> digits;
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (n > 0) w.WriteU8(static_cast<uint8_t>(digits[--n]));
-}
-
 }  // namespace
 
 bool IsValidWebSocketKey(std::string_view key) {
@@ -140,7 +130,7 @@ WriteResult WriteHandshakeRefusal(std::span<uint8_t> out, HandshakeError e) {
       "Connection: close\r\n"
       "Content-Type: text/plain\r\n"
       "Content-Length: ");
-  WriteDecimal(w, reason.size());
+  w.WriteDecimal(reason.size());
   w.WriteString("\r\n\r\n");
   w.WriteString(reason);
   return w.Result();
