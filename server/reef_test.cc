@@ -16,6 +16,7 @@
 
 #include "server/common/config.h"
 #include "server/common/subprocess_for_test.h"
+#include "testing/skip.h"
 
 namespace reef {
 namespace {
@@ -288,11 +289,8 @@ std::string UidLine(pid_t pid) {
   return "";
 }
 
-TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody") {
-  if (geteuid() != 0) {
-    MESSAGE("not root: skipping the privilege drop of the binary");
-    return;
-  }
+TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody" *
+          testing::NeedsRoot()) {
   const std::string config = WriteFile(
       "nobody.toml", std::string(kServeConfig) + "[privileges]\nuser = \"nobody\"\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "testing/skip.h"
+
 namespace reef {
 namespace {
 
@@ -49,11 +51,7 @@ TEST_CASE("empty user and group change nothing") {
   CHECK(getgid() == gid);
 }
 
-TEST_CASE("as root: dropping to nobody takes, for good") {
-  if (!IsRoot()) {
-    MESSAGE("not root: skipping the privilege-drop checks that need root");
-    return;
-  }
+TEST_CASE("as root: dropping to nobody takes, for good" * testing::NeedsRoot()) {
   const UserIds nobody = LookUpUser("nobody").value();
   CHECK(InChild([&] {
           if (!DropPrivileges("nobody", "").ok()) return 1;
@@ -71,8 +69,7 @@ TEST_CASE("as root: dropping to nobody takes, for good") {
         }) == 0);
 }
 
-TEST_CASE("as root: an explicit group overrides the user's primary group") {
-  if (!IsRoot()) return;
+TEST_CASE("as root: an explicit group overrides the user's primary group" * testing::NeedsRoot()) {
   const gid_t daemon_gid = LookUpGroup("daemon").value();
   const uid_t nobody_uid = LookUpUser("nobody").value().uid;
   CHECK(InChild([&] {
@@ -83,8 +80,7 @@ TEST_CASE("as root: an explicit group overrides the user's primary group") {
         }) == 0);
 }
 
-TEST_CASE("as root: a group alone changes the group and keeps the user") {
-  if (!IsRoot()) return;
+TEST_CASE("as root: a group alone changes the group and keeps the user" * testing::NeedsRoot()) {
   const gid_t daemon_gid = LookUpGroup("daemon").value();
   CHECK(InChild([&] {
           if (!DropPrivileges("", "daemon").ok()) return 1;
@@ -94,8 +90,7 @@ TEST_CASE("as root: a group alone changes the group and keeps the user") {
         }) == 0);
 }
 
-TEST_CASE("an unknown user or group is refused before anything changes") {
-  if (!IsRoot()) return;
+TEST_CASE("an unknown user or group is refused before anything changes" * testing::NeedsRoot()) {
   CHECK(InChild([] {
           absl::Status status = DropPrivileges("reef-no-such-user", "");
           if (status.code() != absl::StatusCode::kNotFound) return 1;
