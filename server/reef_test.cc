@@ -203,7 +203,7 @@ TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
   CHECK(Has(reef->stderr_text(), "stopped cleanly; all 0 worker threads joined"));
 }
 
-TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
+TEST_CASE("a worker that fails stops the process, non-zero, promptly") {
   const std::string list = WriteFile("fail-list.txt", std::string(40, 'a') + "\n");
   const std::string config = WriteFile(
       "fail.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
@@ -216,8 +216,11 @@ TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
   const absl::Duration seen = absl::Now() - absl::UnixEpoch();
   CHECK(WaitExitCode(*reef) == 1);
   const absl::Duration exited = absl::Now() - absl::UnixEpoch();
-  // From the failure being logged to the process being gone, every thread joined.
-  CHECK_MESSAGE(exited - seen < absl::Seconds(1), absl::FormatDuration(exited - seen));
+  // From the failure being logged to the process being gone, every thread joined: well
+  // under a second here; the check allows 3 s, room for TSan on two busy cores, still
+  // short of the 5 s stop deadline a supervisor waiting out its workers would reach.
+  MESSAGE("failure logged to exit: ", absl::FormatDuration(exited - seen));
+  CHECK(exited - seen < absl::Seconds(3));
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
   CHECK(Has(log, "stopping every worker because faulty failed"));
