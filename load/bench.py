@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """The bench runner: reef beside opentracker and a do-nothing responder, over loopback.
 
-    load/bench                       # full run: builds with --config=opt, ~10 min
-    load/bench --short               # a few seconds per run (what bench_test runs)
-    load/bench --protocols udp --servers opentracker,null --runs 5
+    load/bench.py                    # full run: builds with --config=opt, ~10 min
+    load/bench.py --short            # a few seconds per run (what bench_test runs)
+    load/bench.py --protocols udp --servers opentracker,null --runs 5
 
 It builds //load:reef_load, //load:null_responder and (if it exists) //server:reef with
 `bazel build --config=opt` (or takes them from --bin-dir / --reef), then for each protocol
@@ -272,7 +272,7 @@ def reef_unavailable(bins, args, workdir):
             return (f"reef exited with code {s.proc.returncode} at start "
                     f"(log: {s.log_tail().strip()[-300:]!r})")
         if not ok:
-            return ("reef has no UDP workers yet: no answer to a BEP 15 connect within "
+            return ("reef did not answer a BEP 15 connect within "
                     f"{START_TIMEOUT_S:.0f} s (log: {s.log_tail().strip()[-300:]!r})")
     finally:
         s.stop()
