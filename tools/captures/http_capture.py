@@ -2,7 +2,8 @@
 """Captures what real BitTorrent clients send to an HTTP tracker, on loopback.
 
     bazel build //protocol/http:respond_tool
-    /usr/bin/python3 tools/http_capture.py [--out DIR] [--clients libtorrent,transmission,aria2]
+    /usr/bin/python3 tools/captures/http_capture.py [--out DIR]
+                                                    [--clients libtorrent,transmission,aria2]
 
 Runs a tiny fake HTTP tracker on 127.0.0.1 (a free port) that records the raw bytes of
 every request head it receives, and answers each one through
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESPOND = os.path.join(ROOT, "bazel-bin", "protocol", "http", "respond_tool")
 MAX_HEAD = 65536
 CLIENT_SECONDS = 12
