@@ -54,18 +54,25 @@ class [[nodiscard]] DatagramResult : public ParseResult<T, ParseError> {
  public:
   static constexpr DatagramResult Ok(T value, size_t consumed, uint64_t connection_id,
                                      uint32_t transaction_id) {
-    return DatagramResult(Base::Ok(std::move(value), consumed), /*has_ids=*/true,
-                          connection_id, transaction_id, /*sendable=*/false);
+    DatagramResult r;
+    r.SetOk(std::move(value), consumed);
+    r.SetIds(connection_id, transaction_id);
+    return r;
   }
   // An error before the transaction id could be read, or one never to be answered.
   static constexpr DatagramResult Fail(ParseError error) {
-    return DatagramResult(Base::Fail(error), /*has_ids=*/false, 0, 0, /*sendable=*/false);
+    DatagramResult r;
+    r.SetFailed(error);
+    return r;
   }
   // An error after the header was read. `sendable`: the server should answer it.
   static constexpr DatagramResult Fail(ParseError error, uint64_t connection_id,
                                        uint32_t transaction_id, bool sendable) {
-    return DatagramResult(Base::Fail(error), /*has_ids=*/true, connection_id, transaction_id,
-                          sendable);
+    DatagramResult r;
+    r.SetFailed(error);
+    r.SetIds(connection_id, transaction_id);
+    r.sendable_ = sendable;
+    return r;
   }
   static DatagramResult Incomplete() = delete;  // a datagram is always whole
 
@@ -83,18 +90,17 @@ class [[nodiscard]] DatagramResult : public ParseResult<T, ParseError> {
   constexpr bool sendable() const { return this->failed() && sendable_; }
 
  private:
-  constexpr DatagramResult(Base base, bool has_ids, uint64_t connection_id,
-                           uint32_t transaction_id, bool sendable)
-      : Base(std::move(base)),
-        has_ids_(has_ids),
-        sendable_(sendable),
-        connection_id_(connection_id),
-        transaction_id_(transaction_id) {}
+  constexpr DatagramResult() = default;
+  constexpr void SetIds(uint64_t connection_id, uint32_t transaction_id) {
+    has_ids_ = true;
+    connection_id_ = connection_id;
+    transaction_id_ = transaction_id;
+  }
 
-  bool has_ids_;
-  bool sendable_;
-  uint64_t connection_id_;
-  uint32_t transaction_id_;
+  bool has_ids_ = false;
+  bool sendable_ = false;
+  uint64_t connection_id_ = 0;
+  uint32_t transaction_id_ = 0;
 };
 
 using RequestResult = DatagramResult<Request>;
