@@ -49,8 +49,6 @@ static_assert([] {
 // header when they could be read.
 template <typename T>
 class [[nodiscard]] DatagramResult : public ParseResult<T, ParseError> {
-  using Base = ParseResult<T, ParseError>;
-
  public:
   static constexpr DatagramResult Ok(T value, size_t consumed, uint64_t connection_id,
                                      uint32_t transaction_id) {
