@@ -83,7 +83,8 @@ class ByteWriter {
   }
 
  private:
-  // One WriteBytes of the whole number, so a number that does not fit writes nothing.
+  // The whole number or nothing. Copied byte by byte: a memcpy call costs more than the
+  // few bytes of a number.
   constexpr bool WriteDigits(uint64_t magnitude, bool negative) {
     std::array<uint8_t, 21> digits;  // '-' and the 20 digits of 2^64 - 1
     size_t n = digits.size();
@@ -92,7 +93,9 @@ class ByteWriter {
       magnitude /= 10;
     } while (magnitude != 0);
     if (negative) digits[--n] = '-';
-    return WriteBytes(std::span<const uint8_t>(digits).subspan(n));
+    if (!Room(digits.size() - n)) return false;
+    for (; n < digits.size(); ++n) out_[pos_++] = digits[n];
+    return true;
   }
 
   constexpr bool Room(size_t n) {
