@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <utility>
+
+#include "load/generator.h"
 
 namespace reef::load {
 
@@ -34,7 +37,7 @@ LoadOptions ClientTestOptions(Protocol protocol, const Endpoint& target) {
   LoadOptions o;
   o.protocol = protocol;
   o.target = target;
-  o.duration_ms = 700;
+  o.duration_ms = kMaxTestRunMs;
   o.timeout_ms = 5000;
   o.threads = 2;
   o.sockets_per_thread = 2;
@@ -42,6 +45,23 @@ LoadOptions ClientTestOptions(Protocol protocol, const Endpoint& target) {
   o.num_want = 10;
   o.progress = false;
   return o;
+}
+
+absl::StatusOr<std::unique_ptr<RunOutcome>> RunUntilAnnounces(const LoadOptions& options,
+                                                              const TrackerCounts& tracker,
+                                                              uint64_t announces) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    while (!finished.load() && tracker.announces() < announces) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    stop.store(true);
+  });
+  auto outcome = RunLoad(options, &stop);
+  finished.store(true);
+  watcher.join();
+  return outcome;
 }
 
 void CheckSpoiledAnnounces(const Totals& t, const TrackerCounts& tracker, Failure expected) {

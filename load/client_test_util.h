@@ -7,9 +7,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <thread>
 
+#include "absl/status/statusor.h"
 #include "load/options.h"
+#include "load/run.h"
 #include "load/stats.h"
 #include "load/target.h"
 
@@ -66,12 +69,21 @@ class ServingThread {
   std::thread thread_;
 };
 
-// A short run against an in-test tracker on `target`: 2 threads of 2 sockets or
-// connections, 1000 torrents, num_want 10, 700 ms. The timeout is 5 s: long enough that
-// no answer from a loopback tracker turns into a timeout even under TSan on two busy
-// cores, which would break the exact counts the tests check. Requests spoiled by getting
-// no answer time out at the end of the drain instead, one timeout later.
+// A run against an in-test tracker on `target`: 2 threads of 2 sockets or connections,
+// 1000 torrents, num_want 10, for up to kMaxTestRunMs (RunUntilAnnounces ends it sooner).
+// The timeout is 5 s: long enough that no answer from a loopback tracker turns into a
+// timeout even under TSan on two busy cores, which would break the exact counts the
+// tests check. Requests spoiled by getting no answer time out at the end of the drain
+// instead, one timeout later.
+inline constexpr int64_t kMaxTestRunMs = 60'000;
 LoadOptions ClientTestOptions(Protocol protocol, const Endpoint& target);
+
+// Runs the load until `tracker` has counted `announces` announces (or kMaxTestRunMs
+// pass), then drains. Ending on that event rather than after a fixed time means a slow
+// machine makes a run longer, never one with too few requests to check.
+absl::StatusOr<std::unique_ptr<RunOutcome>> RunUntilAnnounces(const LoadOptions& options,
+                                                              const TrackerCounts& tracker,
+                                                              uint64_t announces);
 
 // The checks every spoiled run shares: at least two announces were spoiled, every
 // announce the tracker saw was sent, exactly the spoiled ones failed, all as `expected`,
