@@ -4,9 +4,12 @@
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -134,6 +137,66 @@ Cpus AllowedCpus() {
     if (!allowed && cpus.first_forbidden < 0) cpus.first_forbidden = cpu;
   }
   return cpus;
+}
+
+// A directory every user can pass through (TEST_TMPDIR may sit under /root, 0700) holding
+// a file everyone may read and a file only its owner may read.
+struct ReadableFiles {
+  ReadableFiles() {
+    char dir_template[] = "/tmp/reef-readable-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    dir = dir_template;
+    REQUIRE(chmod(dir.c_str(), 0755) == 0);
+    open_file = dir + "/readable-by-all.txt";
+    private_file = dir + "/owner-only.txt";
+    for (const std::string& path : {open_file, private_file}) {
+      FILE* f = fopen(path.c_str(), "w");
+      REQUIRE(f != nullptr);
+      fputs("x\n", f);
+      fclose(f);
+    }
+    REQUIRE(chmod(open_file.c_str(), 0644) == 0);
+    REQUIRE(chmod(private_file.c_str(), 0600) == 0);
+  }
+  ~ReadableFiles() {
+    unlink(open_file.c_str());
+    unlink(private_file.c_str());
+    rmdir(dir.c_str());
+  }
+  std::string dir;
+  std::string open_file;
+  std::string private_file;
+};
+
+TEST_CASE("with no user to switch to, a file is checked as reef runs now") {
+  ReadableFiles files;
+  CHECK(CheckReadableAs(files.open_file, "", "").ok());
+  CHECK(CheckReadableAs(files.private_file, "", "").ok());
+  absl::Status missing = CheckReadableAs(files.dir + "/no-such-file", "", "");
+  CHECK(missing.message() ==
+        "cannot read \"" + files.dir + "/no-such-file\": No such file or directory");
+}
+
+TEST_CASE("as root: a file is checked as the user reef will run as, not as the one it starts as" *
+          testing::NeedsRoot()) {
+  ReadableFiles files;
+  const std::string& private_file = files.private_file;
+  // A 0600 root-owned list reads as root at start, and would fail every reload as nobody.
+  absl::Status as_nobody = CheckReadableAs(private_file, "nobody", "");
+  CHECK(as_nobody.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(as_nobody.message() ==
+        "cannot read \"" + private_file + "\" as user \"nobody\": Permission denied");
+  CHECK(CheckReadableAs(files.open_file, "nobody", "").ok());
+  // The file's group may read it, others may not.
+  REQUIRE(chown(private_file.c_str(), 0, LookUpGroup("nogroup").value()) == 0);
+  REQUIRE(chmod(private_file.c_str(), 0640) == 0);
+  CHECK(CheckReadableAs(private_file, "nobody", "nogroup").ok());
+  CHECK(CheckReadableAs(private_file, "nobody", "daemon").message() ==
+        "cannot read \"" + private_file + "\" as user \"nobody\" group \"daemon\": " +
+            "Permission denied");
+  CHECK(CheckReadableAs(private_file, "reef-no-such-user", "").message() ==
+        "no user \"reef-no-such-user\"");
+  CHECK(geteuid() == 0);  // this process is still root
 }
 
 TEST_CASE("CPU checks name the CPU and the reason") {
