@@ -315,7 +315,7 @@ def current_commit():
                          capture_output=True, text=True)
     commit = out.stdout.strip() if out.returncode == 0 else ""
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                            "protocol", "fuzz/*.cc", "fuzz/*.h"], cwd=ROOT,
+                            "protocol", "server", "fuzz/*.cc", "fuzz/*.h"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()
     return f"{commit}+changes" if commit and dirty else commit
 
