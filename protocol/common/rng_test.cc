@@ -93,18 +93,23 @@ TEST_CASE("Below is close to uniform (chi-square, fixed seed)") {
   CHECK(chi2 < 27.9);
 }
 
-TEST_CASE("Below of a bound of 3 * 2^30 has no multiply-shift bias") {
-  // Without the rejection step, (x * bound) >> 32 maps 2^32 inputs onto 3 * 2^30
-  // outputs: every output divisible by 3 gets two inputs and the others one, so
-  // multiples of 3 come up half the time instead of a third.
-  Rng rng(99);
-  constexpr uint32_t kBound = 3u << 30;
+// Checks that 300000 draws hold a third multiples of 3, as they should for a bound of
+// 3 * 2^k. Without the rejection step, (x * bound) >> 32 (or >> 64) maps 2^32 inputs
+// onto 3 * 2^30 outputs: every output divisible by 3 gets two inputs and the others one,
+// so multiples of 3 would come up half the time.
+template <typename Draw>
+void CheckAThirdAreMultiplesOf3(Draw draw) {
   constexpr int kDraws = 300000;
   int multiples_of_3 = 0;
-  for (int i = 0; i < kDraws; ++i) multiples_of_3 += rng.Below(kBound) % 3 == 0 ? 1 : 0;
+  for (int i = 0; i < kDraws; ++i) multiples_of_3 += draw() % 3 == 0 ? 1 : 0;
   // Expected 100000 (sd ~258); the bias would give ~150000.
   CHECK(multiples_of_3 > 98500);
   CHECK(multiples_of_3 < 101500);
+}
+
+TEST_CASE("Below of a bound of 3 * 2^30 has no multiply-shift bias") {
+  Rng rng(99);
+  CheckAThirdAreMultiplesOf3([&] { return rng.Below(3u << 30); });
 }
 
 TEST_CASE("Below64 stays in range and is unbiased where a plain multiply-shift is not") {
@@ -117,14 +122,8 @@ TEST_CASE("Below64 stays in range and is unbiased where a plain multiply-shift i
     max_seen = std::max(max_seen, x);
   }
   CHECK(max_seen > (uint64_t{1} << 63));
-  // As for Below: a bound of 3 * 2^62 would make multiples of 3 come up half the time
-  // without the rejection step.
-  constexpr uint64_t kBound = uint64_t{3} << 62;
-  constexpr int kDraws = 300000;
-  int multiples_of_3 = 0;
-  for (int i = 0; i < kDraws; ++i) multiples_of_3 += rng.Below64(kBound) % 3 == 0 ? 1 : 0;
-  CHECK(multiples_of_3 > 98500);
-  CHECK(multiples_of_3 < 101500);
+  // As for Below, with a bound of 3 * 2^62.
+  CheckAThirdAreMultiplesOf3([&] { return rng.Below64(uint64_t{3} << 62); });
 }
 
 TEST_CASE("NextDouble is in [0, 1) and Chance follows its probability") {
