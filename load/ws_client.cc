@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "load/drive_loop.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 #include "protocol/http/response_parser.h"
 #include "protocol/ws/frame.h"
 #include "protocol/ws/handshake.h"
@@ -65,7 +65,7 @@ absl::Status Errno(std::string_view what) {
 FixedBytes<20> RandomId(Rng& rng) {
   std::array<uint8_t, 20> b;
   for (size_t i = 0; i < b.size(); i += 8) {
-    const uint64_t x = rng.Next();
+    const uint64_t x = rng();
     std::memcpy(b.data() + i, &x, std::min<size_t>(8, b.size() - i));
   }
   return FixedBytes<20>(b);
@@ -244,8 +244,8 @@ class WsThread {
 
   // Frames `json` (a masked client text frame) onto c.out.
   void Queue(Conn& c, ws::Opcode opcode, std::span<const uint8_t> payload) {
-    const ws::MaskKey mask = {static_cast<uint8_t>(rng_.Next()), static_cast<uint8_t>(rng_.Next()),
-                              static_cast<uint8_t>(rng_.Next()), static_cast<uint8_t>(rng_.Next())};
+    const ws::MaskKey mask = {static_cast<uint8_t>(rng_()), static_cast<uint8_t>(rng_()),
+                              static_cast<uint8_t>(rng_()), static_cast<uint8_t>(rng_())};
     const WriteResult w = ws::WriteMaskedFrame(frame_, opcode, payload, mask);
     if (w.ok()) c.out.append(reinterpret_cast<const char*>(frame_.data()), w.length());
   }
