@@ -3,12 +3,12 @@
 # not rot: reef, opentracker and the do-nothing responder over UDP; reef and opentracker
 # over HTTP with a new connection per request; reef over HTTP and HTTPS keep-alive, and
 # HTTPS with a full or a resumed handshake per request; the wrk cross-checks, a table, a
-# JSON file and a plot. (npm bittorrent-tracker is not in the sandbox: load/bench runs it
+# JSON file and a plot. (npm bittorrent-tracker is not in the sandbox: load/bench.py runs it
 # from tools/webtorrent/node_modules.)
 set -euo pipefail
 
 out="${TEST_TMPDIR}/bench"
-/usr/bin/python3 load/bench --short --bin-dir load --reef server/reef --out "$out" \
+/usr/bin/python3 load/bench.py --short --bin-dir load --reef server/reef --out "$out" \
   --protocols udp,http,http-keepalive,https-keepalive,https-handshake,https-resumed \
   --servers reef,opentracker,null
 
