@@ -92,9 +92,9 @@ const config::Section<SwarmConfig>& SwarmSection() {
            "(292,968 with the defaults). When a shard is full, a new peer gets \"tracker\n"
            "is full\" (counted as refused \"tracker full\"), while the peers it holds are\n"
            "answered as always. Measured (swarm_benchmark, docs/benchmarks.md): a peer of a\n"
-           "large swarm takes 89 bytes (IPv4) to 125 bytes (IPv6, each in its own /64), up to\n"
-           "54 more just after its swarm's arrays doubled; so 75 million peers take at most\n"
-           "13.5 GB. With max_torrents below, the store stays under 18 GB: a 24 GiB machine\n"
+           "large swarm takes 89 bytes (IPv4) to 125 bytes (IPv6, each in its own /64), and\n"
+           "just after its swarm's arrays doubled up to 54 more (computed: the arrays' 54\n"
+           "bytes per IPv6 peer, twice over); so 75 million peers take at most 13.5 GB. With max_torrents below, the store stays under 18 GB: a 24 GiB machine\n"
            "keeps 6 GB for the kernel, socket buffers and the rest. Scale both to the machine.");
     s->Key("max_torrents", &SwarmConfig::max_torrents,
            config::Int(1, std::numeric_limits<int>::max()),
