@@ -599,7 +599,8 @@ void RunStateMachine(int torrents, uint8_t hosts, uint8_t ports) {
   m.torrents = torrents;
   m.hosts = hosts;
   m.ports = ports;
-  // Anywhere on the clock, across the store's 31-bit wrap and the 32-bit one, or below 0.
+  // Anywhere on the clock, across the 31-bit and 32-bit wraps (the store keeps 30 bits),
+  // or below 0.
   m.now = *rc::gen::element<int64_t>(0, 1000, (int64_t{1} << 31) - 40,
                                      (int64_t{1} << 32) - 40, -100, int64_t{1} << 45);
   Sut sut(m.config, m.now);

@@ -31,7 +31,7 @@ static_assert(std::is_same_v<SwarmV6::Endpoint, CompactPeerV6>);
 template <typename Swarm>
 using SwarmMap = absl::flat_hash_map<InfoHash, Swarm>;
 
-// The low 32 bits of the caller's clock (a peer keeps 31 of them, see Stamp).
+// The low 32 bits of the caller's clock (a peer keeps 30 of them, see Stamp).
 inline uint32_t Clock32(int64_t now) {
   return static_cast<uint32_t>(static_cast<uint64_t>(now));
 }
