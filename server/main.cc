@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,7 +55,8 @@ constexpr char kUsage[] =
     "                   it back\n"
     "  --help           print this and exit\n"
     "\n"
-    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
+    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list and\n"
+    "the HTTPS certificate.\n"
     "Exit status: 0 stopped cleanly; 1 a worker failed, start-up failed, memory ran out\n"
     "or a system call the seccomp filter forbids was made; 2 bad flags or configuration;\n"
     "3 a worker did not stop in time after being asked.\n";
@@ -137,7 +139,8 @@ int Serve(const Config& config, std::string_view config_source) {
   }
 
   // Protocol workers: the one place protocols plug in (server/protocol_workers.cc).
-  ServerContext context{config, access_list};
+  std::vector<std::function<void()>> reload_hooks;
+  ServerContext context{config, access_list, &reload_hooks};
   absl::StatusOr<std::vector<std::unique_ptr<Worker>>> protocol_workers =
       BuildProtocolWorkers(context);
   if (!protocol_workers.ok()) {
@@ -180,6 +183,10 @@ int Serve(const Config& config, std::string_view config_source) {
         REEF_LOG(Info) << "access_list.mode is \"off\": nothing to reload";
       });
     }
+  }
+  // What protocols reload on the same signals (HTTPS certificates).
+  for (std::function<void()>& hook : reload_hooks) {
+    for (int signo : {SIGUSR1, SIGHUP}) supervisor.OnSignal(signo, hook);
   }
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));

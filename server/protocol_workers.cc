@@ -9,6 +9,7 @@
 #include "server/common/periodic.h"
 #include "server/swarm/torrent_store.h"
 #include "server/tracker/tracker.h"
+#include "server/http/http_server.h"
 #include "server/udp/udp_server.h"
 
 namespace reef {
@@ -84,7 +85,19 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     for (auto& worker : udp->workers) workers.push_back(std::move(worker));
   }
 
-  // [http], [ws]: future protocols add their workers here, over the same `core`.
+  // [http], [http.tls]
+  if (config.http.enabled) {
+    absl::StatusOr<http_server::HttpWorkers> http =
+        http_server::BuildHttpWorkers(config.http, config.http_tls, *core);
+    if (!http.ok()) return http.status();
+    for (auto& worker : http->workers) workers.push_back(std::move(worker));
+    if (http->tls != nullptr && context.reload_hooks != nullptr) {
+      context.reload_hooks->push_back(
+          [tls = http->tls] { http_server::ReloadCertificate(*tls); });
+    }
+  }
+
+  // [ws]: a future protocol adds its workers here, over the same `core`.
 
   if (workers.empty()) {
     REEF_LOG(Warn) << "no protocol is enabled: reef serves nothing and waits for SIGTERM";

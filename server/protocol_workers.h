@@ -13,6 +13,7 @@
 #ifndef REEF_SERVER_PROTOCOL_WORKERS_H_
 #define REEF_SERVER_PROTOCOL_WORKERS_H_
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct ServerContext {
   // Which info hashes to serve: call access_list->Allows(info_hash) per request (cheap,
   // any thread). Always set; in mode "off" it allows everything.
   std::shared_ptr<const AccessList> access_list;
+  // Where protocols put what SIGUSR1 and SIGHUP should reload (HTTPS certificates): each
+  // function runs on the supervisor's thread per signal, and must be quick. May be null
+  // (tests): nothing is reloaded then.
+  std::vector<std::function<void()>>* reload_hooks = nullptr;
 };
 
 // The workers for every enabled protocol, in the order they should be started, sharing

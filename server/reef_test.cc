@@ -37,7 +37,9 @@ constexpr absl::Duration kExitLimit = absl::Seconds(30);
 // them; the access list is on in some tests so that its real worker runs too.
 constexpr char kServeConfig[] =
     "[udp]\n"
-    "listen = [\"127.0.0.1:0\"]\n";
+    "listen = [\"127.0.0.1:0\"]\n"
+    "[http]\n"
+    "enabled = false\n";
 
 std::string TempPath(const std::string& name) {
   const char* dir = getenv("TEST_TMPDIR");
@@ -225,7 +227,8 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
 }
 
 TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
-  const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n");
+  const std::string config =
+      WriteFile("none.toml", "[udp]\nenabled = false\n[http]\nenabled = false\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   WaitUntilRunning(*reef);
   CHECK(Has(reef->stderr_text(), "no protocol is enabled"));

@@ -172,6 +172,9 @@ def main():
 listen = ["127.0.0.1:{port}", "[::1]:{port}"]
 socket_workers = 2
 
+[http]
+enabled = false
+
 [swarm]
 max_peers = {budget or MAX_PEERS}
 max_torrents = {budget or MAX_TORRENTS}
