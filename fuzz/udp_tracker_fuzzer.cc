@@ -56,6 +56,9 @@ constexpr size_t kMaxOperations = 400;
 constexpr uint32_t kMaxResponsePeers = 6;
 constexpr size_t kMaxScrape = 5;
 constexpr uint32_t kTimeout = 300;
+// The store counts a `completed` from one address prefix (IPv4 /32, IPv6 /64: the
+// defaults) at most once per torrent in this window.
+constexpr uint32_t kCompletedWindow = 200;
 constexpr int32_t kInterval = 1800;
 constexpr size_t kTorrents = 4;
 constexpr size_t kRefusedTorrent = 3;
@@ -137,8 +140,18 @@ struct ModelSwarm {
 
 using SwarmKey = std::pair<InfoHash, AddressFamily>;
 
+// A torrent, a family and an address prefix whose `completed` was counted.
+using CompletionKey = std::tuple<InfoHash, AddressFamily, std::array<uint8_t, 16>>;
+
 struct Model {
   std::map<SwarmKey, ModelSwarm> swarms;
+  std::map<CompletionKey, int64_t> completions;  // when each was last counted
+
+  static CompletionKey Completion(const InfoHash& t, const Endpoint& e) {
+    std::array<uint8_t, 16> prefix{};
+    std::copy_n(e.address.bytes.begin(), e.address.is_v4() ? 4 : 8, prefix.begin());
+    return {t, e.address.family, prefix};
+  }
 
   static std::tuple<std::array<uint8_t, 16>, uint16_t> Key(const Endpoint& e) {
     std::array<uint8_t, 16> bytes{};
@@ -168,6 +181,7 @@ struct Model {
       (key.second == AddressFamily::kV4 ? s.peers_v4 : s.peers_v6) += swarm.peers.size();
     }
     s.torrents = torrents.size();
+    s.completion_records = completions.size();
     return s;
   }
 };
@@ -179,7 +193,8 @@ class Harness {
   explicit Harness(uint8_t settings)
       : store_(swarm::TorrentStore::Create({.shards = 2,
                                             .max_response_peers = kMaxResponsePeers,
-                                            .peer_inactivity_timeout_s = kTimeout})
+                                            .peer_inactivity_timeout_s = kTimeout,
+                                            .completed_window_s = kCompletedWindow})
                    .value()),
         access_(AccessListMode::kDeny),
         ids_(ConnectionIds::WithSecret("udp_tracker_fuzzer").value()),
@@ -301,6 +316,10 @@ class Harness {
                     [&](const auto& kv) { return now - kv.second.last_seen > kTimeout; });
       it = it->second.peers.empty() ? model_.swarms.erase(it) : std::next(it);
     }
+    std::erase_if(model_.completions, [&](const auto& kv) {
+      return store_.ShardOf(std::get<0>(kv.first)) == shard &&
+             now - kv.second >= kCompletedWindow;
+    });
     const swarm::CleanStats cleaned = store_.CleanShard(shard, now);
     const swarm::StoreStats after = model_.Stats();
     FUZZ_CHECK(cleaned.peers_removed ==
@@ -399,7 +418,14 @@ class Harness {
       peer.last_seen = clock_.MonotonicSeconds();
       if (a.event == AnnounceEvent::kCompleted && !peer.completed_counted) {
         peer.completed_counted = true;
-        ++swarm.completed;
+        // Once per entry, and once per address prefix within the window.
+        const int64_t now = clock_.MonotonicSeconds();
+        const auto [record, is_new_record] =
+            model_.completions.try_emplace(Model::Completion(t, self), now);
+        if (is_new_record || now - record->second >= kCompletedWindow) {
+          record->second = now;
+          ++swarm.completed;
+        }
       }
       const uint32_t wanted = a.num_want < 0 ? kMaxResponsePeers
                                              : std::min<uint32_t>(static_cast<uint32_t>(a.num_want),

@@ -342,6 +342,11 @@ socket_workers = 1
 listen = ["127.0.0.1:{tls_port}"]
 certificate_chain = "{chain}"
 private_key = "{key}"
+
+[swarm]
+# Every simulated peer announces from 127.0.0.1: no cap on entries per address (as
+# opentracker), or the cap would evict most of them.
+prefix_cap = 0
 """
 REEF_PROTOCOLS = PROTOCOLS
 

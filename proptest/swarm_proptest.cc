@@ -13,7 +13,15 @@
 //     for a seeder every leecher before any seeder; a PeerWriter told the counts and the
 //     exact number of peers before the first one;
 //   - what a cleaning removes (peers and torrents), and which swarms exist and whether
-//     each is stored inline (the model tracks the inline/heap switch rule).
+//     each is stored inline (the model tracks the inline/heap switch rule);
+//   - issue 11's limits, drawn small per test case: the budget (max_peers, max_torrents,
+//     per shard: a refused announce changes nothing and writes nothing), the cap on
+//     entries per address prefix (the least recently announced entry of the prefix
+//     gives way), `completed` once per prefix per window (with the shard's bounded
+//     record of that), and key ownership of `stopped`. Besides the exact agreement,
+//     CheckState asserts the invariants themselves: never more peers or torrents than
+//     the budget, in the store and per shard, and never more than prefix_cap entries of
+//     one prefix in a swarm.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -68,6 +76,7 @@ struct ModelPeer {
   bool seeder = false;
   bool completed_counted = false;
   int64_t last_seen = 0;
+  std::optional<uint32_t> key;
 };
 
 struct ModelSwarm {
@@ -93,6 +102,41 @@ struct Model {
 
   int64_t now = 0;
   std::map<std::pair<int, AddressFamily>, ModelSwarm> swarms;
+  // (torrent, family, prefix) -> when its `completed` was last counted.
+  std::map<std::tuple<int, AddressFamily, int>, int64_t> completions;
+
+  // The address prefix of an endpoint under the config: the host byte is the 4th byte
+  // of both families' addresses, so it is part of the prefix iff the prefix is longer
+  // than 24 bits.
+  int PrefixOf(const EndpointKey& k) const {
+    const uint32_t bits = k.family == AddressFamily::kV4 ? config.prefix_bits_v4
+                                                         : config.prefix_bits_v6;
+    return bits > 24 ? k.host : -1;
+  }
+  uint64_t Share(uint64_t limit, size_t shard) const {
+    return limit / config.shards + (shard < limit % config.shards ? 1 : 0);
+  }
+  uint64_t ShardPeers(size_t shard) const {
+    uint64_t n = 0;
+    for (const auto& [key, swarm] : swarms) {
+      if (shard_of[static_cast<size_t>(key.first)] == shard) n += swarm.peers.size();
+    }
+    return n;
+  }
+  uint64_t ShardTorrents(size_t shard) const {
+    uint64_t n = 0;
+    for (int t = 0; t < torrents; ++t) {
+      if (shard_of[static_cast<size_t>(t)] == shard && HasTorrent(t)) ++n;
+    }
+    return n;
+  }
+  uint64_t ShardCompletions(size_t shard) const {
+    uint64_t n = 0;
+    for (const auto& [key, when] : completions) {
+      if (shard_of[static_cast<size_t>(std::get<0>(key))] == shard) ++n;
+    }
+    return n;
+  }
 
   const ModelSwarm* Find(int t, AddressFamily f) const {
     const auto it = swarms.find({t, f});
@@ -124,6 +168,7 @@ struct Model {
       (key.second == AddressFamily::kV4 ? stats.peers_v4 : stats.peers_v6) +=
           swarm.peers.size();
     }
+    stats.completion_records = completions.size();
     return stats;
   }
 };
@@ -140,7 +185,23 @@ using Command = rc::state::Command<Model, Sut>;
 
 // Checks what the store holds against the model after a command.
 void CheckState(const Model& m, const Sut& sut) {
-  RC_ASSERT(sut.store.Stats() == m.Stats());
+  const StoreStats stats = sut.store.Stats();
+  RC_ASSERT(stats == m.Stats());
+  // The budget and the cap, as invariants in their own right.
+  RC_ASSERT(stats.peers_v4 + stats.peers_v6 <= m.config.max_peers);
+  RC_ASSERT(stats.torrents <= m.config.max_torrents);
+  for (size_t shard = 0; shard < m.config.shards; ++shard) {
+    RC_ASSERT(m.ShardPeers(shard) <= sut.store.ShardPeerLimit(shard));
+    RC_ASSERT(m.ShardTorrents(shard) <= sut.store.ShardTorrentLimit(shard));
+  }
+  if (m.config.prefix_cap > 0) {
+    for (const auto& [swarm_key, swarm] : m.swarms) {
+      std::map<int, uint32_t> per_prefix;
+      for (const auto& [who, peer] : swarm.peers) {
+        RC_ASSERT(++per_prefix[m.PrefixOf(who)] <= m.config.prefix_cap);
+      }
+    }
+  }
   for (int t = 0; t < m.torrents; ++t) {
     RC_ASSERT(sut.store.Scrape(Torrent(t)) == m.Counts(t));
     for (AddressFamily f : {AddressFamily::kV4, AddressFamily::kV6}) {
@@ -204,6 +265,14 @@ struct CountingWriter {
   std::vector<PeerId> ids;
 };
 
+// What the model says an announce did.
+struct Effect {
+  bool refused = false;  // AnnounceStatus::kFull
+  bool evicted = false;
+  bool stop_key_mismatch = false;
+  bool completed_not_counted = false;
+};
+
 struct Announce : Command {
   int torrent;
   EndpointKey who;
@@ -213,6 +282,7 @@ struct Announce : Command {
   uint32_t wanted;
   uint32_t room;  // output entries
   Output output;
+  std::optional<uint32_t> key;
 
   explicit Announce(const Model& m)
       : torrent(*rc::gen::inRange(0, m.torrents)),
@@ -227,31 +297,94 @@ struct Announce : Command {
         wanted(*rc::gen::element<uint32_t>(0, 1, 2, 3, 5, 8, 50, ~uint32_t{0})),
         room(*rc::gen::element<uint32_t>(0, 1, 3, 64, 64, 64)),
         output(*rc::gen::element(Output::kEndpoints, Output::kRecords, Output::kCompact,
-                                 Output::kCounting)) {}
+                                 Output::kCounting)),
+        key(*rc::gen::element<std::optional<uint32_t>>(std::nullopt, std::nullopt, 1u, 2u)) {}
 
-  void apply(Model& m) const override {
-    const auto key = std::make_pair(torrent, who.family);
+  // With a prefix cap, every announce comes a second after the one before, so "the entry
+  // that announced least recently" is never a tie (the store breaks ties its own way).
+  static bool Ticks(const Model& m) { return m.config.prefix_cap > 0; }
+
+  Effect ApplyTo(Model& m) const {
+    Effect effect;
+    if (Ticks(m)) m.now += 1;
+    const auto key_of_swarm = std::make_pair(torrent, who.family);
     if (event == AnnounceEvent::kStopped) {
-      const auto it = m.swarms.find(key);
-      if (it != m.swarms.end()) it->second.peers.erase(who);
-      return;  // an emptied swarm stays until cleaned; none is created
+      const auto it = m.swarms.find(key_of_swarm);
+      if (it == m.swarms.end()) return effect;  // none is created
+      const auto peer = it->second.peers.find(who);
+      if (peer == it->second.peers.end()) return effect;
+      if (!peer->second.key.has_value() || peer->second.key == key) {
+        it->second.peers.erase(peer);  // an emptied swarm stays until cleaned
+      } else {
+        effect.stop_key_mismatch = true;
+      }
+      return effect;
     }
-    ModelSwarm& swarm = m.swarms[key];
-    const bool is_new = swarm.peers.count(who) == 0;
+    const size_t shard = m.shard_of[static_cast<size_t>(torrent)];
+    if (m.swarms.count(key_of_swarm) == 0) {
+      const bool new_torrent = !m.HasTorrent(torrent);
+      if ((new_torrent && m.ShardTorrents(shard) >= m.Share(m.config.max_torrents, shard)) ||
+          m.ShardPeers(shard) >= m.Share(m.config.max_peers, shard)) {
+        effect.refused = true;
+        return effect;
+      }
+    }
+    const bool is_new = m.swarms.count(key_of_swarm) == 0 ||
+                        m.swarms.at(key_of_swarm).peers.count(who) == 0;
+    if (is_new) {
+      const ModelSwarm* existing = m.Find(torrent, who.family);
+      std::optional<EndpointKey> oldest;
+      uint32_t same_prefix = 0;
+      if (existing != nullptr && m.config.prefix_cap > 0) {
+        for (const auto& [k, p] : existing->peers) {
+          if (m.PrefixOf(k) != m.PrefixOf(who)) continue;
+          ++same_prefix;
+          if (!oldest || p.last_seen < existing->peers.at(*oldest).last_seen) oldest = k;
+        }
+      }
+      if (m.config.prefix_cap > 0 && same_prefix >= m.config.prefix_cap) {
+        m.swarms.at(key_of_swarm).peers.erase(*oldest);
+        effect.evicted = true;
+      } else if (m.ShardPeers(shard) >= m.Share(m.config.max_peers, shard)) {
+        effect.refused = true;
+        return effect;
+      }
+    }
+    ModelSwarm& swarm = m.swarms[key_of_swarm];
     ModelPeer& peer = swarm.peers[who];
     if (is_new) peer.completed_counted = false;
     peer.peer_id = peer_id;
     peer.seeder = left == 0;
     peer.last_seen = m.now;
+    peer.key = key;
     if (event == AnnounceEvent::kCompleted && !peer.completed_counted) {
       peer.completed_counted = true;
-      ++swarm.completed;
+      const auto record = std::make_tuple(torrent, who.family, m.PrefixOf(who));
+      const auto it = m.completions.find(record);
+      if (it != m.completions.end()) {
+        if (m.now - it->second < m.config.completed_window_s) {
+          effect.completed_not_counted = true;
+        } else {
+          it->second = m.now;
+          ++swarm.completed;
+        }
+      } else if (m.ShardCompletions(shard) >= m.Share(m.config.max_torrents, shard)) {
+        effect.completed_not_counted = true;
+      } else {
+        m.completions.emplace(record, m.now);
+        ++swarm.completed;
+      }
     }
     if (swarm.peers.size() > kInlinePeers) swarm.on_heap = true;
+    return effect;
   }
 
+  void apply(Model& m) const override { ApplyTo(m); }
+
   void run(const Model& m, Sut& sut) const override {
-    const Model next = nextState(m);
+    Model next = m;
+    const Effect effect = ApplyTo(next);
+    if (Ticks(m)) sut.now += 1;
     AnnounceRequest r;
     r.info_hash = Torrent(torrent);
     r.peer_id = PeerIdOf(peer_id);
@@ -259,6 +392,7 @@ struct Announce : Command {
     r.left = left;
     r.event = event;
     r.peers_wanted = wanted;
+    r.key = key;
 
     // What the store wrote, as endpoints, plus the peer ids where the output has them.
     std::vector<Endpoint> got;
@@ -287,6 +421,10 @@ struct Announce : Command {
         CountingWriter writer;
         writer.room = room;
         result = sut.store.Announce(r, sut.now, sut.rng, writer);
+        if (effect.refused) {
+          RC_ASSERT(writer.begin_calls == 0);  // a refusal writes nothing
+          break;
+        }
         RC_ASSERT(writer.begin_calls == 1);
         RC_ASSERT(writer.family == who.family);
         RC_ASSERT(writer.counts == result.counts);
@@ -323,6 +461,16 @@ struct Announce : Command {
       }
     }
 
+    RC_ASSERT((result.status == AnnounceStatus::kFull) == effect.refused);
+    RC_ASSERT(result.prefix_evicted == effect.evicted);
+    RC_ASSERT(result.stop_key_mismatch == effect.stop_key_mismatch);
+    RC_ASSERT(result.completed_not_counted == effect.completed_not_counted);
+    if (effect.refused) {
+      RC_ASSERT(result.peers_written == 0u);
+      RC_ASSERT(got.empty());
+      CheckState(next, sut);
+      return;
+    }
     RC_ASSERT(result.counts == next.Counts(torrent));
     if (event == AnnounceEvent::kStopped) {
       RC_ASSERT(result.peers_written == 0u);
@@ -339,17 +487,19 @@ struct Announce : Command {
             return std::tie(a.address.family, a.address.bytes, a.port) <
                    std::tie(b.address.family, b.address.bytes, b.port);
           });
-      for (const auto& [key, peer] : swarm.peers) by_endpoint.emplace(ToEndpoint(key), key);
+      for (const auto& [peer_key, peer] : swarm.peers) {
+        by_endpoint.emplace(ToEndpoint(peer_key), peer_key);
+      }
       std::set<EndpointKey> seen;
       uint32_t leechers_returned = 0;
       for (size_t i = 0; i < got.size(); ++i) {
         RC_ASSERT(got[i].family() == who.family);
         const auto it = by_endpoint.find(got[i]);
         RC_ASSERT(it != by_endpoint.end());  // a peer the model has, of this family
-        const EndpointKey key = it->second;
-        RC_ASSERT(!(key == who));            // never the requester
-        RC_ASSERT(seen.insert(key).second);  // never twice
-        const ModelPeer& peer = swarm.peers.at(key);
+        const EndpointKey peer_key = it->second;
+        RC_ASSERT(!(peer_key == who));            // never the requester
+        RC_ASSERT(seen.insert(peer_key).second);  // never twice
+        const ModelPeer& peer = swarm.peers.at(peer_key);
         if (ids[i].has_value()) RC_ASSERT(*ids[i] == PeerIdOf(peer.peer_id));
         leechers_returned += peer.seeder ? 0 : 1;
       }
@@ -366,7 +516,7 @@ struct Announce : Command {
        << (who.family == AddressFamily::kV4 ? "v4" : "v6") << " host " << int{who.host}
        << " port " << int{who.port} << ", id " << peer_id << ", left " << left << ", "
        << EventName(event) << ", wanted " << wanted << ", room " << room << ", output "
-       << static_cast<int>(output) << ")";
+       << static_cast<int>(output) << ", key " << (key ? static_cast<int>(*key) : -1) << ")";
   }
 };
 
@@ -396,6 +546,10 @@ struct Clean : Command {
       if (swarm.peers.size() <= kInlinePeers) swarm.on_heap = false;
       it = swarm.peers.empty() ? m.swarms.erase(it) : std::next(it);
     }
+    std::erase_if(m.completions, [&](const auto& kv) {
+      return m.shard_of[static_cast<size_t>(std::get<0>(kv.first))] == shard &&
+             m.now - kv.second >= m.config.completed_window_s;
+    });
   }
 
   void run(const Model& m, Sut& sut) const override {
@@ -432,10 +586,21 @@ void RunStateMachine(int torrents, uint8_t hosts, uint8_t ports) {
   m.config.shards = *rc::gen::inRange<size_t>(1, 5);
   m.config.max_response_peers = *rc::gen::inRange<uint32_t>(1, 8);
   m.config.peer_inactivity_timeout_s = *rc::gen::inRange<uint32_t>(1, 30);
+  // Issue 11's limits: often small enough to be reached, sometimes out of the way.
+  const uint64_t shards = m.config.shards;
+  m.config.max_peers = *rc::gen::element<uint64_t>(uint64_t{shards}, shards + 1, 2 * shards + 1,
+                                                   4 * shards, uint64_t{1000});
+  m.config.max_torrents =
+      *rc::gen::element<uint64_t>(uint64_t{shards}, shards + 1, 2 * shards, uint64_t{1000});
+  m.config.prefix_cap = *rc::gen::element<uint32_t>(0, 0, 1, 2, 3);
+  m.config.prefix_bits_v4 = *rc::gen::element<uint32_t>(32, 32, 24);
+  m.config.prefix_bits_v6 = *rc::gen::element<uint32_t>(64, 64, 16);
+  m.config.completed_window_s = *rc::gen::inRange<uint32_t>(1, 30);
   m.torrents = torrents;
   m.hosts = hosts;
   m.ports = ports;
-  // Anywhere on the clock, across the store's 31-bit wrap and the 32-bit one, or below 0.
+  // Anywhere on the clock, across the 31-bit and 32-bit wraps (the store keeps 30 bits),
+  // or below 0.
   m.now = *rc::gen::element<int64_t>(0, 1000, (int64_t{1} << 31) - 40,
                                      (int64_t{1} << 32) - 40, -100, int64_t{1} << 45);
   Sut sut(m.config, m.now);

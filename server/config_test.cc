@@ -115,7 +115,7 @@ TEST_CASE("the defaults are the documented ones") {
   CHECK(c.swarm.peer_inactivity_timeout == absl::Seconds(2700));
   CHECK(c.swarm.max_response_peers == 50);
   CHECK(c.swarm.max_scrape_hashes == 74);
-  CHECK(c.swarm.shards == 64);
+  CHECK(c.swarm.shards == 256);
   CHECK(c.swarm.cleaning_interval == absl::Seconds(60));
   CHECK(c.access_list.mode == AccessListMode::kOff);
   CHECK(c.access_list.path.empty());
@@ -171,7 +171,7 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     previous = line;
   }
   CHECK(sections == 8);
-  CHECK(keys == 54);
+  CHECK(keys == 60);  // [ws]'s 13 and the store's budget and prefix keys (issue 11)
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -346,6 +346,18 @@ TEST_CASE("keys that contradict each other are refused, naming the key") {
         "swarm.announce_interval_seconds (1800), or every peer expires before it announces "
         "again; got 1800");
   CHECK(Error("[swarm]\npeer_inactivity_timeout_seconds = 1801\n").empty());
+  // The store's budget: every shard needs a share of at least one (issue 11).
+  CHECK(Error("[swarm]\nshards = 8\nmax_peers = 7\n") ==
+        "test.toml:3: swarm.max_peers: must be at least swarm.shards (8): each shard holds "
+        "its share; got 7");
+  CHECK(Error("[swarm]\nshards = 8\nmax_torrents = 7\n") ==
+        "test.toml:3: swarm.max_torrents: must be at least swarm.shards (8): each shard holds "
+        "its share; got 7");
+  CHECK(Error("[swarm]\nshards = 8\nmax_peers = 8\nmax_torrents = 8\nprefix_cap = 0\n").empty());
+  CHECK(Error("[swarm]\nprefix_bits_v4 = 33\n") ==
+        "test.toml:2: swarm.prefix_bits_v4: must be from 1 to 32, got 33");
+  CHECK(Error("[swarm]\nprefix_bits_v6 = 0\n") ==
+        "test.toml:2: swarm.prefix_bits_v6: must be from 1 to 128, got 0");
   CHECK(Error("[udp]\nlisten = []\n") ==
         "test.toml:2: udp.listen: is empty while udp.enabled is true (set enabled = false "
         "instead)");

@@ -68,6 +68,13 @@ absl::StatusOr<tracker::Shared> BuildTrackerCore(const SwarmConfig& swarm,
   store_config.max_response_peers = static_cast<uint32_t>(swarm.max_response_peers);
   store_config.peer_inactivity_timeout_s =
       static_cast<uint32_t>(absl::ToInt64Seconds(swarm.peer_inactivity_timeout));
+  store_config.max_peers = static_cast<uint64_t>(swarm.max_peers);
+  store_config.max_torrents = static_cast<uint64_t>(swarm.max_torrents);
+  store_config.prefix_cap = static_cast<uint32_t>(swarm.prefix_cap);
+  store_config.prefix_bits_v4 = static_cast<uint32_t>(swarm.prefix_bits_v4);
+  store_config.prefix_bits_v6 = static_cast<uint32_t>(swarm.prefix_bits_v6);
+  store_config.completed_window_s =
+      static_cast<uint32_t>(absl::ToInt64Seconds(swarm.completed_window));
   absl::StatusOr<swarm::TorrentStore> store = swarm::TorrentStore::Create(store_config);
   if (!store.ok()) return store.status();
 

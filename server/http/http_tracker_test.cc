@@ -227,6 +227,7 @@ TEST_CASE("answers fit MaxResponseBytes at the largest limits, and an answer all
   for (int i = 0; i < 101; ++i) {
     std::array<uint8_t, 16> a;
     a.fill(0xff);
+    a[7] = static_cast<uint8_t>(i);  // each in its own /64: under [swarm] prefix_cap
     a[15] = static_cast<uint8_t>(i);
     char id[21];
     snprintf(id, sizeof(id), "-RF0001-%012d", i);

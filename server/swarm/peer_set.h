@@ -35,9 +35,11 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "protocol/common/fixed_bytes.h"
@@ -49,29 +51,37 @@ namespace reef::swarm::internal {
 // kMaxResponsePeersLimit is checked against it).
 inline constexpr uint32_t kMaxSelection = 1024;
 
-// A peer's last announce time and completed flag in one word: bit 0 is the flag, bits
-// 1..31 the low 31 bits of the caller's clock (seconds).
+// A peer's last announce time and two flags in one word: bit 0 is the completed flag,
+// bit 1 says the peer sent a key (PeerMeta::key), bits 2..31 are the low 30 bits of the
+// caller's clock (seconds).
 class Stamp {
  public:
   static constexpr Stamp At(uint32_t now, bool completed) {
-    return Stamp((now << 1) | (completed ? 1u : 0u));
+    return Stamp((now << 2) | (completed ? kCompleted : 0u));
   }
-  constexpr bool completed() const { return (bits_ & 1u) != 0; }
-  constexpr void set_completed() { bits_ |= 1u; }
-  // The low 31 bits of the clock at the last announce.
-  constexpr uint32_t last_seen() const { return bits_ >> 1; }
-  constexpr void Touch(uint32_t now) { bits_ = (now << 1) | (bits_ & 1u); }
+  constexpr bool completed() const { return (bits_ & kCompleted) != 0; }
+  constexpr void set_completed() { bits_ |= kCompleted; }
+  constexpr bool has_key() const { return (bits_ & kHasKey) != 0; }
+  constexpr void set_has_key(bool has_key) {
+    bits_ = has_key ? (bits_ | kHasKey) : (bits_ & ~kHasKey);
+  }
+  // The low 30 bits of the clock at the last announce.
+  constexpr uint32_t last_seen() const { return bits_ >> 2; }
+  constexpr void Touch(uint32_t now) { bits_ = (now << 2) | (bits_ & kFlags); }
 
-  // Seconds idle at `now` (the low 32 bits of the clock; only 31 count). The difference
-  // is taken modulo 2^31 and read as signed: exact while the two are less than 2^30 s
-  // (34 years) apart. A clock that stepped back (two workers reading it a moment apart)
+  // Seconds idle at `now` (the low 32 bits of the clock; only 30 count). The difference
+  // is taken modulo 2^30 and read as signed: exact while the two are less than 2^29 s
+  // (17 years) apart. A clock that stepped back (two workers reading it a moment apart)
   // gives a negative difference, which counts as 0.
   constexpr int64_t IdleSeconds(uint32_t now) const {
-    const auto doubled = static_cast<int32_t>((now << 1) - (bits_ & ~1u));
-    return std::max<int64_t>(0, doubled >> 1);
+    const auto quadrupled = static_cast<int32_t>((now << 2) - (bits_ & ~kFlags));
+    return std::max<int64_t>(0, quadrupled >> 2);
   }
 
  private:
+  static constexpr uint32_t kCompleted = 1u;
+  static constexpr uint32_t kHasKey = 2u;
+  static constexpr uint32_t kFlags = kCompleted | kHasKey;
   explicit constexpr Stamp(uint32_t bits) : bits_(bits) {}
   uint32_t bits_;  // no initializer: keeps PeerMeta trivial
 
@@ -111,12 +121,25 @@ inline bool SameEndpoint(const std::array<uint8_t, N>& a, const std::array<uint8
 }
 
 // Everything about a peer but its endpoint. Trivial, so inline arrays of it cost
-// nothing to create; both fields are written when a peer is added.
+// nothing to create; every field is written when a peer is added.
 struct PeerMeta {
   std::array<uint8_t, kPeerIdSize> peer_id;
   Stamp stamp;
+  // The client's BEP 15 / HTTP `key`, when stamp.has_key(): only a `stopped` with the same
+  // key removes the entry (see TorrentStore).
+  uint32_t key;
+
+  // Whether a `stopped` carrying `request_key` may remove this entry: yes when the entry
+  // has no key, else only with the same key.
+  bool KeyAllows(const std::optional<uint32_t>& request_key) const {
+    return !stamp.has_key() || (request_key.has_value() && *request_key == key);
+  }
+  void SetKey(const std::optional<uint32_t>& request_key) {
+    stamp.set_has_key(request_key.has_value());
+    key = request_key.value_or(0);
+  }
 };
-static_assert(sizeof(PeerMeta) == 24);
+static_assert(sizeof(PeerMeta) == 28);
 static_assert(std::is_trivially_copyable_v<PeerMeta>);
 
 // A set of distinct positions drawn by Floyd's algorithm; a small open-addressing table
@@ -171,11 +194,32 @@ void SampleDistinct(uint32_t n, uint32_t count, Rng& rng, Emit&& emit) {
   }
 }
 
+// How entries are grouped by address prefix, for TorrentStore's cap on entries per
+// prefix: the first `bits` bits of the address (1..32 for IPv4, 1..128 for IPv6), and at
+// most `cap` entries of one prefix in one swarm (0: no cap, and no bookkeeping for it).
+struct PrefixRule {
+  uint32_t bits = 0;
+  uint32_t cap = 0;
+};
+
+// The first `bits` bits of the endpoint's address, the rest zero.
+template <size_t N>
+std::array<uint8_t, N - 2> PrefixOf(const std::array<uint8_t, N>& endpoint, uint32_t bits) {
+  std::array<uint8_t, N - 2> prefix{};
+  const size_t whole = std::min<size_t>(bits / 8, N - 2);
+  std::memcpy(prefix.data(), endpoint.data(), whole);
+  if (whole < N - 2 && bits % 8 != 0) {
+    prefix[whole] = static_cast<uint8_t>(endpoint[whole] & (0xff00u >> (bits % 8)));
+  }
+  return prefix;
+}
+
 template <size_t kAddressBytes, uint32_t kInlineCapacity>
 class PeerSet {
  public:
   static constexpr size_t kEndpointBytes = kAddressBytes + 2;
   using Endpoint = EndpointBytes<kAddressBytes>;
+  using Prefix = std::array<uint8_t, kAddressBytes>;
   using PeerIdBytes = std::array<uint8_t, kPeerIdSize>;
 
   static constexpr uint32_t kNotFound = std::numeric_limits<uint32_t>::max();
@@ -198,7 +242,7 @@ class PeerSet {
   bool empty() const { return size_ == 0; }
   uint32_t leechers() const { return leechers_; }
   uint32_t seeders() const { return size_ - leechers_; }
-  // `completed` events counted, at most once per peer entry; saturates.
+  // `completed` events counted (AddCompleted); saturates.
   uint32_t completed() const { return completed_; }
   bool is_inline() const { return !large_mode_; }
 
@@ -218,28 +262,107 @@ class PeerSet {
     return kNotFound;
   }
 
-  // Adds the peer at `endpoint`, or updates it if present (its peer id, last announce
-  // and seeder status are replaced). A `completed_event` counts once per peer entry.
-  // Returns the peer's position afterwards. May allocate only when the peer is new.
+  // Adds a peer that is not in the set (Find returned kNotFound) and returns its
+  // position. With rule.cap > 0 it joins its prefix's entries as the most recent one;
+  // every call on a set must pass the same rule. May allocate.
+  uint32_t Insert(const Endpoint& endpoint, const PeerIdBytes& peer_id,
+                  const std::optional<uint32_t>& key, bool seeder, uint32_t now,
+                  const PrefixRule& rule) {
+    PeerMeta meta{peer_id, Stamp::At(now, false), 0};
+    meta.SetKey(key);
+    if (!large_mode_ && size_ == kInlineCapacity) MoveToHeap(rule, now);
+    uint32_t position = size_;
+    if (large_mode_) {
+      Large& large = *storage_.large;
+      large.endpoints.push_back(endpoint);
+      large.metas.push_back(meta);
+      ++size_;
+      large.index.insert(Slot{position});
+      if (rule.cap > 0) {
+        large.links.push_back(Links{});
+        LinkNewest(position, PrefixOf(endpoint, rule.bits));
+      }
+    } else {
+      storage_.small.endpoints[position] = endpoint;
+      storage_.small.metas[position] = meta;
+      ++size_;
+    }
+    if (!seeder) {
+      SwapPositions(position, leechers_, rule);
+      position = leechers_++;
+    }
+    return position;
+  }
+
+  // Updates the peer at `position` from its new announce (peer id, key, last announce,
+  // seeder status; it becomes its prefix's most recent entry) and returns its position
+  // afterwards. Never allocates.
+  uint32_t Update(uint32_t position, const PeerIdBytes& peer_id,
+                  const std::optional<uint32_t>& key, bool seeder, uint32_t now,
+                  const PrefixRule& rule) {
+    PeerMeta& meta = metas()[position];
+    meta.peer_id = peer_id;
+    meta.SetKey(key);
+    meta.stamp.Touch(now);
+    if (large_mode_ && rule.cap > 0) MakeNewest(position, rule);
+    return SetSeeder(position, seeder, rule);
+  }
+
+  // Sets the completed flag of the peer at `position`; true if it was not set (the
+  // first `completed` of this entry).
+  bool MarkCompleted(uint32_t position) {
+    Stamp& stamp = metas()[position].stamp;
+    if (stamp.completed()) return false;
+    stamp.set_completed();
+    return true;
+  }
+  void AddCompleted() {
+    if (completed_ != std::numeric_limits<uint32_t>::max()) ++completed_;
+  }
+
+  // Insert or Update, then a `completed_event` counts once per peer entry; with no prefix
+  // rule and no key. Returns the peer's position afterwards.
   uint32_t Upsert(const Endpoint& endpoint, const PeerIdBytes& peer_id, bool seeder,
                   bool completed_event, uint32_t now) {
     uint32_t position = Find(endpoint);
-    if (position == kNotFound) {
-      position = Insert(endpoint, PeerMeta{peer_id, Stamp::At(now, false)}, seeder);
-    } else {
-      PeerMeta& meta = metas()[position];
-      meta.peer_id = peer_id;
-      meta.stamp.Touch(now);
-      position = SetSeeder(position, seeder);
+    position = position == kNotFound
+                   ? Insert(endpoint, peer_id, std::nullopt, seeder, now, PrefixRule{})
+                   : Update(position, peer_id, std::nullopt, seeder, now, PrefixRule{});
+    if (completed_event && MarkCompleted(position)) AddCompleted();
+    return position;
+  }
+
+  // How many entries of `prefix` the set holds (rule.cap > 0 only).
+  uint32_t PrefixCount(const Prefix& prefix, const PrefixRule& rule) const {
+    if (large_mode_) {
+      const auto it = storage_.large->prefixes.find(prefix);
+      return it == storage_.large->prefixes.end() ? 0 : it->second.count;
     }
-    if (completed_event) {
-      Stamp& stamp = metas()[position].stamp;
-      if (!stamp.completed()) {
-        stamp.set_completed();
-        if (completed_ != std::numeric_limits<uint32_t>::max()) ++completed_;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (PrefixOf(storage_.small.endpoints[i], rule.bits) == prefix) ++count;
+    }
+    return count;
+  }
+
+  // Removes the entry of `prefix` that announced least recently before `now` (rule.cap >
+  // 0, and PrefixCount(prefix) > 0). Never allocates.
+  void RemoveOldestOf(const Prefix& prefix, const PrefixRule& rule, uint32_t now) {
+    if (large_mode_) {
+      RemoveAt(storage_.large->prefixes.find(prefix)->second.oldest, rule);
+      return;
+    }
+    uint32_t oldest = kNotFound;
+    int64_t oldest_idle = -1;
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (PrefixOf(storage_.small.endpoints[i], rule.bits) != prefix) continue;
+      const int64_t idle = storage_.small.metas[i].stamp.IdleSeconds(now);
+      if (idle > oldest_idle) {
+        oldest = i;
+        oldest_idle = idle;
       }
     }
-    return position;
+    RemoveAt(oldest, rule);
   }
 
   // Starts loading the heap form's bookkeeping, if any, into the cache: the caller has
@@ -249,26 +372,68 @@ class PeerSet {
   }
 
   // Removes the peer at `endpoint`; false if there was none. Never allocates.
-  bool Remove(const Endpoint& endpoint) {
+  bool Remove(const Endpoint& endpoint, const PrefixRule& rule = {}) {
     const uint32_t position = Find(endpoint);
     if (position == kNotFound) return false;
-    RemoveAt(position);
+    RemoveAt(position, rule);
     return true;
+  }
+
+  // Removes the peer at `position` < size(). Never allocates.
+  void RemoveAt(uint32_t position, const PrefixRule& rule) {
+    if (large_mode_) {
+      Large& large = *storage_.large;
+      if (rule.cap > 0) Unlink(position, PrefixOf(large.endpoints[position], rule.bits));
+      large.index.erase(large.index.find(endpoints()[position]));
+    }
+    const uint32_t last = size_ - 1;
+    if (position < leechers_) {
+      // Fill the hole with the last leecher, and the last leecher's place with the last
+      // peer, so both parts stay contiguous.
+      const uint32_t last_leecher = leechers_ - 1;
+      MovePosition(last_leecher, position, rule);
+      MovePosition(last, last_leecher, rule);
+      --leechers_;
+    } else {
+      MovePosition(last, position, rule);
+    }
+    --size_;
+    if (large_mode_) {
+      storage_.large->endpoints.pop_back();
+      storage_.large->metas.pop_back();
+      if (rule.cap > 0) storage_.large->links.pop_back();
+    }
   }
 
   // Removes every peer idle for more than `timeout_s` seconds at `now`, then Compact()s.
   // Returns how many were removed.
-  uint32_t RemoveIdle(uint32_t now, uint32_t timeout_s) {
+  uint32_t RemoveIdle(uint32_t now, uint32_t timeout_s, const PrefixRule& rule = {}) {
     uint32_t removed = 0;
     // Backwards: RemoveAt fills the hole from a higher position, which has already been
     // looked at, so every peer is looked at exactly once.
     for (uint32_t i = size_; i-- > 0;) {
       if (metas()[i].stamp.IdleSeconds(now) > timeout_s) {
-        RemoveAt(i);
+        RemoveAt(i, rule);
         ++removed;
       }
     }
     Compact();
+    return removed;
+  }
+
+  // Removes the peers at positions [begin, end) (end <= size()) idle for more than
+  // `timeout_s` seconds at `now`, looking from the top down; returns how many. A peer
+  // moved into that range by a removal (from above it) is looked at too. Cleaning calls it
+  // a slice at a time, releasing the shard's lock between slices; it does not Compact().
+  uint32_t RemoveIdleIn(uint32_t begin, uint32_t end, uint32_t now, uint32_t timeout_s,
+                        const PrefixRule& rule) {
+    uint32_t removed = 0;
+    for (uint32_t i = end; i-- > begin;) {
+      if (i < size_ && metas()[i].stamp.IdleSeconds(now) > timeout_s) {
+        RemoveAt(i, rule);
+        ++removed;
+      }
+    }
     return removed;
   }
 
@@ -289,8 +454,10 @@ class PeerSet {
     if (large.endpoints.capacity() > 2 * static_cast<size_t>(size_)) {
       large.endpoints.shrink_to_fit();
       large.metas.shrink_to_fit();
+      large.links.shrink_to_fit();
     }
     if (large.index.capacity() > 4 * static_cast<size_t>(size_)) large.index.rehash(0);
+    if (large.prefixes.capacity() > 4 * large.prefixes.size() + 64) large.prefixes.rehash(0);
   }
 
   // Chooses up to `wanted` distinct peers at random, never the one at position
@@ -338,15 +505,19 @@ class PeerSet {
     for (uint32_t i = 0; i < size_; ++i) f(endpoints()[i], metas()[i], i >= leechers_);
   }
 
-  // Heap bytes this set owns (0 while inline): the arrays' and the index's capacity,
+  // Heap bytes this set owns (0 while inline): the arrays' and the tables' capacity,
   // not counting the allocator's own overhead.
   size_t HeapBytes() const {
     if (!large_mode_) return 0;
     const Large& large = *storage_.large;
     const size_t index_capacity = large.index.capacity();
+    const size_t prefixes_capacity = large.prefixes.capacity();
     return sizeof(Large) + large.endpoints.capacity() * sizeof(Endpoint) +
-           large.metas.capacity() * sizeof(PeerMeta) + index_capacity * (sizeof(Slot) + 1) +
-           (index_capacity == 0 ? 0 : 16);
+           large.metas.capacity() * sizeof(PeerMeta) +
+           large.links.capacity() * sizeof(Links) + index_capacity * (sizeof(Slot) + 1) +
+           (index_capacity == 0 ? 0 : 16) +
+           prefixes_capacity * (sizeof(std::pair<Prefix, PrefixList>) + 1) +
+           (prefixes_capacity == 0 ? 0 : 16);
   }
 
  private:
@@ -385,6 +556,19 @@ class PeerSet {
       return SameEndpoint((*endpoints)[slot.position], endpoint);
     }
   };
+  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  // A peer's neighbours among the entries of its prefix, ordered by last announce
+  // (positions; kNone at either end). Kept only in the heap form, with a prefix cap.
+  struct Links {
+    uint32_t older = kNone;
+    uint32_t newer = kNone;
+  };
+  // The entries of one prefix: the ends of its Links list and how many there are.
+  struct PrefixList {
+    uint32_t oldest;
+    uint32_t newest;
+    uint32_t count;
+  };
   // The heap form. Never moved (the index's functors point at the arrays).
   struct Large {
     Large() : index(0, IndexHash{&endpoints}, IndexEq{&endpoints, &metas}) {}
@@ -394,6 +578,11 @@ class PeerSet {
     std::vector<Endpoint> endpoints;
     std::vector<PeerMeta> metas;
     absl::flat_hash_set<Slot, IndexHash, IndexEq> index;
+    // With a prefix cap: parallel to the arrays, and the lists' ends by prefix, so that
+    // counting a prefix's entries and finding its oldest take one lookup, not a scan
+    // (an attacker at its cap must not make every announce walk a large swarm).
+    std::vector<Links> links;
+    absl::flat_hash_map<Prefix, PrefixList> prefixes;
   };
   // The inline form. Trivial: nothing is written until a peer is added.
   struct Small {
@@ -420,75 +609,99 @@ class PeerSet {
     return large_mode_ ? storage_.large->metas.data() : storage_.small.metas;
   }
 
-  // Appends the peer and moves it into its part of the arrays; returns its position.
-  uint32_t Insert(const Endpoint& endpoint, const PeerMeta& meta, bool seeder) {
-    if (!large_mode_ && size_ == kInlineCapacity) MoveToHeap();
-    uint32_t position = size_;
-    if (large_mode_) {
-      Large& large = *storage_.large;
-      large.endpoints.push_back(endpoint);
-      large.metas.push_back(meta);
-      ++size_;
-      large.index.insert(Slot{position});
+  // Appends the node at `position` to its prefix's list as the newest.
+  void LinkNewest(uint32_t position, const Prefix& prefix) {
+    Large& large = *storage_.large;
+    const auto [it, inserted] = large.prefixes.try_emplace(prefix, PrefixList{position, position, 1});
+    if (inserted) {
+      large.links[position] = Links{};
+      return;
+    }
+    PrefixList& list = it->second;
+    large.links[position] = Links{list.newest, kNone};
+    large.links[list.newest].newer = position;
+    list.newest = position;
+    ++list.count;
+  }
+
+  // Takes the node at `position` out of its prefix's list.
+  void Unlink(uint32_t position, const Prefix& prefix) {
+    Large& large = *storage_.large;
+    const Links links = large.links[position];
+    if (links.older != kNone) large.links[links.older].newer = links.newer;
+    if (links.newer != kNone) large.links[links.newer].older = links.older;
+    const auto it = large.prefixes.find(prefix);
+    PrefixList& list = it->second;
+    if (--list.count == 0) {
+      large.prefixes.erase(it);
+      return;
+    }
+    if (list.oldest == position) list.oldest = links.newer;
+    if (list.newest == position) list.newest = links.older;
+  }
+
+  // Moves the node at `position` to the newest end of its list, without erasing the
+  // prefix (so without allocating).
+  void MakeNewest(uint32_t position, const PrefixRule& rule) {
+    Large& large = *storage_.large;
+    Links& links = large.links[position];
+    if (links.newer == kNone) return;  // already the newest
+    PrefixList& list =
+        large.prefixes.find(PrefixOf(large.endpoints[position], rule.bits))->second;
+    if (links.older != kNone) {
+      large.links[links.older].newer = links.newer;
     } else {
-      storage_.small.endpoints[position] = endpoint;
-      storage_.small.metas[position] = meta;
-      ++size_;
+      list.oldest = links.newer;
     }
-    if (!seeder) {
-      SwapPositions(position, leechers_);
-      position = leechers_++;
+    large.links[links.newer].older = links.older;
+    large.links[list.newest].newer = position;
+    links = Links{list.newest, kNone};
+    list.newest = position;
+  }
+
+  // Points the neighbours of the node now at `position` (and its list's ends) at it.
+  void Relink(uint32_t position, const PrefixRule& rule) {
+    Large& large = *storage_.large;
+    const Links links = large.links[position];
+    if (links.older != kNone) large.links[links.older].newer = position;
+    if (links.newer != kNone) large.links[links.newer].older = position;
+    if (links.older == kNone || links.newer == kNone) {
+      PrefixList& list =
+          large.prefixes.find(PrefixOf(large.endpoints[position], rule.bits))->second;
+      if (links.older == kNone) list.oldest = position;
+      if (links.newer == kNone) list.newest = position;
     }
-    return position;
   }
 
   // Moves the peer at `position` to the other part of the arrays if its status changed.
-  uint32_t SetSeeder(uint32_t position, bool seeder) {
+  uint32_t SetSeeder(uint32_t position, bool seeder, const PrefixRule& rule) {
     const bool is_seeder = position >= leechers_;
     if (is_seeder == seeder) return position;
     if (seeder) {
       --leechers_;
-      SwapPositions(position, leechers_);
+      SwapPositions(position, leechers_, rule);
       return leechers_;
     }
-    SwapPositions(position, leechers_);
+    SwapPositions(position, leechers_, rule);
     return leechers_++;
   }
 
-  void RemoveAt(uint32_t position) {
-    if (large_mode_) {
-      auto& index = storage_.large->index;
-      index.erase(index.find(endpoints()[position]));
-    }
-    const uint32_t last = size_ - 1;
-    if (position < leechers_) {
-      // Fill the hole with the last leecher, and the last leecher's place with the last
-      // peer, so both parts stay contiguous.
-      const uint32_t last_leecher = leechers_ - 1;
-      MovePosition(last_leecher, position);
-      MovePosition(last, last_leecher);
-      --leechers_;
-    } else {
-      MovePosition(last, position);
-    }
-    --size_;
-    if (large_mode_) {
-      storage_.large->endpoints.pop_back();
-      storage_.large->metas.pop_back();
-    }
-  }
-
-  // Copies the peer at `from` over the one at `to` (whose index slot, if any, is gone).
-  void MovePosition(uint32_t from, uint32_t to) {
+  // Copies the peer at `from` over the one at `to` (whose index slot and list node, if
+  // any, are gone).
+  void MovePosition(uint32_t from, uint32_t to, const PrefixRule& rule) {
     if (from == to) return;
     Endpoint* ends = endpoints();
     PeerMeta* meta = metas();
     if (large_mode_) storage_.large->index.find(ends[from])->position = to;
     ends[to] = ends[from];
     meta[to] = meta[from];
+    if (large_mode_ && rule.cap > 0) {
+      storage_.large->links[to] = storage_.large->links[from];
+      Relink(to, rule);
+    }
   }
 
-  void SwapPositions(uint32_t a, uint32_t b) {
+  void SwapPositions(uint32_t a, uint32_t b, const PrefixRule& rule) {
     if (a == b) return;
     Endpoint* ends = endpoints();
     PeerMeta* meta = metas();
@@ -503,9 +716,26 @@ class PeerSet {
     }
     std::swap(ends[a], ends[b]);
     std::swap(meta[a], meta[b]);
+    if (large_mode_ && rule.cap > 0) {
+      // Swap the nodes' links, rename a <-> b inside them (the two may be neighbours),
+      // then point each one's neighbours at its new position.
+      std::vector<Links>& links = storage_.large->links;
+      std::swap(links[a], links[b]);
+      for (uint32_t p : {a, b}) {
+        for (uint32_t* field : {&links[p].older, &links[p].newer}) {
+          if (*field == a) {
+            *field = b;
+          } else if (*field == b) {
+            *field = a;
+          }
+        }
+      }
+      Relink(a, rule);
+      Relink(b, rule);
+    }
   }
 
-  void MoveToHeap() {
+  void MoveToHeap(const PrefixRule& rule, uint32_t now) {
     auto large = std::make_unique<Large>();
     const size_t capacity = 2 * static_cast<size_t>(kInlineCapacity);
     large->endpoints.reserve(capacity);
@@ -514,8 +744,21 @@ class PeerSet {
     large->metas.assign(storage_.small.metas, storage_.small.metas + size_);
     large->index.reserve(static_cast<size_t>(size_) + 1);
     for (uint32_t i = 0; i < size_; ++i) large->index.insert(Slot{i});
+    std::array<uint32_t, kInlineCapacity> by_age;  // positions, least recent first
+    for (uint32_t i = 0; i < size_; ++i) by_age[i] = i;
+    std::sort(by_age.begin(), by_age.begin() + size_, [&](uint32_t x, uint32_t y) {
+      return storage_.small.metas[x].stamp.IdleSeconds(now) >
+             storage_.small.metas[y].stamp.IdleSeconds(now);
+    });
     storage_.large = large.release();
     large_mode_ = true;
+    if (rule.cap > 0) {
+      storage_.large->links.reserve(capacity);
+      storage_.large->links.resize(size_);
+      for (uint32_t k = 0; k < size_; ++k) {
+        LinkNewest(by_age[k], PrefixOf(storage_.large->endpoints[by_age[k]], rule.bits));
+      }
+    }
   }
 
   void FreeLarge() {

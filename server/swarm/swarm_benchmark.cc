@@ -2,6 +2,7 @@
 //   bazel run --config=opt //server/swarm:swarm_benchmark
 // Never a timed test: the numbers go in reports and docs.
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -324,9 +326,11 @@ void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
       for (uint32_t i = 0; i < kSwarm; ++i) {
         AnnounceRequest r = Req(Hash(t), i, i % 3 == 0);
         if (v6) {
+          // Each peer in a /64 of its own: the prefix cap's bookkeeping at its largest.
           std::array<uint8_t, 16> a{0x20, 0x01};
-          a[14] = static_cast<uint8_t>(i >> 8);
-          a[15] = static_cast<uint8_t>(i);
+          a[6] = static_cast<uint8_t>(i >> 8);
+          a[7] = static_cast<uint8_t>(i);
+          a[15] = 1;
           r.endpoint = Endpoint::V6(a, 6881);
         }
         r.peers_wanted = 0;
@@ -338,6 +342,117 @@ void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryPerPeerLargeSwarm)->ArgName("v6")->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The (torrent, address prefix) records that count `completed` once per window: one per
+// torrent, the most a shard keeps (its share of max_torrents).
+void BM_MemoryPerCompletionRecord(benchmark::State& state) {
+  for (auto _ : state) {
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(Config()).value());
+    Rng rng(1);
+    std::array<Endpoint, 1> sink;
+    constexpr uint32_t kTorrents = 1000000;
+    for (uint32_t t = 0; t < kTorrents; ++t) {
+      AnnounceRequest r = Req(Hash(t), t, true);
+      r.peers_wanted = 0;
+      store->Announce(r, 0, sink, rng);
+    }
+    const size_t before = HeapInUse();
+    for (uint32_t t = 0; t < kTorrents; ++t) {
+      AnnounceRequest r = Req(Hash(t), t, true);
+      r.peers_wanted = 0;
+      r.event = AnnounceEvent::kCompleted;
+      store->Announce(r, 0, sink, rng);
+    }
+    state.counters["bytes_per_record"] =
+        static_cast<double>(HeapInUse() - before) / kTorrents;
+  }
+}
+BENCHMARK(BM_MemoryPerCompletionRecord)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Pauses at the budget's limit (issue 11): how long one shard's lock is held, at worst,
+// by an announce that grows a table, and by cleaning, when the shard holds its full share
+// of the default budget. Not a timed test: the figures go in docs/benchmarks.md.
+//
+// One shard of the default 256 holds at most max_torrents / 256 torrents and
+// max_peers / 256 peers; these fill a one-shard store with that share.
+StoreConfig ShareOfDefaultBudget() {
+  const StoreConfig defaults;
+  StoreConfig c = Config();
+  c.shards = 1;
+  c.max_torrents = defaults.max_torrents / defaults.shards;
+  c.max_peers = defaults.max_peers / defaults.shards;
+  return c;
+}
+
+// This thread's CPU time: on a shared machine, wall time would count the moments other
+// processes ran, not the pause the store causes.
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Cleans the full shard 0 twice, nothing expired (a full walk) and then everything, and
+// reports each one's CPU time and its longest slice (the longest the shard's lock is held).
+void ReportCleaning(benchmark::State& state, TorrentStore& store, const StoreConfig& c) {
+  const int64_t times[] = {1, 1 + int64_t{c.peer_inactivity_timeout_s} + 1};
+  const char* names[] = {"clean_none_expired", "clean_all_expired"};
+  for (int i = 0; i < 2; ++i) {
+    double longest_slice = 0;
+    const double start = ThreadCpuSeconds();
+    store.CleanShard(0, times[i], &longest_slice);
+    state.counters[std::string(names[i]) + "_ms"] = (ThreadCpuSeconds() - start) * 1e3;
+    state.counters[std::string(names[i]) + "_slice_ms"] = longest_slice * 1e3;
+  }
+}
+
+// The slowest single announce while one shard fills with its share of torrents (one
+// peer each): the torrent map's rehashes.
+void BM_WorstPauseGrowingTorrents(benchmark::State& state) {
+  const StoreConfig c = ShareOfDefaultBudget();
+  for (auto _ : state) {
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(c).value());
+    Rng rng(1);
+    std::array<Endpoint, 1> sink;
+    double worst = 0;
+    for (uint32_t t = 0; t < c.max_torrents; ++t) {
+      AnnounceRequest r = Req(Hash(t), t, false);
+      r.peers_wanted = 0;
+      const double start = ThreadCpuSeconds();
+      store->Announce(r, 0, sink, rng);
+      worst = std::max(worst, ThreadCpuSeconds() - start);
+    }
+    state.counters["torrents"] = static_cast<double>(c.max_torrents);
+    state.counters["worst_announce_ms"] = worst * 1e3;
+    // Cleaning that shard: nothing expired (a full walk), then everything expired.
+    ReportCleaning(state, *store, c);
+  }
+}
+BENCHMARK(BM_WorstPauseGrowingTorrents)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The slowest single announce while one swarm grows to the shard's whole peer share: the
+// swarm's arrays, its index and its prefix table grow by doubling.
+void BM_WorstPauseGrowingOneSwarm(benchmark::State& state) {
+  const StoreConfig c = ShareOfDefaultBudget();
+  for (auto _ : state) {
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(c).value());
+    Rng rng(1);
+    std::array<Endpoint, 1> sink;
+    double worst = 0;
+    const InfoHash t = Hash(1);
+    for (uint32_t i = 0; i < c.max_peers; ++i) {
+      AnnounceRequest r = Req(t, i, i % 3 == 0);
+      r.peers_wanted = 0;
+      const double start = ThreadCpuSeconds();
+      store->Announce(r, 0, sink, rng);
+      worst = std::max(worst, ThreadCpuSeconds() - start);
+    }
+    state.counters["peers"] = static_cast<double>(c.max_peers);
+    state.counters["worst_announce_ms"] = worst * 1e3;
+    ReportCleaning(state, *store, c);
+  }
+}
+BENCHMARK(BM_WorstPauseGrowingOneSwarm)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace reef::swarm

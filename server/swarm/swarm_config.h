@@ -18,8 +18,15 @@ struct SwarmConfig {
   absl::Duration peer_inactivity_timeout = absl::Seconds(2700);
   int max_response_peers = 50;
   int max_scrape_hashes = 74;
-  int shards = 64;
+  int shards = 256;
   absl::Duration cleaning_interval = absl::Seconds(60);
+  // The store's budget and its per-prefix limits (issue 11); see swarm_config.cc.
+  int max_peers = 75'000'000;
+  int max_torrents = 10'000'000;
+  int prefix_cap = 16;
+  int prefix_bits_v4 = 32;
+  int prefix_bits_v6 = 64;
+  absl::Duration completed_window = absl::Seconds(2700);
   friend bool operator==(const SwarmConfig&, const SwarmConfig&) = default;
 };
 

@@ -10,7 +10,19 @@
 //     new peer id replaces the stored id (the same client restarted).
 //   - left == 0 makes the peer a seeder, anything else a leecher; `stopped` removes the
 //     peer; `completed` adds one to the torrent's completed count, once per peer entry
-//     (a peer that stops, or is cleaned, and comes back is a new entry).
+//     and at most once per address prefix per completed_window_s (so a loop of
+//     `completed` and `stopped` from one host counts once).
+//   - Key ownership: an entry keeps the `key` its last announce carried (BEP 15's key,
+//     HTTP's key=). A `stopped` removes an entry that has a key only when it carries the
+//     same key; a normal announce replaces the entry, key and all (a restarted client).
+//   - A budget: at most max_peers peers and max_torrents torrents, enforced per shard
+//     (each shard holds its share, see StoreConfig). When a shard is full, a peer
+//     already there is still updated and answered, and stopped and cleaned as always; a
+//     new peer or a new torrent is refused (AnnounceStatus::kFull), nothing is written.
+//   - At most prefix_cap entries of one swarm from one address prefix (the first
+//     prefix_bits_v4 / prefix_bits_v6 bits): a new endpoint of a prefix at its cap
+//     replaces the entry of that prefix that announced least recently. This holds when
+//     the shard is full too (the count does not grow).
 //   - IPv4 and IPv6 peers are kept apart and a peer is only ever given peers of its own
 //     family. The counts (seeders, leechers, completed) are of both families together.
 //   - Peers are chosen at random (every subset of the right size equally likely), never
@@ -117,6 +129,8 @@ struct AnnounceRequest {
   // How many peers the client wants. The caller maps "default" (UDP's -1, HTTP's missing
   // numwant) to what it likes, e.g. UINT32_MAX for "as many as the config allows".
   uint32_t peers_wanted = 0;
+  // The client's key (BEP 15's key, HTTP's key=), if it sent one; see key ownership.
+  std::optional<uint32_t> key;
 };
 
 struct SwarmCounts {
@@ -126,12 +140,29 @@ struct SwarmCounts {
   friend bool operator==(const SwarmCounts&, const SwarmCounts&) = default;
 };
 
-struct AnnounceResult {
-  SwarmCounts counts;           // of both families, after the announce
-  uint32_t peers_written = 0;   // entries written to the output
+enum class AnnounceStatus : uint8_t {
+  kOk,
+  // The shard holding the torrent has no room for a new torrent or a new peer: nothing
+  // changed and nothing was written.
+  kFull,
 };
 
-// Where an announce's peers go. Announce calls, in this order:
+struct AnnounceResult {
+  AnnounceStatus status = AnnounceStatus::kOk;
+  SwarmCounts counts;           // of both families, after the announce
+  uint32_t peers_written = 0;   // entries written to the output
+  // An older entry of the requester's address prefix was removed to make room (the
+  // prefix was at prefix_cap in this swarm).
+  bool prefix_evicted = false;
+  // A `stopped` whose key did not match the entry's: the entry stays.
+  bool stop_key_mismatch = false;
+  // A `completed` not counted because its address prefix was counted for this torrent
+  // within completed_window_s (or the shard's record of that is full).
+  bool completed_not_counted = false;
+};
+
+// Where an announce's peers go. Announce calls, in this order (and only Capacity when it
+// refuses the announce, AnnounceStatus::kFull):
 //   Capacity(family)        once, before taking the shard's lock: how many peers of
 //                           `family` (the requester's) fit;
 //   Begin(family, counts, n) once, under the lock: the counts after the announce and
@@ -197,6 +228,8 @@ Endpoint EndpointOf(const std::array<uint8_t, N>& peer);
 inline constexpr size_t kMaxShards = 4096;
 inline constexpr uint32_t kMaxResponsePeersLimit = 1024;
 inline constexpr uint32_t kMaxPeerInactivityTimeoutS = 30 * 24 * 3600;  // 30 days
+inline constexpr uint64_t kMaxPeersLimit = uint64_t{1} << 32;
+inline constexpr uint64_t kMaxTorrentsLimit = uint64_t{1} << 32;
 
 // A swarm (the peers of one family of one torrent) keeps up to this many peers inside
 // the torrent's map slot, with no heap allocation; more move it to a heap array with a
@@ -206,12 +239,27 @@ inline constexpr uint32_t kInlinePeers = 2;
 struct StoreConfig {
   // Independent locks. More shards mean less waiting between workers and shorter pauses
   // when one is cleaned; 1..kMaxShards.
-  size_t shards = 64;
+  size_t shards = 256;
   // The most peers one announce returns; 1..kMaxResponsePeersLimit.
   uint32_t max_response_peers = 50;
   // A peer that has not announced for longer than this is removed by the next cleaning
   // of its shard; 1..kMaxPeerInactivityTimeoutS.
   uint32_t peer_inactivity_timeout_s = 1200;
+  // The budget: peers (both families) and torrents (distinct info hashes) in the whole
+  // store, shards..kMaxPeersLimit / kMaxTorrentsLimit. Shard i holds at most
+  // limit / shards, plus one for i < limit % shards, so the shares add up to the limit.
+  uint64_t max_peers = 75'000'000;
+  uint64_t max_torrents = 10'000'000;
+  // Entries of one swarm from one address prefix: the first prefix_bits_v4 (1..32) or
+  // prefix_bits_v6 (1..128) bits of the address. 0 turns the cap off.
+  uint32_t prefix_cap = 16;
+  uint32_t prefix_bits_v4 = 32;
+  uint32_t prefix_bits_v6 = 64;
+  // A torrent counts a `completed` from one address prefix at most once in this many
+  // seconds; 1..kMaxPeerInactivityTimeoutS. Each shard remembers at most its share of
+  // max_torrents such (torrent, prefix) pairs at once; past that a `completed` from a
+  // prefix it does not remember is not counted.
+  uint32_t completed_window_s = 1200;
 };
 
 // OK, or InvalidArgument naming the field and the allowed range.
@@ -220,6 +268,7 @@ absl::Status ValidateStoreConfig(const StoreConfig& config);
 struct CleanStats {
   uint64_t peers_removed = 0;
   uint64_t torrents_removed = 0;  // info hashes left with no peer of either family
+  uint64_t completions_forgotten = 0;  // (torrent, prefix) records past the window
   friend bool operator==(const CleanStats&, const CleanStats&) = default;
 };
 
@@ -230,6 +279,7 @@ struct StoreStats {
   uint64_t leechers = 0;
   uint64_t peers_v4 = 0;
   uint64_t peers_v6 = 0;
+  uint64_t completion_records = 0;  // (torrent, prefix) pairs remembered for `completed`
   friend bool operator==(const StoreStats&, const StoreStats&) = default;
 };
 
@@ -265,7 +315,8 @@ class TorrentStore {
   // writer.Capacity(family)) peers of the requester's family through `writer`, never the
   // requester. A `stopped` announce removes the peer and writes none; it never creates a
   // torrent. Returns the counts after the announce (the requester included) and the
-  // number of peers written. `rng` is the calling thread's own. Allocates only when it
+  // number of peers written, or AnnounceStatus::kFull (see the budget above) with
+  // nothing changed and nothing written. `rng` is the calling thread's own. Allocates only when it
   // adds a torrent or a peer (and then not always). Uses about 12 KiB of the caller's
   // stack (the drawn positions), and holds one shard's lock for its duration.
   template <PeerWriter Writer>
@@ -286,18 +337,28 @@ class TorrentStore {
 
   // Removes the peers of shard `shard` idle for more than peer_inactivity_timeout_s at
   // `now`, then the torrents of that shard left without peers (their completed count
-  // goes with them), and gives back heap memory the shard no longer needs. Holds only
-  // that shard's lock, for time proportional to the shard's torrents and peers.
+  // goes with them), and the (torrent, prefix) records of `completed` older than the
+  // window, and gives back heap memory the shard no longer needs. Holds only that
+  // shard's lock.
   //
   // A cleaner thread calls it for shard 0, 1, ..., shard_count() - 1 in turn, spaced
   // evenly over the cleaning interval (interval / shard_count() apart), so workers only
   // ever wait on one shard at a time, and each shard is cleaned once per interval.
   // A shard index out of range cleans nothing.
-  CleanStats CleanShard(size_t shard, int64_t now);
+  //
+  // It works in slices: it takes the shard's lock, looks at up to 2048 peers (a large
+  // swarm over several slices), releases the lock and takes it again for the next slice,
+  // so announces to that shard never wait for the whole shard. A torrent added while it
+  // runs waits for the next cleaning. With `longest_slice_cpu_s`, it also stores there
+  // the CPU time of its longest slice, if longer (for swarm_benchmark).
+  CleanStats CleanShard(size_t shard, int64_t now, double* longest_slice_cpu_s = nullptr);
 
   size_t shard_count() const { return shard_count_; }
   // The shard that holds `info_hash`.
   size_t ShardOf(const InfoHash& info_hash) const;
+  // Shard `shard`'s share of the budget.
+  uint64_t ShardPeerLimit(size_t shard) const;
+  uint64_t ShardTorrentLimit(size_t shard) const;
 
   // Totals, summed over the shards one lock at a time (so not one instant's snapshot).
   StoreStats Stats() const;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -30,7 +31,7 @@ static_assert(std::is_same_v<SwarmV6::Endpoint, CompactPeerV6>);
 template <typename Swarm>
 using SwarmMap = absl::flat_hash_map<InfoHash, Swarm>;
 
-// The low 32 bits of the caller's clock (a peer keeps 31 of them, see Stamp).
+// The low 32 bits of the caller's clock (a peer keeps 30 of them, see Stamp).
 inline uint32_t Clock32(int64_t now) {
   return static_cast<uint32_t>(static_cast<uint64_t>(now));
 }
@@ -71,6 +72,8 @@ struct ShardCounters {
   uint64_t seeders_v6 = 0;
   uint64_t leechers_v6 = 0;
 
+  uint64_t peers() const { return seeders_v4 + leechers_v4 + seeders_v6 + leechers_v6; }
+
   template <typename Swarm>
   void Adjust(uint32_t seeders_before, uint32_t leechers_before, const Swarm& swarm) {
     constexpr bool kV4 = FamilyOf<Swarm>() == AddressFamily::kV4;
@@ -104,22 +107,78 @@ const typename Map::mapped_type* FindSwarm(const Map& map, const InfoHash& info_
   return it == map.end() ? nullptr : &it->second;
 }
 
+// A torrent and an address prefix that announced `completed` to it: the key of the
+// record that stops a second count within the window.
+struct CompletionKey {
+  InfoHash info_hash;
+  std::array<uint8_t, kIpv6AddressSize> prefix;  // an IPv4 prefix in the first 4 bytes
+  AddressFamily family;
+  friend bool operator==(const CompletionKey&, const CompletionKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const CompletionKey& k) {
+    return H::combine(std::move(h), k.info_hash, k.prefix, k.family);
+  }
+};
+
+// What every announce in a shard is held to, fixed when the store is made.
+struct ShardRules {
+  uint64_t peer_limit = 0;
+  uint64_t torrent_limit = 0;
+  uint64_t completion_limit = 0;  // records in `completions`
+  PrefixRule prefix_v4;
+  PrefixRule prefix_v6;
+  uint32_t completed_window_s = 0;
+
+  template <typename Swarm>
+  const PrefixRule& PrefixFor() const {
+    return FamilyOf<Swarm>() == AddressFamily::kV4 ? prefix_v4 : prefix_v6;
+  }
+};
+
 struct alignas(64) Shard {
   mutable Mutex mu;
   SwarmMap<SwarmV4> v4 ABSL_GUARDED_BY(mu);
   SwarmMap<SwarmV6> v6 ABSL_GUARDED_BY(mu);
   ShardCounters counters ABSL_GUARDED_BY(mu);
+  // When each (torrent, prefix) last had its `completed` counted (Clock32 seconds).
+  absl::flat_hash_map<CompletionKey, uint32_t> completions ABSL_GUARDED_BY(mu);
+  ShardRules rules;  // set once, before any thread uses the shard
 };
+
+// Whether a `completed` from `prefix` counts for `info_hash` at `now`, and if so
+// remembers it: not when that prefix was counted less than the window ago, nor when the
+// shard remembers as many pairs as it may.
+template <size_t N>
+bool AdmitCompletion(Shard& shard, const InfoHash& info_hash, const std::array<uint8_t, N>& prefix,
+                     uint32_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+  CompletionKey key{info_hash, {}, N == kIpv4AddressSize ? AddressFamily::kV4 : AddressFamily::kV6};
+  std::memcpy(key.prefix.data(), prefix.data(), N);
+  const auto it = shard.completions.find(key);
+  if (it != shard.completions.end()) {
+    if (static_cast<int32_t>(now - it->second) < static_cast<int32_t>(shard.rules.completed_window_s)) {
+      return false;
+    }
+    it->second = now;
+    return true;
+  }
+  if (shard.completions.size() >= shard.rules.completion_limit) return false;
+  shard.completions.emplace(key, now);
+  return true;
+}
 
 // The announce within one shard, for the swarm map of the requester's family (`mine`)
 // and the other family's (`other`, read only for the counts).
 template <typename Swarm, typename OtherSwarm, typename Writer>
-AnnounceResult AnnounceInShard(SwarmMap<Swarm>& mine, const SwarmMap<OtherSwarm>& other,
-                               ShardCounters& counters, const AnnounceRequest& request,
-                               size_t hash, uint32_t now, uint32_t wanted, Rng& rng,
-                               Writer& writer) {
+AnnounceResult AnnounceInShard(Shard& shard, SwarmMap<Swarm>& mine,
+                               const SwarmMap<OtherSwarm>& other,
+                               const AnnounceRequest& request, size_t hash, uint32_t now,
+                               uint32_t wanted, Rng& rng, Writer& writer)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
   using Stored = typename Swarm::Endpoint;
   constexpr AddressFamily kFamily = FamilyOf<Swarm>();
+  ShardCounters& counters = shard.counters;
+  const ShardRules& rules = shard.rules;
+  const PrefixRule& prefix_rule = rules.PrefixFor<Swarm>();
   const Stored endpoint = StoredEndpoint<Stored>(request.endpoint);
   auto it = mine.find(request.info_hash, hash);
   if (it != mine.end()) it->second.Prefetch();  // overlaps with the other family's lookup
@@ -131,10 +190,17 @@ AnnounceResult AnnounceInShard(SwarmMap<Swarm>& mine, const SwarmMap<OtherSwarm>
       result.counts = CountsOf<Swarm>(nullptr, other_swarm);
     } else {
       Swarm& swarm = it->second;
-      const uint32_t seeders = swarm.seeders();
-      const uint32_t leechers = swarm.leechers();
-      swarm.Remove(endpoint);
-      counters.Adjust(seeders, leechers, swarm);
+      const uint32_t position = swarm.Find(endpoint);
+      if (position != Swarm::kNotFound) {
+        if (swarm.meta(position).KeyAllows(request.key)) {
+          const uint32_t seeders = swarm.seeders();
+          const uint32_t leechers = swarm.leechers();
+          swarm.RemoveAt(position, prefix_rule);
+          counters.Adjust(seeders, leechers, swarm);
+        } else {
+          result.stop_key_mismatch = true;
+        }
+      }
       // An emptied torrent stays until its shard is cleaned: removing it here would make
       // its completed count depend on the order of stops and cleanings.
       result.counts = CountsOf(&swarm, other_swarm);
@@ -144,6 +210,12 @@ AnnounceResult AnnounceInShard(SwarmMap<Swarm>& mine, const SwarmMap<OtherSwarm>
   }
 
   if (it == mine.end()) {
+    // A new torrent (unless the other family has it) always brings a new peer.
+    if ((other_swarm == nullptr && counters.torrents >= rules.torrent_limit) ||
+        counters.peers() >= rules.peer_limit) {
+      result.status = AnnounceStatus::kFull;
+      return result;
+    }
     it = mine.try_emplace(request.info_hash).first;
     if (other_swarm == nullptr) ++counters.torrents;
   }
@@ -152,9 +224,33 @@ AnnounceResult AnnounceInShard(SwarmMap<Swarm>& mine, const SwarmMap<OtherSwarm>
   const uint32_t leechers = swarm.leechers();
   PeerIdBytes peer_id;
   std::copy_n(request.peer_id.data(), kPeerIdSize, peer_id.begin());
-  const uint32_t position =
-      swarm.Upsert(endpoint, peer_id, /*seeder=*/request.left == 0,
-                   /*completed_event=*/request.event == AnnounceEvent::kCompleted, now);
+  const bool seeder = request.left == 0;
+  uint32_t position = swarm.Find(endpoint);
+  if (position == Swarm::kNotFound) {
+    if (prefix_rule.cap > 0) {
+      const auto prefix = PrefixOf(endpoint, prefix_rule.bits);
+      if (swarm.PrefixCount(prefix, prefix_rule) >= prefix_rule.cap) {
+        swarm.RemoveOldestOf(prefix, prefix_rule, now);
+        result.prefix_evicted = true;
+      }
+    }
+    if (!result.prefix_evicted && counters.peers() >= rules.peer_limit) {
+      // The torrent is not new (that was checked above): nothing to undo.
+      result.status = AnnounceStatus::kFull;
+      return result;
+    }
+    position = swarm.Insert(endpoint, peer_id, request.key, seeder, now, prefix_rule);
+  } else {
+    position = swarm.Update(position, peer_id, request.key, seeder, now, prefix_rule);
+  }
+  if (request.event == AnnounceEvent::kCompleted && swarm.MarkCompleted(position)) {
+    if (AdmitCompletion(shard, request.info_hash,
+                        PrefixOf(endpoint, prefix_rule.bits), now)) {
+      swarm.AddCompleted();
+    } else {
+      result.completed_not_counted = true;
+    }
+  }
   counters.Adjust(seeders, leechers, swarm);
   result.counts = CountsOf(&swarm, other_swarm);
   // Select chooses min(wanted, every peer but the requester): the writer learns that
@@ -216,10 +312,10 @@ AnnounceResult TorrentStore::Announce(const AnnounceRequest& request, int64_t no
   internal::Shard& shard = shards_[internal::ShardIndex(hash, shard_count_)];
   MutexLock lock(&shard.mu);
   if (request.endpoint.address.is_v4()) {
-    return internal::AnnounceInShard(shard.v4, shard.v6, shard.counters, request, hash,
+    return internal::AnnounceInShard(shard, shard.v4, shard.v6, request, hash,
                                      internal::Clock32(now), wanted, rng, writer);
   }
-  return internal::AnnounceInShard(shard.v6, shard.v4, shard.counters, request, hash,
+  return internal::AnnounceInShard(shard, shard.v6, shard.v4, request, hash,
                                    internal::Clock32(now), wanted, rng, writer);
 }
 

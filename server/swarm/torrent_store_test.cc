@@ -41,6 +41,10 @@ Endpoint V4(uint32_t host, uint16_t port = 6881) {
 
 Endpoint V6(uint32_t host, uint16_t port = 6881) {
   std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
+  // Each host in a /64 of its own (the prefix cap's default unit), at the end of it too.
+  a[5] = static_cast<uint8_t>(host >> 16);
+  a[6] = static_cast<uint8_t>(host >> 8);
+  a[7] = static_cast<uint8_t>(host);
   a[13] = static_cast<uint8_t>(host >> 16);
   a[14] = static_cast<uint8_t>(host >> 8);
   a[15] = static_cast<uint8_t>(host);
@@ -65,6 +69,7 @@ StoreConfig Config(uint32_t max_peers = 50, uint32_t timeout = 100, size_t shard
   c.shards = shards;
   c.max_response_peers = max_peers;
   c.peer_inactivity_timeout_s = timeout;
+  c.completed_window_s = timeout;  // as the server's default: the peer timeout
   return c;
 }
 
@@ -94,6 +99,7 @@ struct Fixture {
       const CleanStats s = store.CleanShard(i, now);
       total.peers_removed += s.peers_removed;
       total.torrents_removed += s.torrents_removed;
+      total.completions_forgotten += s.completions_forgotten;
     }
     return total;
   }
@@ -208,7 +214,7 @@ TEST_CASE("stopped removes the peer, writes no peers, never creates a torrent") 
   CHECK_FALSE(f.store.InspectSwarm(Hash(2), AddressFamily::kV4).has_value());
 }
 
-TEST_CASE("completed counts once per peer entry") {
+TEST_CASE("completed counts once per peer entry, and once per address prefix per window") {
   Fixture f;
   const InfoHash t = Hash(1);
   f.Announce(Req(t, V4(1), 10, AnnounceEvent::kStarted));
@@ -223,10 +229,20 @@ TEST_CASE("completed counts once per peer entry") {
   // Another peer counts.
   r = f.Announce(Req(t, V4(2), 0, AnnounceEvent::kCompleted));
   CHECK(r.counts == SwarmCounts{2, 0, 2});
-  // A peer that stopped and came back is a new entry and counts again.
+  // A loop of stopped and completed from one address (any port) counts no more within
+  // the window (issue 11: it used to count every time, a new entry each).
   f.Announce(Req(t, V4(1), 0, AnnounceEvent::kStopped));
+  for (uint16_t port = 1; port <= 50; ++port) {
+    r = f.Announce(Req(t, V4(1, port), 0, AnnounceEvent::kCompleted));
+    CHECK(r.counts.completed == 2);
+    CHECK(r.completed_not_counted);
+    f.Announce(Req(t, V4(1, port), 0, AnnounceEvent::kStopped));
+  }
+  // After the window (the peer timeout, 100 s, here), a new entry from it counts again.
+  f.now += 101;
   r = f.Announce(Req(t, V4(1), 0, AnnounceEvent::kCompleted));
-  CHECK(r.counts == SwarmCounts{2, 0, 3});
+  CHECK(r.counts.completed == 3);
+  CHECK_FALSE(r.completed_not_counted);
   // The completed count outlives its peers until the torrent is cleaned away.
   f.Announce(Req(t, V4(1), 0, AnnounceEvent::kStopped));
   f.Announce(Req(t, V4(2), 0, AnnounceEvent::kStopped));
@@ -325,14 +341,14 @@ TEST_CASE("a torrent with peers of both families counts once; each family cleans
   CHECK(f.store.Scrape(t) == SwarmCounts{2, 0, 2});
   f.now += 60;  // the v4 peer is idle 120 s, the v6 one 60 s
   CleanStats c = f.CleanAll();
-  CHECK(c == CleanStats{1, 0});
-  CHECK(f.store.Stats() == StoreStats{1, 1, 0, 0, 1});
+  CHECK(c == CleanStats{1, 0, 1});  // the v4 prefix's completion record is past the window
+  CHECK(f.store.Stats() == StoreStats{1, 1, 0, 0, 1, 1});
   // The v4 part went, and its share of `completed` with it.
   CHECK(f.store.Scrape(t) == SwarmCounts{1, 0, 1});
   CHECK_FALSE(f.store.InspectSwarm(t, AddressFamily::kV4).has_value());
   f.now += 60;
   c = f.CleanAll();
-  CHECK(c == CleanStats{1, 1});
+  CHECK(c == CleanStats{1, 1, 1});
   CHECK(f.store.Stats() == StoreStats{});
 }
 
@@ -716,6 +732,337 @@ TEST_CASE("cleaning many torrents away keeps the store usable and the totals rig
 }
 
 // ---------------------------------------------------------------------------------------
+// The budget, the prefix cap, key ownership (issue 11 §1, §5)
+
+// Counts the calls a PeerWriter gets.
+struct CallCounter {
+  int capacity_calls = 0;
+  int begin_calls = 0;
+  int adds = 0;
+  uint32_t Capacity(AddressFamily) {
+    ++capacity_calls;
+    return 100;
+  }
+  void Begin(AddressFamily, const SwarmCounts&, uint32_t) { ++begin_calls; }
+  template <size_t N>
+  void Add(const std::array<uint8_t, N>&, const PeerIdBytes&) {
+    ++adds;
+  }
+};
+static_assert(PeerWriter<CallCounter>);
+
+TEST_CASE("ValidateStoreConfig: the budget, the prefix rule and the completed window") {
+  StoreConfig c;
+  c.shards = 4;
+  c.max_peers = 4;
+  c.max_torrents = 4;
+  CHECK(ValidateStoreConfig(c).ok());
+  c.max_peers = 3;  // less than one per shard
+  CHECK(ValidateStoreConfig(c).message().find("max_peers must be between shards (4)") !=
+        std::string::npos);
+  c.max_peers = kMaxPeersLimit;
+  CHECK(ValidateStoreConfig(c).ok());
+  c.max_peers = kMaxPeersLimit + 1;
+  CHECK(absl::IsInvalidArgument(ValidateStoreConfig(c)));
+  c = StoreConfig{};
+  c.shards = 4;
+  c.max_torrents = 3;
+  CHECK(ValidateStoreConfig(c).message().find("max_torrents") != std::string::npos);
+  c.max_torrents = kMaxTorrentsLimit + 1;
+  CHECK(absl::IsInvalidArgument(ValidateStoreConfig(c)));
+
+  c = StoreConfig{};
+  for (uint32_t bits : {1u, 32u}) {
+    c.prefix_bits_v4 = bits;
+    CHECK(ValidateStoreConfig(c).ok());
+  }
+  for (uint32_t bits : {0u, 33u}) {
+    c.prefix_bits_v4 = bits;
+    CHECK(ValidateStoreConfig(c).message().find("prefix_bits_v4") != std::string::npos);
+  }
+  c = StoreConfig{};
+  for (uint32_t bits : {1u, 128u}) {
+    c.prefix_bits_v6 = bits;
+    CHECK(ValidateStoreConfig(c).ok());
+  }
+  for (uint32_t bits : {0u, 129u}) {
+    c.prefix_bits_v6 = bits;
+    CHECK(ValidateStoreConfig(c).message().find("prefix_bits_v6") != std::string::npos);
+  }
+  c = StoreConfig{};
+  c.prefix_cap = 0;  // off
+  CHECK(ValidateStoreConfig(c).ok());
+  c.completed_window_s = 1;
+  CHECK(ValidateStoreConfig(c).ok());
+  c.completed_window_s = 0;
+  CHECK(ValidateStoreConfig(c).message().find("completed_window_s") != std::string::npos);
+  c.completed_window_s = kMaxPeerInactivityTimeoutS + 1;
+  CHECK(absl::IsInvalidArgument(ValidateStoreConfig(c)));
+}
+
+TEST_CASE("each shard gets its share of the budget, and the shares add up to it") {
+  StoreConfig c = Config(50, 100, 7);
+  c.max_peers = 100;
+  c.max_torrents = 7 * 3 + 2;
+  TorrentStore store = TorrentStore::Create(c).value();
+  uint64_t peers = 0, torrents = 0;
+  for (size_t i = 0; i < 7; ++i) {
+    CHECK(store.ShardPeerLimit(i) == (i < 2 ? 15u : 14u));
+    CHECK(store.ShardTorrentLimit(i) == (i < 2 ? 4u : 3u));
+    peers += store.ShardPeerLimit(i);
+    torrents += store.ShardTorrentLimit(i);
+  }
+  CHECK(peers == 100);
+  CHECK(torrents == 23);
+}
+
+// Info hashes that all fall in shard 0 of `store`.
+std::vector<InfoHash> HashesInShard0(const TorrentStore& store, size_t count) {
+  std::vector<InfoHash> out;
+  for (uint32_t n = 0; out.size() < count; ++n) {
+    if (store.ShardOf(Hash(n)) == 0) out.push_back(Hash(n));
+  }
+  return out;
+}
+
+TEST_CASE("a full shard refuses a new torrent; its swarms keep working") {
+  // Before issue 11 the store took every torrent: the 4th was accepted.
+  StoreConfig c = Config(50, 100, 2);
+  c.max_torrents = 6;  // 3 per shard
+  c.max_peers = 1000;
+  Fixture f(c);
+  const std::vector<InfoHash> t = HashesInShard0(f.store, 4);
+  for (size_t i = 0; i < 3; ++i) CHECK(f.Announce(Req(t[i], V4(1), 0)).status == AnnounceStatus::kOk);
+  CallCounter writer;
+  AnnounceResult r = f.store.Announce(Req(t[3], V4(1), 0), f.now, f.rng, writer);
+  CHECK(r.status == AnnounceStatus::kFull);
+  CHECK(writer.begin_calls == 0);
+  CHECK(writer.adds == 0);
+  CHECK(f.store.Scrape(t[3]) == SwarmCounts{});
+  CHECK(f.store.Stats().torrents == 3);
+  // A stopped for a torrent it does not hold is answered as ever, and creates nothing.
+  CHECK(f.Announce(Req(t[3], V4(1), 0, AnnounceEvent::kStopped)).status == AnnounceStatus::kOk);
+  // The torrents it holds take new peers (the peer budget has room), and the other family.
+  r = f.Announce(Req(t[0], V4(2), 10));
+  CHECK(r.status == AnnounceStatus::kOk);
+  CHECK(r.counts == SwarmCounts{1, 1, 0});
+  CHECK(f.Announce(Req(t[0], V6(2), 10)).status == AnnounceStatus::kOk);
+  // The other shard has its own share.
+  const InfoHash elsewhere = [&] {
+    for (uint32_t n = 0;; ++n) {
+      if (f.store.ShardOf(Hash(n)) == 1) return Hash(n);
+    }
+  }();
+  CHECK(f.Announce(Req(elsewhere, V4(1), 0)).status == AnnounceStatus::kOk);
+  // Once cleaning removes a torrent, a new one fits again.
+  f.Announce(Req(t[1], V4(1), 0, AnnounceEvent::kStopped));
+  f.CleanAll();
+  CHECK(f.Announce(Req(t[3], V4(1), 0)).status == AnnounceStatus::kOk);
+}
+
+TEST_CASE("a full shard refuses a new peer; a known peer re-announcing is always accepted") {
+  StoreConfig c = Config(50, 100, 1);
+  c.max_peers = 10;
+  Fixture f(c);
+  const InfoHash a = Hash(1), b = Hash(2);
+  for (uint32_t host = 0; host < 8; ++host) CHECK(f.Announce(Req(a, V4(host), 10)).status == AnnounceStatus::kOk);
+  CHECK(f.Announce(Req(b, V6(1), 10)).status == AnnounceStatus::kOk);
+  CHECK(f.Announce(Req(b, V4(1), 10)).status == AnnounceStatus::kOk);
+  CHECK(f.store.Stats().peers_v4 + f.store.Stats().peers_v6 == 10);
+  // Full: a new peer, in either family, in an existing torrent or a new one, is refused.
+  CHECK(f.Announce(Req(a, V4(100), 10)).status == AnnounceStatus::kFull);
+  CHECK(f.Announce(Req(a, V6(100), 10)).status == AnnounceStatus::kFull);
+  CHECK(f.Announce(Req(Hash(3), V4(100), 10)).status == AnnounceStatus::kFull);
+  CHECK(f.store.Stats().torrents == 2);
+  // Known peers: updated, answered, their events applied.
+  std::vector<Endpoint> got;
+  AnnounceResult r = f.Announce(Req(a, V4(3), 0, AnnounceEvent::kCompleted), &got);
+  CHECK(r.status == AnnounceStatus::kOk);
+  CHECK(r.counts == SwarmCounts{1, 7, 1});
+  CHECK(got.size() == 7);
+  // A stop makes room for one new peer, and only one.
+  CHECK(f.Announce(Req(a, V4(3), 0, AnnounceEvent::kStopped)).status == AnnounceStatus::kOk);
+  CHECK(f.Announce(Req(a, V4(100), 10)).status == AnnounceStatus::kOk);
+  CHECK(f.Announce(Req(a, V4(101), 10)).status == AnnounceStatus::kFull);
+  // Cleaning makes room too.
+  f.now += 101;
+  f.Announce(Req(a, V4(100), 10));
+  f.CleanAll();
+  CHECK(f.store.Stats().peers_v4 + f.store.Stats().peers_v6 == 1);
+  CHECK(f.Announce(Req(a, V4(101), 10)).status == AnnounceStatus::kOk);
+}
+
+TEST_CASE("a prefix at its cap: the entry that announced least recently gives way") {
+  // Before issue 11 one address could hold any number of entries in a swarm.
+  StoreConfig c = Config(1000, 10000, 1);
+  c.prefix_cap = 3;
+  Fixture f(c);
+  const InfoHash t = Hash(1);
+  f.Announce(Req(t, V4(50), 10));  // someone else
+  for (uint16_t port = 1; port <= 3; ++port) {
+    CHECK_FALSE(f.Announce(Req(t, V4(1, port), 10)).prefix_evicted);
+    f.now += 1;
+  }
+  f.Announce(Req(t, V4(1, 1), 10));  // port 1 announces again: port 2 is now the oldest
+  f.now += 1;
+  AnnounceResult r = f.Announce(Req(t, V4(1, 4), 10));
+  CHECK(r.prefix_evicted);
+  CHECK(r.counts.leechers == 4);
+  const std::vector<Endpoint> peers = f.Peers(Req(t, V4(50), 10));
+  CHECK(peers.size() == 3);
+  CHECK(Contains(peers, V4(1, 1)));
+  CHECK_FALSE(Contains(peers, V4(1, 2)));
+  CHECK(Contains(peers, V4(1, 3)));
+  CHECK(Contains(peers, V4(1, 4)));
+  // Many more ports, and in a large swarm (heap form): never more than 3 of them.
+  for (uint32_t host = 100; host < 200; ++host) f.Announce(Req(t, V4(host), host % 2));
+  for (uint16_t port = 5; port < 2000; ++port) {
+    f.now += 1;
+    f.Announce(Req(t, V4(1, port), port % 3 == 0 ? 0 : 10));
+    if (port % 7 == 0) f.Announce(Req(t, V4(1, static_cast<uint16_t>(port - 2)), 10));
+  }
+  const std::vector<Endpoint> all = f.Peers(Req(t, V4(50), 10, AnnounceEvent::kNone, 0, 1000));
+  CHECK(std::count_if(all.begin(), all.end(), [](const Endpoint& e) {
+          return e.address == V4(1).address;
+        }) == 3);
+  // The three are the last three to announce: 1997 (re-announced at 1999), 1998, 1999.
+  CHECK(Contains(all, V4(1, 1997)));
+  CHECK(Contains(all, V4(1, 1998)));
+  CHECK(Contains(all, V4(1, 1999)));
+  CHECK(all.size() == 1 + 100 + 3 - 1);  // V4(50) itself is not in its answer
+}
+
+TEST_CASE("the prefix cap groups by the configured prefix lengths, per family") {
+  StoreConfig c = Config(1000, 10000, 1);
+  c.prefix_cap = 2;
+  c.prefix_bits_v4 = 24;
+  c.prefix_bits_v6 = 48;
+  Fixture f(c);
+  const InfoHash t = Hash(1);
+  // 10.0.0.1-10.0.0.4: one /24.
+  for (uint32_t host = 1; host <= 4; ++host) {
+    f.Announce(Req(t, V4(host), 10));
+    f.now += 1;
+  }
+  // 10.0.1.1: another /24.
+  f.Announce(Req(t, V4(0x101), 10));
+  CHECK(f.store.Scrape(t).leechers == 3);
+  // V6 hosts 1..3 differ in bytes 5..7 and 13..15: the same /40, so the same /48 only
+  // where byte 5 is equal. Hosts 1, 2, 3 have byte 5 == 0 (host >> 16): one /48.
+  for (uint32_t host = 1; host <= 3; ++host) {
+    f.Announce(Req(t, V6(host), 10));
+    f.now += 1;
+  }
+  CHECK(f.store.Scrape(t).leechers == 5);
+  const std::vector<Endpoint> peers = f.Peers(Req(t, V4(0x101), 10));
+  CHECK(Contains(peers, V4(3)));
+  CHECK(Contains(peers, V4(4)));
+}
+
+TEST_CASE("a full shard still lets a prefix at its cap replace its oldest entry") {
+  StoreConfig c = Config(50, 100, 1);
+  c.max_peers = 4;
+  c.prefix_cap = 2;
+  Fixture f(c);
+  const InfoHash t = Hash(1);
+  f.Announce(Req(t, V4(1, 1), 10));
+  f.Announce(Req(t, V4(1, 2), 10));
+  f.Announce(Req(t, V4(2), 10));
+  f.Announce(Req(t, V4(3), 10));
+  CHECK(f.Announce(Req(t, V4(4), 10)).status == AnnounceStatus::kFull);
+  const AnnounceResult r = f.Announce(Req(t, V4(1, 3), 10));
+  CHECK(r.status == AnnounceStatus::kOk);
+  CHECK(r.prefix_evicted);
+  CHECK(r.counts.leechers == 4);
+}
+
+TEST_CASE("stopped removes an entry with a key only when the key matches") {
+  // Before issue 11 the key was ignored: anyone at the address could stop the entry.
+  Fixture f;
+  const InfoHash t = Hash(1);
+  AnnounceRequest owner = Req(t, V4(1), 10);
+  owner.key = 0xfeedbeef;
+  f.Announce(owner);
+  f.Announce(Req(t, V4(2), 10));
+  // Another client behind the same address: no key, or a wrong one, and the entry stays.
+  AnnounceRequest stop = Req(t, V4(1), 10, AnnounceEvent::kStopped);
+  AnnounceResult r = f.Announce(stop);
+  CHECK(r.stop_key_mismatch);
+  CHECK(r.counts.leechers == 2);
+  stop.key = 0xfeedbeee;
+  r = f.Announce(stop);
+  CHECK(r.stop_key_mismatch);
+  CHECK(f.store.Scrape(t).leechers == 2);
+  // The owner's key stops it.
+  stop.key = 0xfeedbeef;
+  r = f.Announce(stop);
+  CHECK_FALSE(r.stop_key_mismatch);
+  CHECK(r.counts.leechers == 1);
+  // An entry without a key is stopped by any stop from its endpoint, keyed or not.
+  AnnounceRequest keyed_stop = Req(t, V4(2), 10, AnnounceEvent::kStopped);
+  keyed_stop.key = 7;
+  CHECK_FALSE(f.Announce(keyed_stop).stop_key_mismatch);
+  CHECK(f.store.Scrape(t).leechers == 0);
+}
+
+TEST_CASE("a normal announce with a new key replaces the entry's key") {
+  Fixture f;
+  const InfoHash t = Hash(1);
+  AnnounceRequest r = Req(t, V4(1), 10);
+  r.key = 1;
+  f.Announce(r);
+  r.key = 2;  // the client restarted with a new key
+  f.Announce(r);
+  AnnounceRequest stop = Req(t, V4(1), 10, AnnounceEvent::kStopped);
+  stop.key = 1;
+  CHECK(f.Announce(stop).stop_key_mismatch);
+  stop.key = 2;
+  CHECK(f.Announce(stop).counts == SwarmCounts{});
+  // The key is kept in the heap form too.
+  for (uint32_t host = 10; host < 20; ++host) f.Announce(Req(t, V4(host), 10));
+  r.key = 3;
+  f.Announce(r);
+  stop.key = 2;
+  CHECK(f.Announce(stop).stop_key_mismatch);
+  stop.key = 3;
+  CHECK(f.Announce(stop).counts.leechers == 10);
+}
+
+TEST_CASE("cleaning in slices: a swarm and a shard larger than a slice are cleaned whole") {
+  StoreConfig c = Config(50, 100, 1);
+  c.prefix_cap = 2;
+  Fixture f(c);
+  const InfoHash big = Hash(1);
+  // 30,000 peers (several slices of 2048), every other one idle; seeders and leechers.
+  for (uint32_t host = 0; host < 30000; ++host) {
+    f.now = host % 2 == 0 ? 1000 : 1150;
+    f.Announce(Req(big, V4(host), host % 3 == 0 ? 0 : 10));
+  }
+  // And 20,000 torrents of one idle peer each.
+  f.now = 1000;
+  for (uint32_t t = 2; t < 20002; ++t) f.Announce(Req(Hash(t), V4(t), 0));
+  f.now = 1200;
+  double longest = 0;
+  const CleanStats cleaned = f.store.CleanShard(0, f.now, &longest);
+  CHECK(cleaned.peers_removed == 15000 + 20000);
+  CHECK(cleaned.torrents_removed == 20000);
+  CHECK(longest > 0);
+  const SwarmCounts counts = f.store.Scrape(big);
+  CHECK(counts.seeders + counts.leechers == 15000);
+  CHECK(counts.seeders == 5000);  // the odd hosts divisible by 3
+  CHECK(f.store.Stats().torrents == 1);
+  // The survivors are all still there, and the prefix bookkeeping still works.
+  for (uint32_t host = 1; host < 30000; host += 2) {
+    REQUIRE(f.Announce(Req(big, V4(host), 10)).counts.seeders + counts.leechers >= 1);
+  }
+  CHECK(f.store.Scrape(big).leechers == 15000);
+  f.Announce(Req(big, V4(1, 1), 10));
+  f.Announce(Req(big, V4(1, 2), 10));
+  CHECK(f.Announce(Req(big, V4(1, 3), 10)).prefix_evicted);
+  CHECK(f.store.Scrape(big).leechers == 15000 + 1);
+}
+
+// ---------------------------------------------------------------------------------------
 // Allocation
 
 TEST_CASE("no allocation: announcing into a small swarm that is already present") {
@@ -728,14 +1075,15 @@ TEST_CASE("no allocation: announcing into a small swarm that is already present"
   testing::AllocationScope scope;
   AnnounceResult r = f.store.Announce(Req(t, V4(2), 10), f.now, out, f.rng);  // joins inline
   CHECK(r.peers_written == 1);
-  r = f.store.Announce(Req(t, V4(2), 0, AnnounceEvent::kCompleted), f.now, out, f.rng);
-  CHECK(r.counts == SwarmCounts{2, 0, 1});
+  // (A `completed` may allocate: the record of its torrent and address prefix.)
+  r = f.store.Announce(Req(t, V4(2), 0), f.now, out, f.rng);  // becomes a seeder
+  CHECK(r.counts == SwarmCounts{2, 0, 0});
   r = f.store.AnnounceCompact(Req(t, V4(1), 0), f.now, compact, f.rng);
   CHECK(r.peers_written == 1);
   r = f.store.Announce(Req(t, V4(1), 0), f.now, records, f.rng);
   CHECK(r.peers_written == 1);
   r = f.store.Announce(Req(t, V4(2), 0, AnnounceEvent::kStopped), f.now, out, f.rng);
-  CHECK(f.store.Scrape(t) == SwarmCounts{1, 0, 1});
+  CHECK(f.store.Scrape(t) == SwarmCounts{1, 0, 0});
   CHECK(scope.allocations() == 0);
 }
 

@@ -26,6 +26,7 @@ std::string_view RefusalReason(Refusal refusal) {
     case Refusal::kPortZero: return "port must be 1-65535";
     case Refusal::kNotAllowed: return "info_hash not allowed on this tracker";
     case Refusal::kTooManyHashes: return "too many info hashes in one scrape";
+    case Refusal::kFull: return "tracker is full";
   }
   return "refused";
 }
@@ -35,6 +36,16 @@ std::string_view RefusalName(Refusal refusal) {
     case Refusal::kPortZero: return "port 0";
     case Refusal::kNotAllowed: return "info hash not allowed";
     case Refusal::kTooManyHashes: return "too many scrape hashes";
+    case Refusal::kFull: return "tracker full";
+  }
+  return "?";
+}
+
+std::string_view StoreEventName(StoreEvent event) {
+  switch (event) {
+    case StoreEvent::kPrefixEviction: return "prefix_cap_evictions";
+    case StoreEvent::kStopKeyMismatch: return "stops_ignored_key_mismatch";
+    case StoreEvent::kCompletedNotCounted: return "completed_not_counted";
   }
   return "?";
 }
@@ -49,6 +60,7 @@ CountersSnapshot& CountersSnapshot::operator+=(const CountersSnapshot& other) {
     }
     for (size_t r = 0; r < kRefusalCount; ++r) refusals[p][r] += other.refusals[p][r];
     hidden_info_hashes[p] += other.hidden_info_hashes[p];
+    for (size_t e = 0; e < kStoreEventCount; ++e) store_events[p][e] += other.store_events[p][e];
   }
   return *this;
 }
@@ -69,6 +81,12 @@ uint64_t CountersSnapshot::Refusals(Refusal refusal) const {
   return sum;
 }
 
+uint64_t CountersSnapshot::StoreEvents(StoreEvent event) const {
+  uint64_t sum = 0;
+  for (const auto& by_event : store_events) sum += by_event[static_cast<size_t>(event)];
+  return sum;
+}
+
 CountersSnapshot Counters::Snapshot() const {
   CountersSnapshot out;
   for (size_t p = 0; p < kProtocolCount; ++p) {
@@ -80,6 +98,7 @@ CountersSnapshot Counters::Snapshot() const {
     }
     for (size_t r = 0; r < kRefusalCount; ++r) out.refusals[p][r] = refusals_[p][r].value();
     out.hidden_info_hashes[p] = hidden_info_hashes_[p].value();
+    for (size_t e = 0; e < kStoreEventCount; ++e) out.store_events[p][e] = store_events_[p][e].value();
   }
   return out;
 }

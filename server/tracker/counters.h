@@ -31,9 +31,22 @@ std::string_view ActionName(Action action);  // "announce", "scrape"
 inline constexpr size_t kFamilyCount = 2;
 
 // Why the core refuses a request. RefusalReason() is the text the client is sent: a BEP
-// 15 error message, an HTTP "failure reason", a WebTorrent "failure reason".
-enum class Refusal : uint8_t { kPortZero, kNotAllowed, kTooManyHashes };
-inline constexpr size_t kRefusalCount = 3;
+// 15 error message, an HTTP "failure reason", a WebTorrent "failure reason". kFull: the
+// store's budget has no room for a new torrent or peer ("tracker is full").
+enum class Refusal : uint8_t { kPortZero, kNotAllowed, kTooManyHashes, kFull };
+inline constexpr size_t kRefusalCount = 4;
+
+// What the store did to an announce it accepted, besides the obvious (torrent_store.h):
+//   kPrefixEviction       an older entry of the client's address prefix gave way (the
+//                         prefix was at [swarm] prefix_cap in that swarm)
+//   kStopKeyMismatch      a `stopped` whose key did not match the entry's: ignored
+//   kCompletedNotCounted  a `completed` not counted: its prefix was counted for that
+//                         torrent within [swarm] completed_window_seconds
+enum class StoreEvent : uint8_t { kPrefixEviction, kStopKeyMismatch, kCompletedNotCounted };
+inline constexpr size_t kStoreEventCount = 3;
+// For logs and metrics: "prefix_cap_evictions", "stops_ignored_key_mismatch",
+// "completed_not_counted".
+std::string_view StoreEventName(StoreEvent event);
 std::string_view RefusalReason(Refusal refusal);
 std::string_view RefusalName(Refusal refusal);  // for logs: "port 0", "not allowed", ...
 
@@ -62,6 +75,8 @@ struct CountersSnapshot {
   // Info hashes asked for in scrapes that the access list refuses (answered as unknown),
   // [protocol].
   std::array<uint64_t, kProtocolCount> hidden_info_hashes{};
+  // [protocol][StoreEvent].
+  std::array<std::array<uint64_t, kStoreEventCount>, kProtocolCount> store_events{};
 
   CountersSnapshot& operator+=(const CountersSnapshot& other);
   friend bool operator==(const CountersSnapshot&, const CountersSnapshot&) = default;
@@ -70,6 +85,7 @@ struct CountersSnapshot {
   uint64_t Served(Protocol protocol, Action action) const;
   uint64_t Refused(Protocol protocol, Action action) const;
   uint64_t Refusals(Refusal refusal) const;
+  uint64_t StoreEvents(StoreEvent event) const;
 };
 
 class Counters {
@@ -82,6 +98,9 @@ class Counters {
     refusals_[Index(protocol)][Index(why)].Increment();
   }
   void CountHiddenInfoHash(Protocol protocol) { hidden_info_hashes_[Index(protocol)].Increment(); }
+  void CountStoreEvent(Protocol protocol, StoreEvent event) {
+    store_events_[Index(protocol)][Index(event)].Increment();
+  }
 
   CountersSnapshot Snapshot() const;
 
@@ -97,6 +116,7 @@ class Counters {
       refused_;
   std::array<std::array<Counter, kRefusalCount>, kProtocolCount> refusals_;
   std::array<Counter, kProtocolCount> hidden_info_hashes_;
+  std::array<std::array<Counter, kStoreEventCount>, kProtocolCount> store_events_;
 };
 
 }  // namespace reef::tracker

@@ -41,6 +41,36 @@ Event EventFrom(ws::AnnounceEvent event) {
   return Event::kNone;
 }
 
+std::optional<uint32_t> KeyFromHttp(std::string_view raw) {
+  if (raw.empty()) return std::nullopt;
+  if (raw.size() <= 8) {
+    uint32_t value = 0;
+    bool hex = true;
+    for (const char c : raw) {
+      uint32_t digit;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<uint32_t>(c - 'A' + 10);
+      } else {
+        hex = false;
+        break;
+      }
+      value = (value << 4) | digit;
+    }
+    if (hex) return value;
+  }
+  // Not a number: any other key the client repeats works as well hashed. FNV-1a, so the
+  // same key maps the same way in every process.
+  uint32_t hash = 2166136261u;
+  for (const char c : raw) {
+    hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+  }
+  return hash;
+}
+
 AnnounceRequest FromUdp(const udp::AnnounceRequest& request) {
   AnnounceRequest out;
   out.info_hash = request.info_hash;
@@ -51,6 +81,7 @@ AnnounceRequest FromUdp(const udp::AnnounceRequest& request) {
   out.event = EventFrom(request.event);
   // -1 is BEP 15's "default"; any negative is taken the same way.
   if (request.num_want >= 0) out.num_want = static_cast<uint32_t>(request.num_want);
+  out.key = request.key;  // always in a BEP 15 announce
   return out;
 }
 
@@ -62,6 +93,7 @@ AnnounceRequest FromHttp(const http::AnnounceRequest& request) {
   out.left = request.left;
   out.event = EventFrom(request.event);
   out.num_want = request.numwant;  // the parser leaves out absent and negative values
+  out.key = KeyFromHttp(request.key);
   return out;
 }
 

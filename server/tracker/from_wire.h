@@ -10,12 +10,22 @@
 //   port        announced port            port=                     none (WebRTC peers
 //                                                                   have no endpoint: 0)
 //   ip          ignored                   ip=, ipv4=, ipv6= ignored —
+//   key         the 32-bit key, as sent   key=: 1-8 hex digits are   none (a WebRTC peer
+//                                         that number (libtorrent    is owned by its
+//                                         sends its UDP key so);     connection)
+//                                         anything else, its bytes
+//                                         hashed (FNV-1a, 32 bits);
+//                                         absent or empty -> none
 //
 // A WebTorrent announce is never passed to Tracker::Announce (its peers are not
 // endpoints; see torrent_store.h); the WebTorrent server applies the same rules to it
 // (CheckInfoHash, PeersWanted, IsSeeder, the event) on its own store path.
 #ifndef REEF_SERVER_TRACKER_FROM_WIRE_H_
 #define REEF_SERVER_TRACKER_FROM_WIRE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "protocol/http/query.h"
 #include "protocol/udp/messages.h"
@@ -27,6 +37,9 @@ namespace reef::tracker {
 Event EventFrom(udp::AnnounceEvent event);
 Event EventFrom(http::Event event);
 Event EventFrom(ws::AnnounceEvent event);
+
+// HTTP's key= (the raw, still percent-encoded value) as the core's 32-bit key.
+std::optional<uint32_t> KeyFromHttp(std::string_view raw);
 
 AnnounceRequest FromUdp(const udp::AnnounceRequest& request);
 AnnounceRequest FromHttp(const http::AnnounceRequest& request);

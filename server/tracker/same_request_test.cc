@@ -203,6 +203,31 @@ TEST_CASE("num_want not given: UDP -1, HTTP absent or negative, WebTorrent absen
   CHECK(FromWebTorrent(w).num_want == std::numeric_limits<uint32_t>::max());
 }
 
+TEST_CASE("key: UDP's 32 bits, HTTP's key= as hex or hashed, none from WebTorrent") {
+  // Issue 11 §5: the key reaches the core so that `stopped` can check it.
+  udp::AnnounceRequest u;
+  u.key = 0x1a2b3c4d;
+  CHECK(FromUdp(u).key == std::optional<uint32_t>(0x1a2b3c4d));
+  u.key = 0;
+  CHECK(FromUdp(u).key == std::optional<uint32_t>(0));
+  // libtorrent sends its UDP key as 8 hex digits over HTTP: the same number.
+  const std::string q = HttpQuery(Fields{});
+  CHECK(FromHttp(HttpParsed(q + "&key=1A2B3C4D")).key == std::optional<uint32_t>(0x1a2b3c4d));
+  CHECK(FromHttp(HttpParsed(q + "&key=1a2b3c4d")).key == std::optional<uint32_t>(0x1a2b3c4d));
+  CHECK(FromHttp(HttpParsed(q + "&key=ff")).key == std::optional<uint32_t>(0xff));
+  CHECK(FromHttp(HttpParsed(q)).key == std::nullopt);
+  CHECK(FromHttp(HttpParsed(q + "&key=")).key == std::nullopt);
+  // Anything else: hashed, the same way each time, different keys apart.
+  const std::optional<uint32_t> word = FromHttp(HttpParsed(q + "&key=xYz12AbC")).key;
+  REQUIRE(word.has_value());
+  CHECK(FromHttp(HttpParsed(q + "&key=xYz12AbC")).key == word);
+  CHECK(FromHttp(HttpParsed(q + "&key=xYz12AbD")).key != word);
+  CHECK(KeyFromHttp("123456789").has_value());  // 9 hex digits: too long for a number
+  CHECK(KeyFromHttp("123456789") != KeyFromHttp("12345678"));
+  CHECK(KeyFromHttp("a") == std::optional<uint32_t>(0xa));
+  CHECK(FromWebTorrent(WsParsed(WsJson(Fields{}))).key == std::nullopt);
+}
+
 TEST_CASE("events mean the same; paused, update and empty are plain announces") {
   for (const char* name : {"started", "stopped", "completed", ""}) {
     CAPTURE(name);

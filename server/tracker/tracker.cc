@@ -55,7 +55,16 @@ swarm::AnnounceRequest Tracker::ToStoreRequest(const Client& client,
   out.left = IsSeeder(request.left) ? 0 : std::numeric_limits<uint64_t>::max();
   out.event = ToStoreEvent(request.event);
   out.peers_wanted = PeersWanted(request.num_want);
+  out.key = request.key;
   return out;
+}
+
+void Tracker::CountStoreEvents(Protocol protocol, const swarm::AnnounceResult& result) {
+  if (result.prefix_evicted) counters_.CountStoreEvent(protocol, StoreEvent::kPrefixEviction);
+  if (result.stop_key_mismatch) counters_.CountStoreEvent(protocol, StoreEvent::kStopKeyMismatch);
+  if (result.completed_not_counted) {
+    counters_.CountStoreEvent(protocol, StoreEvent::kCompletedNotCounted);
+  }
 }
 
 }  // namespace reef::tracker

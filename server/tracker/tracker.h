@@ -34,6 +34,16 @@
 //                                               WebTorrent the first)
 //   scrape size                                 Scrape(): more than max_scrape_hashes is
 //                                               refused
+//   the store's budget                          Announce(): a new torrent or peer the
+//                                               store has no room for is refused
+//                                               (Refusal::kFull, "tracker is full");
+//                                               peers it holds are always answered
+//   key ownership                               AnnounceRequest::key: a `stopped` removes
+//                                               an entry with a key only with that key
+//                                               (the store decides; torrent_store.h)
+//   per-prefix cap, `completed` once per        the store ([swarm] prefix_cap,
+//   prefix per window                           completed_window_seconds); counted as
+//                                               StoreEvents
 //   statistics                                  Counters (counters.h), per protocol x
 //                                               action x family, per worker
 //
@@ -110,6 +120,9 @@ struct AnnounceRequest {
   Event event = Event::kNone;
   // How many peers it wants; nullopt when it did not say (see PeersWanted).
   std::optional<uint32_t> num_want;
+  // The client's key (BEP 15's key, HTTP's key=), when it sent one: only a `stopped`
+  // with the same key removes the entry it made.
+  std::optional<uint32_t> key;
 };
 
 // A swarm's counts as every protocol reports them.
@@ -136,7 +149,7 @@ struct AnnounceReply {
 //                               then port big-endian, the bytes BEP 15 and BEP 23 send)
 //                               and the peer's id (for HTTP's dictionary model).
 // Begin and Add run under a store shard's lock: write into the reply, nothing else. Not
-// called at all when the request is refused.
+// called when the request is refused (Capacity may have been).
 template <typename W>
 concept AnnounceWriter = requires(W& w, AddressFamily family, const AnnounceReply& reply,
                                   uint32_t n, const swarm::CompactPeerV4& v4,
@@ -185,8 +198,8 @@ class Tracker {
       : Tracker(shared.options, *shared.store, *shared.access_list, *shared.clock, rng_seed) {}
 
   // Applies an announce and writes the answer through `writer`, or refuses it (port 0,
-  // an info hash the access list refuses). Allocation-free unless the store adds a
-  // torrent or a peer.
+  // an info hash the access list refuses, the store full). Allocation-free unless the
+  // store adds a torrent, a peer or a completion record.
   template <AnnounceWriter Writer>
   AnnounceOutcome Announce(const Client& client, const AnnounceRequest& request,
                            Writer& writer);
@@ -236,6 +249,7 @@ class Tracker {
 
   swarm::AnnounceRequest ToStoreRequest(const Client& client,
                                         const AnnounceRequest& request) const;
+  void CountStoreEvents(Protocol protocol, const swarm::AnnounceResult& result);
 
   const Options options_;
   swarm::TorrentStore& store_;
@@ -258,6 +272,13 @@ AnnounceOutcome Tracker::Announce(const Client& client, const AnnounceRequest& r
   StoreWriter<Writer> store_writer{writer, options_, outcome.reply};
   const swarm::AnnounceResult result = store_.Announce(
       ToStoreRequest(client, request), clock_.MonotonicSeconds(), rng_, store_writer);
+  if (result.status == swarm::AnnounceStatus::kFull) {
+    counters_.CountRefused(client.protocol, Action::kAnnounce, client.address.family,
+                           Refusal::kFull);
+    outcome.refusal = Refusal::kFull;
+    return outcome;
+  }
+  CountStoreEvents(client.protocol, result);
   outcome.peers = result.peers_written;
   counters_.CountServed(client.protocol, Action::kAnnounce, client.address.family);
   return outcome;

@@ -41,10 +41,11 @@ IpAddress V6(uint8_t host) {
 using testing::RecordingWriter;
 
 struct Fixture {
-  explicit Fixture(Options options = {}, AccessListMode mode = AccessListMode::kOff)
-      : store(swarm::TorrentStore::Create(
-                  {.shards = 4, .max_response_peers = 100, .peer_inactivity_timeout_s = 1200})
-                  .value()),
+  explicit Fixture(Options options = {}, AccessListMode mode = AccessListMode::kOff,
+                   swarm::StoreConfig store_config = {.shards = 4,
+                                                      .max_response_peers = 100,
+                                                      .peer_inactivity_timeout_s = 1200})
+      : store(swarm::TorrentStore::Create(store_config).value()),
         access(mode),
         core(options, store, access, clock, 7) {}
 
@@ -105,6 +106,74 @@ TEST_CASE("port 0 is refused with its reason; the writer is never called; counte
   // Port 1 and 65535 are fine.
   CHECK(f.Announce(Udp(V4(1)), Request(1, 1, 0)).ok());
   CHECK(f.Announce(Udp(V4(1)), Request(1, 65535, 0)).ok());
+}
+
+TEST_CASE("a full store refuses a new torrent or peer: \"tracker is full\", counted") {
+  // Issue 11: before the budget, the store took every torrent and peer.
+  Fixture f({}, AccessListMode::kOff,
+            {.shards = 1, .max_response_peers = 100, .peer_inactivity_timeout_s = 1200,
+             .max_peers = 3, .max_torrents = 2});
+  CHECK(f.Announce(Udp(V4(1)), Request(1, 6881, 0)).ok());
+  CHECK(f.Announce({Protocol::kHttp, V4(2)}, Request(1, 6881, 5)).ok());
+  CHECK(f.Announce(Udp(V4(3)), Request(2, 6881, 5)).ok());
+  // A new peer (in any torrent), a new torrent: refused, and the writer never called.
+  for (const AnnounceRequest& r : {Request(1, 6881, 5), Request(3, 6881, 5)}) {
+    RecordingWriter w;
+    const AnnounceOutcome out = f.Announce({Protocol::kHttp, V4(9)}, r, &w);
+    REQUIRE_FALSE(out.ok());
+    CHECK(*out.refusal == Refusal::kFull);
+    CHECK(w.calls.empty());
+  }
+  CHECK(RefusalReason(Refusal::kFull) == "tracker is full");
+  CHECK(RefusalName(Refusal::kFull) == "tracker full");
+  // The peers it holds are answered as ever, and may stop.
+  RecordingWriter w;
+  CHECK(f.Announce(Udp(V4(1)), Request(1, 6881, 0, Event::kNone), &w).ok());
+  CHECK(w.peers.size() == 1);
+  CHECK(f.Announce(Udp(V4(3)), Request(2, 6881, 5, Event::kStopped)).ok());
+  CHECK(f.Announce({Protocol::kHttp, V4(9)}, Request(1, 6881, 5)).ok());
+  const CountersSnapshot c = f.core.counters().Snapshot();
+  CHECK(c.Refusals(Refusal::kFull) == 2);
+  CHECK(c.refusals[static_cast<size_t>(Protocol::kHttp)][static_cast<size_t>(Refusal::kFull)] == 2);
+  CHECK(c.Refused(Protocol::kHttp, Action::kAnnounce) == 2);
+  CHECK(c.Served(Protocol::kUdp, Action::kAnnounce) == 4);
+}
+
+TEST_CASE("key ownership, the prefix cap and repeated completions, through the core") {
+  Fixture f({}, AccessListMode::kOff,
+            {.shards = 1, .max_response_peers = 100, .peer_inactivity_timeout_s = 1200,
+             .prefix_cap = 2});
+  AnnounceRequest owner = Request(1, 6881, 5);
+  owner.key = 42;
+  CHECK(f.Announce(Udp(V4(1)), owner).ok());
+  // Someone at the same address, over HTTP, without the key or with another: ignored.
+  AnnounceRequest stop = Request(1, 6881, 5, Event::kStopped);
+  CHECK(f.Announce({Protocol::kHttp, V4(1)}, stop).ok());
+  stop.key = 41;
+  CHECK(f.Announce({Protocol::kHttp, V4(1)}, stop).ok());
+  CHECK(f.store.Scrape(Hash(1)).leechers == 1);
+  stop.key = 42;
+  CHECK(f.Announce({Protocol::kHttp, V4(1)}, stop).ok());
+  CHECK(f.store.Scrape(Hash(1)).leechers == 0);
+  // Three ports of one address, cap 2: the third replaces the first.
+  for (uint16_t port = 1; port <= 3; ++port) {
+    CHECK(f.Announce(Udp(V4(2)), Request(1, port, 5)).ok());
+  }
+  CHECK(f.store.Scrape(Hash(1)).leechers == 2);
+  // completed, stopped, completed from one address: counted once.
+  CHECK(f.Announce(Udp(V4(3)), Request(2, 1, 0, Event::kCompleted)).ok());
+  CHECK(f.Announce(Udp(V4(3)), Request(2, 1, 0, Event::kStopped)).ok());
+  CHECK(f.Announce(Udp(V4(3)), Request(2, 1, 0, Event::kCompleted)).ok());
+  CHECK(f.store.Scrape(Hash(2)).completed == 1);
+  const CountersSnapshot c = f.core.counters().Snapshot();
+  CHECK(c.StoreEvents(StoreEvent::kStopKeyMismatch) == 2);
+  CHECK(c.store_events[static_cast<size_t>(Protocol::kHttp)]
+                      [static_cast<size_t>(StoreEvent::kStopKeyMismatch)] == 2);
+  CHECK(c.StoreEvents(StoreEvent::kPrefixEviction) == 1);
+  CHECK(c.StoreEvents(StoreEvent::kCompletedNotCounted) == 1);
+  CHECK(StoreEventName(StoreEvent::kPrefixEviction) == "prefix_cap_evictions");
+  CHECK(StoreEventName(StoreEvent::kStopKeyMismatch) == "stops_ignored_key_mismatch");
+  CHECK(StoreEventName(StoreEvent::kCompletedNotCounted) == "completed_not_counted");
 }
 
 TEST_CASE("the access list refuses announces and hides scrapes") {

@@ -28,12 +28,15 @@ struct TestOptions {
   uint32_t max_response_peers = 50;
   size_t max_scrape_hashes = kMaxScrapeHashes;
   bool reply_to_bad_connection_id = false;
+  uint64_t max_peers = 1000;  // the store's budget (issue 11)
+  uint64_t max_torrents = 1000;
 };
 
 // The reasons a client is sent, as BEP 15 error messages.
 constexpr std::string_view kReasonPortZero = "port must be 1-65535";
 constexpr std::string_view kReasonNotAllowed = "info_hash not allowed on this tracker";
 constexpr std::string_view kReasonTooManyHashes = "too many info hashes in one scrape";
+constexpr std::string_view kReasonFull = "tracker is full";
 
 sockaddr_storage V4(const char* ip, uint16_t port) {
   sockaddr_storage s{};
@@ -61,8 +64,11 @@ InfoHash Hash(uint8_t seed) {
 
 struct Fixture {
   explicit Fixture(TestOptions options = {}, AccessListMode mode = AccessListMode::kOff)
-      : store(swarm::TorrentStore::Create(
-                  {.shards = 4, .max_response_peers = 50, .peer_inactivity_timeout_s = 1200})
+      : store(swarm::TorrentStore::Create({.shards = 4,
+                                           .max_response_peers = 50,
+                                           .peer_inactivity_timeout_s = 1200,
+                                           .max_peers = options.max_peers,
+                                           .max_torrents = options.max_torrents})
                   .value()),
         access(mode),
         ids(ConnectionIds::WithSecret("test").value()),
@@ -270,6 +276,48 @@ TEST_CASE("the access list refuses announces and hides scrapes") {
   REQUIRE(served.ok());
   CHECK(std::holds_alternative<AnnounceResponse>(served.value()));
   CHECK(f.store.Scrape(Hash(2)).seeders == 0);
+}
+
+TEST_CASE("a full store: a new torrent gets the BEP 15 error \"tracker is full\"") {
+  // Issue 11: before the budget, every new torrent was taken.
+  Fixture f({.max_peers = 100, .max_torrents = 4});  // one torrent per shard
+  const auto client = V4("10.0.0.1", 1);
+  const uint64_t id = f.Connect(client);
+  int refused = 0;
+  for (uint8_t hash = 1; hash <= 40; ++hash) {
+    const auto bytes = f.Send(client, Request(f.Announce(id, hash, 6881, 0)));
+    auto parsed = Parse(bytes);
+    REQUIRE(parsed.ok());
+    if (const auto* error = std::get_if<ErrorResponse>(&parsed.value())) {
+      CHECK(error->transaction_id == 0x1234);
+      CHECK(error->message == kReasonFull);
+      ++refused;
+    }
+  }
+  CHECK(refused == 40 - 4);
+  CHECK(f.store.Stats().torrents == 4);
+  CHECK(f.core.counters().Snapshot().Refusals(tracker::Refusal::kFull) == 36);
+}
+
+TEST_CASE("stopped with another key leaves the entry; with its own key removes it") {
+  Fixture f;
+  const auto owner = V4("10.0.0.1", 1);
+  const auto neighbour = V4("10.0.0.1", 2);  // the same address: behind the same NAT
+  const uint64_t id = f.Connect(owner);
+  AnnounceRequest a = f.Announce(id, 1, 6881, 0);
+  a.key = 0xabcdef01;
+  (void)f.Send(owner, Request(a));
+  AnnounceRequest stop = f.Announce(f.Connect(neighbour), 1, 6881, 0, AnnounceEvent::kStopped);
+  stop.key = 0x12345678;
+  const auto bytes = f.Send(neighbour, Request(stop));
+  auto parsed = Parse(bytes);
+  REQUIRE(parsed.ok());
+  CHECK(std::get<AnnounceResponse>(parsed.value()).seeders == 1);
+  CHECK(f.store.Scrape(Hash(1)).seeders == 1);
+  stop.connection_id = id;
+  stop.key = 0xabcdef01;
+  (void)f.Send(owner, Request(stop));
+  CHECK(f.store.Scrape(Hash(1)).seeders == 0);
 }
 
 TEST_CASE("scrape over the configured limit is refused; at the limit it is served") {

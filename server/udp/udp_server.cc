@@ -56,6 +56,7 @@ class UdpWorker final : public Worker {
     using tracker::Action;
     using tracker::Protocol;
     using tracker::Refusal;
+    using tracker::StoreEvent;
     REEF_LOG(Info) << "datagrams received " << io.received.load() << ", sent " << io.sent.load()
                    << ", oversized " << io.oversized.load() << ", send errors "
                    << io.send_errors.load() + io.send_dropped.load() << "; connects "
@@ -69,8 +70,16 @@ class UdpWorker final : public Worker {
                    << tracker::RefusalName(Refusal::kNotAllowed) << " "
                    << c.Refusals(Refusal::kNotAllowed) << ", "
                    << tracker::RefusalName(Refusal::kTooManyHashes) << " "
-                   << c.Refusals(Refusal::kTooManyHashes) << "; info hashes hidden from scrapes "
-                   << c.hidden_info_hashes[static_cast<size_t>(Protocol::kUdp)];
+                   << c.Refusals(Refusal::kTooManyHashes) << ", "
+                   << tracker::RefusalName(Refusal::kFull) << " " << c.Refusals(Refusal::kFull)
+                   << "; info hashes hidden from scrapes "
+                   << c.hidden_info_hashes[static_cast<size_t>(Protocol::kUdp)] << "; "
+                   << StoreEventName(StoreEvent::kPrefixEviction) << " "
+                   << c.StoreEvents(StoreEvent::kPrefixEviction) << ", "
+                   << StoreEventName(StoreEvent::kStopKeyMismatch) << " "
+                   << c.StoreEvents(StoreEvent::kStopKeyMismatch) << ", "
+                   << StoreEventName(StoreEvent::kCompletedNotCounted) << " "
+                   << c.StoreEvents(StoreEvent::kCompletedNotCounted);
     return status;
   }
 
