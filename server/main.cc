@@ -37,16 +37,20 @@ namespace reef {
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: reef [--config FILE] [--print-config] [--help]\n"
+    "Usage: reef [--config FILE] [--print-config] [--check-config FILE] [--help]\n"
     "\n"
     "A BitTorrent tracker. With no flags it starts from its built-in defaults.\n"
     "\n"
-    "  --config FILE    read the configuration (TOML) from FILE; keys left out keep\n"
-    "                   their defaults\n"
-    "  --print-config   print the configuration reef would run with (the defaults, or\n"
-    "                   FILE over them), every key commented, and exit; --config reads\n"
-    "                   it back\n"
-    "  --help           print this and exit\n"
+    "  --config FILE        read the configuration (TOML) from FILE; keys left out keep\n"
+    "                       their defaults\n"
+    "  --print-config       print the configuration reef would run with (the defaults,\n"
+    "                       or FILE over them), every key commented, and exit; --config\n"
+    "                       reads it back\n"
+    "  --check-config FILE  check FILE as a start would (syntax, values, the files it\n"
+    "                       names, users, CPUs) without serving; exit 0 if reef would\n"
+    "                       start with it, 2 (with the reasons) if not. For systemd's\n"
+    "                       ExecStartPre and before a reload\n"
+    "  --help               print this and exit\n"
     "\n"
     "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
     "Exit status: 0 stopped cleanly; 1 a worker failed, or start-up failed; 2 bad flags\n"
@@ -54,9 +58,32 @@ constexpr char kUsage[] =
 
 struct Flags {
   std::optional<std::string> config_path;
+  std::optional<std::string> check_config_path;
   bool print_config = false;
   bool help = false;
 };
+
+// "--name VALUE" or "--name=VALUE" at argv[*i]: the value (advancing *i past it), or
+// nullopt if `arg` is another flag. An empty or missing value is an error.
+std::optional<std::string> FlagValue(std::string_view name, int argc, char** argv, int* i,
+                                     std::string* error) {
+  std::string_view arg = argv[*i];
+  std::string value;
+  if (arg == name) {
+    if (*i + 1 >= argc) {
+      *error = std::string(name) + " needs a FILE";
+      return std::nullopt;
+    }
+    value = argv[++*i];
+  } else if (arg.size() > name.size() && arg.substr(0, name.size()) == name &&
+             arg[name.size()] == '=') {
+    value = std::string(arg.substr(name.size() + 1));
+  } else {
+    return std::nullopt;
+  }
+  if (value.empty()) *error = std::string(name) + " needs a FILE";
+  return value;
+}
 
 // Parses argv; an error message names the bad argument.
 std::optional<Flags> ParseFlags(int argc, char** argv, std::string* error) {
@@ -67,30 +94,32 @@ std::optional<Flags> ParseFlags(int argc, char** argv, std::string* error) {
       flags.help = true;
     } else if (arg == "--print-config") {
       flags.print_config = true;
-    } else if (arg == "--config" || arg.rfind("--config=", 0) == 0) {
-      std::string value;
-      if (arg == "--config") {
-        if (i + 1 >= argc) {
-          *error = "--config needs a FILE";
-          return std::nullopt;
-        }
-        value = argv[++i];
-      } else {
-        value = std::string(arg.substr(std::string_view("--config=").size()));
-      }
-      if (value.empty()) {
-        *error = "--config needs a FILE";
-        return std::nullopt;
-      }
+    } else if (std::optional<std::string> config = FlagValue("--config", argc, argv, &i, error)) {
+      if (!error->empty()) return std::nullopt;
       if (flags.config_path.has_value()) {
         *error = "--config given twice";
         return std::nullopt;
       }
-      flags.config_path = std::move(value);
+      flags.config_path = std::move(config);
+    } else if (std::optional<std::string> check =
+                   FlagValue("--check-config", argc, argv, &i, error)) {
+      if (!error->empty()) return std::nullopt;
+      if (flags.check_config_path.has_value()) {
+        *error = "--check-config given twice";
+        return std::nullopt;
+      }
+      flags.check_config_path = std::move(check);
+    } else if (!error->empty()) {
+      return std::nullopt;
     } else {
       *error = std::string("unknown argument \"") + std::string(arg) + "\"";
       return std::nullopt;
     }
+  }
+  if (flags.check_config_path.has_value() &&
+      (flags.config_path.has_value() || flags.print_config)) {
+    *error = "--check-config takes its FILE alone, without --config or --print-config";
+    return std::nullopt;
   }
   return flags;
 }
@@ -107,19 +136,52 @@ void PrintConfigError(std::string_view what, absl::string_view message) {
   }
 }
 
+// The access list file (nullptr in mode "off"), loaded into `access_list`; an error if
+// the file does not load.
+absl::StatusOr<std::shared_ptr<AccessListFile>> LoadAccessList(
+    const Config& config, const std::shared_ptr<AccessList>& access_list) {
+  if (config.access_list.mode == AccessListMode::kOff) return nullptr;
+  auto file = std::make_shared<AccessListFile>(access_list, config.access_list.path);
+  absl::StatusOr<bool> loaded = file->Reload(/*force=*/true);
+  if (!loaded.ok()) return loaded.status();
+  return file;
+}
+
+// --check-config FILE: everything a start checks before it binds a socket, and no more
+// (binding would need the privileges, and the ports, of the running service).
+int CheckConfig(const std::string& path) {
+  absl::StatusOr<Config> config = LoadConfigFile(path);
+  if (!config.ok()) {
+    PrintConfigError("invalid configuration", config.status().message());
+    return kExitUsage;
+  }
+  if (absl::Status checked = CheckConfigAgainstSystem(*config); !checked.ok()) {
+    PrintConfigError("invalid configuration", checked.message());
+    return kExitUsage;
+  }
+  auto access_list = std::make_shared<AccessList>(config->access_list.mode);
+  if (absl::StatusOr<std::shared_ptr<AccessListFile>> file = LoadAccessList(*config, access_list);
+      !file.ok()) {
+    PrintConfigError("invalid access list", file.status().message());
+    return kExitUsage;
+  }
+  printf("reef: %s: configuration OK\n", path.c_str());
+  return fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
 int Serve(const Config& config, std::string_view config_source) {
   REEF_LOG(Info) << "reef starting (pid " << getpid() << ") with " << config_source;
 
   // The access list: loaded now, so that a broken file stops reef before it serves.
   auto access_list = std::make_shared<AccessList>(config.access_list.mode);
-  std::shared_ptr<AccessListFile> access_list_file;
-  if (config.access_list.mode != AccessListMode::kOff) {
-    access_list_file = std::make_shared<AccessListFile>(access_list, config.access_list.path);
-    absl::StatusOr<bool> loaded = access_list_file->Reload(/*force=*/true);
-    if (!loaded.ok()) {
-      PrintConfigError("invalid access list", loaded.status().message());
-      return kExitUsage;
-    }
+  absl::StatusOr<std::shared_ptr<AccessListFile>> loaded_list =
+      LoadAccessList(config, access_list);
+  if (!loaded_list.ok()) {
+    PrintConfigError("invalid access list", loaded_list.status().message());
+    return kExitUsage;
+  }
+  std::shared_ptr<AccessListFile> access_list_file = *std::move(loaded_list);
+  if (access_list_file != nullptr) {
     REEF_LOG(Info) << "access list: " << AccessListModeName(config.access_list.mode)
                    << " mode, " << access_list->size() << " hashes from "
                    << config.access_list.path << "; reloaded on SIGUSR1 or SIGHUP"
@@ -210,6 +272,7 @@ int Main(int argc, char** argv) {
     fputs(kUsage, stdout);
     return kExitOk;
   }
+  if (flags->check_config_path.has_value()) return CheckConfig(*flags->check_config_path);
 
   Config config;
   std::string source = "the built-in defaults";

@@ -4,6 +4,8 @@
 // or listens on 127.0.0.1 port 0, so no test binds a fixed port; every wait is bounded and
 // a child still running at the end is killed by pid.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,7 +98,7 @@ bool Has(const std::string& text, const std::string& needle) {
 TEST_CASE("--help prints usage and exits 0; a bad flag exits 2") {
   Result help = Run({kReef, "--help"});
   CHECK(help.exit_code() == 0);
-  CHECK(help.out.rfind("Usage: reef [--config FILE] [--print-config] [--help]", 0) == 0);
+  CHECK(help.out.rfind("Usage: reef [--config FILE] [--print-config] [--check-config FILE] [--help]", 0) == 0);
   for (const char* bad : {"--bogus", "positional", "--config"}) {
     Result result = Run({kReef, bad});
     CHECK_MESSAGE(result.exit_code() == 2, bad);
@@ -160,6 +162,67 @@ TEST_CASE("a bad configuration exits 2 with a message naming the key and the rea
   Result missing = Run({kReef, "--config", TempPath("no-such-config.toml")});
   CHECK(missing.exit_code() == 2);
   CHECK(Has(missing.err, "cannot open config file"));
+}
+
+TEST_CASE("--check-config FILE: 0 for a file reef would start with, 2 with the reasons") {
+  // A port the test holds: --check-config must not bind (the running service holds its
+  // ports while systemd checks a new file), so it is not an error here.
+  const int held = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(held >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string list = WriteFile("check-list.txt", std::string(40, 'a') + "\n");
+  const std::string good = WriteFile(
+      "check-good.toml", "[udp]\nlisten = [\"127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
+                             "\"]\n[access_list]\nmode = \"allow\"\npath = \"" + list + "\"\n");
+  Result ok = Run({kReef, "--check-config", good});
+  CHECK_MESSAGE(ok.exit_code() == 0, ok.err);
+  CHECK(ok.out == "reef: " + good + ": configuration OK\n");
+  CHECK_FALSE(Has(ok.err, "supervisor"));  // it never started serving
+  close(held);
+  CHECK(Run({kReef, "--check-config=" + good}).exit_code() == 0);
+
+  struct Case {
+    std::string toml;
+    std::string message;
+  };
+  const std::string broken_list = WriteFile("check-broken.txt", "nope\n");
+  const Case cases[] = {
+      {"[udp]\nsocket_wrokers = 2\n",
+       "reef: invalid configuration:\n  " + TempPath("check-bad.toml") +
+           ":2: udp.socket_wrokers: unknown key"},
+      {"[udp\n", "reef: invalid configuration:"},
+      {"[privileges]\nuser = \"reef-no-such-user\"\n", "privileges.user: no user"},
+      {"[access_list]\nmode = \"allow\"\npath = \"/nonexistent/list.txt\"\n",
+       "access_list.path: cannot read"},
+      // Reads the file too, as a start does, not only its name.
+      {"[access_list]\nmode = \"deny\"\npath = \"" + broken_list + "\"\n",
+       "reef: invalid access list:\n  access list " + broken_list +
+           ": line 1: expected 40 hex digits"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = WriteFile("check-bad.toml", c.toml);
+    Result bad = Run({kReef, "--check-config", path});
+    CHECK_MESSAGE(bad.exit_code() == 2, c.toml, "\n", bad.err);
+    CHECK_MESSAGE(Has(bad.err, c.message), c.toml, "\n", bad.err);
+    CHECK(bad.out.empty());
+  }
+  Result missing = Run({kReef, "--check-config", TempPath("no-such.toml")});
+  CHECK(missing.exit_code() == 2);
+  CHECK(Has(missing.err, "cannot open config file"));
+
+  // The flag's own mistakes are usage errors (2) too.
+  CHECK(Has(Run({kReef, "--check-config"}).err, "reef: --check-config needs a FILE"));
+  CHECK(Has(Run({kReef, "--check-config="}).err, "reef: --check-config needs a FILE"));
+  CHECK(Has(Run({kReef, "--check-config", good, "--check-config", good}).err,
+            "--check-config given twice"));
+  Result both = Run({kReef, "--config", good, "--check-config", good});
+  CHECK(both.exit_code() == 2);
+  CHECK(Has(both.err, "--check-config takes its FILE alone"));
 }
 
 TEST_CASE("an access list that does not parse at start exits 2, naming the line") {
