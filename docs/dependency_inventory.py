@@ -26,8 +26,11 @@ import subprocess
 import sys
 
 # The binaries reef ships: the tracker and its load generator.
-SHIPPED = {"//server:reef": "bazel-bin/server/reef", "//load:reef_load": "bazel-bin/load/reef_load"}
+SHIPPED = {"//server:reef": "server/reef", "//load:reef_load": "load/reef_load"}
 DOC = "docs/dependencies.md"
+# Build configurations whose binaries are inspected: g++ (the default) and clang (the
+# sanitizer configs; the sanitizer runtimes are linked statically).
+CONFIGS = [[], ["--config=asan"]]
 
 # Packages whose copyright file is not machine-readable (DEP-5): their licence, read by
 # hand from /usr/share/doc/PKG/copyright.
@@ -141,22 +144,31 @@ def wrapper_libraries(build_file):
         return re.findall(r'"-l(:?[\w+.-]+)"', f.read())
 
 
+def record_needed(runtime, paths, target, binary):
+    for soname in needed(binary):
+        if soname not in paths:
+            sys.exit(f"{soname} ({binary}) is not in the dynamic linker's cache")
+        package = package_of(paths[soname])
+        entry = runtime.setdefault(package, {"sonames": [], "binaries": set()})
+        if soname not in entry["sonames"]:
+            entry["sonames"].append(soname)
+        entry["binaries"].add(target.split(":")[1])
+
+
 def generate():
     targets = list(SHIPPED)
-    subprocess.run(["bazel", "build", *targets], check=True)
     paths = library_paths()
 
-    # Runtime: package -> sonames, and which binaries need them.
+    # Runtime: package -> sonames, and which binaries need them, under each compiler the
+    # CI builds with (clang's binaries also load libgcc_s).
     runtime = {}
-    for target, binary in SHIPPED.items():
-        for soname in needed(binary):
-            if soname not in paths:
-                sys.exit(f"{soname} ({binary}) is not in the dynamic linker's cache")
-            package = package_of(paths[soname])
-            entry = runtime.setdefault(package, {"sonames": [], "binaries": set()})
-            if soname not in entry["sonames"]:
-                entry["sonames"].append(soname)
-            entry["binaries"].add(target.split(":")[1])
+    for config in CONFIGS:
+        subprocess.run(["bazel", "build", *config, *targets], check=True)
+        # This config's output directory (bazel-bin follows whichever build ran last).
+        bin_dir = run("bazel", "info", *config, "bazel-bin").strip()
+        for target, binary in SHIPPED.items():
+            record_needed(runtime, paths, target, os.path.join(bin_dir, binary))
+
 
     # Wrappers: which binaries use each (bazel query), and their -dev packages.
     wrappers = sorted(f[: -len(".BUILD")] for f in os.listdir("third_party") if f.endswith(".BUILD"))
@@ -179,7 +191,8 @@ def generate():
         "",
         "## Shared libraries the binaries load",
         "",
-        "From `readelf -d` (NEEDED) of " + " and ".join(f"`{t}`" for t in targets) + ";",
+        "From `readelf -d` (NEEDED) of " + " and ".join(f"`{t}`" for t in targets) +
+        ", built with g++ and with clang;",
         "each library's package from `dpkg -S`, its licence from the package's",
         "`/usr/share/doc/PKG/copyright` (the licence of `Files: *`, then any other).",
         "",
