@@ -102,7 +102,8 @@ void Writer::Torrent(const TorrentRecord& torrent) {
   std::array<uint8_t, kTorrentRecordSize> bytes{};
   ByteWriter w(bytes);
   (void)w.WriteFixed(torrent.info_hash);
-  (void)w.WriteU32Be(torrent.completed);
+  (void)w.WriteU32Be(torrent.completed_v4);
+  (void)w.WriteU32Be(torrent.completed_v6);
   (void)w.WriteU32Be(torrent.v4_peers);
   (void)w.WriteU32Be(torrent.v6_peers);
   Put(bytes);
@@ -122,7 +123,8 @@ void Writer::Peer(const PeerRecord& peer) {
   ByteWriter w(bytes);
   (void)w.WriteBytes(peer.compact_view());
   (void)w.WriteFixed(peer.peer_id);
-  (void)w.WriteU8(peer.seeder ? kSeederFlag : 0);
+  (void)w.WriteU8(static_cast<uint8_t>((peer.seeder ? kSeederFlag : 0) |
+                                       (peer.completed ? kCompletedFlag : 0)));
   (void)w.WriteU32Be(peer.age_s);
   Put(std::span<const uint8_t>(bytes).first(w.written()));
   --left;
@@ -166,8 +168,9 @@ absl::Status Walk(std::span<const uint8_t> body, uint64_t expected_torrents,
                             " torrents"));
     }
     TorrentRecord torrent;
-    if (!r.ReadFixed(&torrent.info_hash) || !r.ReadU32Be(&torrent.completed) ||
-        !r.ReadU32Be(&torrent.v4_peers) || !r.ReadU32Be(&torrent.v6_peers)) {
+    if (!r.ReadFixed(&torrent.info_hash) || !r.ReadU32Be(&torrent.completed_v4) ||
+        !r.ReadU32Be(&torrent.completed_v6) || !r.ReadU32Be(&torrent.v4_peers) ||
+        !r.ReadU32Be(&torrent.v6_peers)) {
       return Corrupt(StrCat("torrent ", torrents, ": record cut short"));
     }
     if (torrent.v4_peers > limits.max_peers_per_torrent ||
@@ -193,12 +196,13 @@ absl::Status Walk(std::span<const uint8_t> body, uint64_t expected_torrents,
           !r.ReadFixed(&peer.peer_id) || !r.ReadU8(&flags) || !r.ReadU32Be(&peer.age_s)) {
         return Corrupt(StrCat("torrent ", torrents, ": peer ", i, ": cut short"));
       }
-      if ((flags & ~kSeederFlag) != 0) {
+      if ((flags & ~(kSeederFlag | kCompletedFlag)) != 0) {
         return Corrupt(StrCat("torrent ", torrents, ": peer ", i, ": unknown flags ",
                               static_cast<int>(flags)));
       }
       if (peer.port() == 0) return Corrupt(StrCat("torrent ", torrents, ": peer ", i, ": port 0"));
       peer.seeder = (flags & kSeederFlag) != 0;
+      peer.completed = (flags & kCompletedFlag) != 0;
       if (visitor != nullptr) visitor->OnPeer(torrent, peer);
     }
     ++torrents;

@@ -12,13 +12,15 @@
 //     reserved      4  0
 //   torrents, each
 //     info_hash    20
-//     completed     4  the torrent's completed count
+//     completed_v4  4  `completed` events counted by the IPv4 swarm
+//     completed_v6  4  and by the IPv6 swarm (the torrent's count is their sum)
 //     v4_peers      4  how many IPv4 peers follow, then as many IPv6 peers
 //     v6_peers      4
 //     peers         v4_peers x 31 bytes, then v6_peers x 43 bytes:
 //       compact     6 | 18  address then port, as BEP 15 / BEP 23 send them
 //       peer_id    20
-//       flags       1  bit 0: seeder; every other bit 0
+//       flags       1  bit 0: seeder; bit 1: its `completed` event was counted (so a
+//                      repeat after the restart does not count twice); others 0
 //       age         4  seconds since the peer's last announce, when written
 //   trailer, kTrailerSize = 48 bytes
 //     torrents      8  how many torrent records there are
@@ -49,13 +51,14 @@ namespace reef::snapshot {
 inline constexpr std::string_view kMagic = "REEFSNAP";
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kHeaderSize = 32;
-inline constexpr size_t kTorrentRecordSize = 20 + 4 + 4 + 4;
+inline constexpr size_t kTorrentRecordSize = 20 + 4 + 4 + 4 + 4;
 inline constexpr size_t kCompactV4Size = 6;
 inline constexpr size_t kCompactV6Size = 18;
 inline constexpr size_t kPeerV4RecordSize = kCompactV4Size + 20 + 1 + 4;
 inline constexpr size_t kPeerV6RecordSize = kCompactV6Size + 20 + 1 + 4;
 inline constexpr size_t kTrailerSize = 8 + 8 + 32;
 inline constexpr uint8_t kSeederFlag = 0x01;
+inline constexpr uint8_t kCompletedFlag = 0x02;
 
 struct Header {
   int64_t written_at = 0;       // Unix seconds
@@ -65,7 +68,8 @@ struct Header {
 
 struct TorrentRecord {
   InfoHash info_hash;
-  uint32_t completed = 0;
+  uint32_t completed_v4 = 0;
+  uint32_t completed_v6 = 0;
   uint32_t v4_peers = 0;
   uint32_t v6_peers = 0;
 };
@@ -76,6 +80,7 @@ struct PeerRecord {
   std::array<uint8_t, kCompactV6Size> compact{};
   PeerId peer_id;
   bool seeder = false;
+  bool completed = false;  // its `completed` event has been counted
   uint32_t age_s = 0;
 
   std::span<const uint8_t> compact_view() const {
