@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "server/common/strings.h"
+#include "server/metrics/text.h"
 
 namespace reef::metrics {
 namespace {
@@ -21,67 +22,18 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or 0 if it is not one.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
-  const uint8_t b = byte(0);
-  if (b < 0x80) return 1;
-  size_t length = 0;
-  uint8_t lo = 0x80;
-  uint8_t hi = 0xBF;
-  if (b >= 0xC2 && b <= 0xDF) {
-    length = 2;
-  } else if (b == 0xE0) {
-    length = 3, lo = 0xA0;
-  } else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
-    length = 3;
-  } else if (b == 0xED) {
-    length = 3, hi = 0x9F;
-  } else if (b == 0xF0) {
-    length = 4, lo = 0x90;
-  } else if (b >= 0xF1 && b <= 0xF3) {
-    length = 4;
-  } else if (b == 0xF4) {
-    length = 4, hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < length) return 0;
-  if (byte(1) < lo || byte(1) > hi) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
-
 std::string Escape(std::string_view text, bool quote) {
-  std::string out;
-  out.reserve(text.size());
-  while (!text.empty()) {
-    const size_t length = Utf8SequenceLength(text);
-    if (length == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-      text.remove_prefix(1);
-      continue;
-    }
-    if (length == 1) {
-      const char c = text[0];
-      if (c == '\\') {
-        out += "\\\\";
-      } else if (c == '\n') {
-        out += "\\n";
-      } else if (c == '"' && quote) {
-        out += "\\\"";
-      } else {
-        out += c;
-      }
+  return MapUtf8(text, [quote](char c, std::string& out) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else {
-      out.append(text.substr(0, length));
+      out += c;
     }
-    text.remove_prefix(length);
-  }
-  return out;
+  });
 }
 
 }  // namespace
