@@ -225,18 +225,19 @@ absl::Status Walk(std::span<const uint8_t> body, uint64_t expected_torrents,
 
 absl::StatusOr<Summary> Read(std::span<const uint8_t> file, const Limits& limits,
                              Visitor* visitor) {
+  // The magic first, so a file of something else is called that, whatever its size.
+  const size_t magic_bytes = std::min(file.size(), kMagic.size());
+  if (!std::equal(file.begin(), file.begin() + static_cast<ptrdiff_t>(magic_bytes),
+                  kMagic.begin())) {
+    return Corrupt("not a reef snapshot (no REEFSNAP at the start)");
+  }
   if (file.size() < kHeaderSize + kTrailerSize) {
     return Corrupt(StrCat("too short: ", file.size(), " bytes, a snapshot has at least ",
                           kHeaderSize + kTrailerSize));
   }
-  ByteReader header_reader(file.first(kHeaderSize));
-  std::array<uint8_t, 8> magic{};
+  ByteReader header_reader(file.subspan(kMagic.size(), kHeaderSize - kMagic.size()));
   uint32_t version = 0, header_size = 0, reserved = 0;
   Summary summary;
-  (void)header_reader.ReadBytes(magic);
-  if (std::string_view(reinterpret_cast<const char*>(magic.data()), magic.size()) != kMagic) {
-    return Corrupt("not a reef snapshot (no REEFSNAP at the start)");
-  }
   (void)header_reader.ReadU32Be(&version);
   if (version != kFormatVersion) {
     return Corrupt(StrCat("format version ", version, "; this reef reads version ",
