@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "server/common/access_list.h"
-#include "server/common/config.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
 #include "server/common/supervisor.h"
+#include "server/config.h"
 #include "server/protocol_workers.h"
 
 #ifdef REEF_TEST_HOOKS

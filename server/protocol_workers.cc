@@ -52,7 +52,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
 
   // [udp]
   if (config.udp.enabled) {
-    absl::StatusOr<udp::UdpWorkers> udp = udp::BuildUdpWorkers(config, context.access_list, store);
+    absl::StatusOr<udp::UdpWorkers> udp =
+        udp::BuildUdpWorkers(config.udp, config.swarm, context.access_list, store);
     if (!udp.ok()) return udp.status();
     for (auto& worker : udp->workers) workers.push_back(std::move(worker));
   }

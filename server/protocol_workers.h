@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/access_list.h"
-#include "server/common/config.h"
+#include "server/config.h"
 #include "server/common/worker.h"
 
 namespace reef {

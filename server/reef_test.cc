@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "server/common/config.h"
+#include "server/config.h"
 #include "server/common/subprocess_for_test.h"
 
 namespace reef {
@@ -139,7 +139,10 @@ TEST_CASE("a bad configuration exits 2 with a message naming the key and the rea
       {"[swarm]\npeer_inactivity_timeout_seconds = 0\n",
        ":2: swarm.peer_inactivity_timeout_seconds: must be from 1 to 604800 seconds, got 0"},
       {"[swarm]\nmax_response_peers = 0\n",
-       ":2: swarm.max_response_peers: must be from 1 to 1000, got 0"},
+       ":2: swarm.max_response_peers: must be from 1 to 1024, got 0"},
+      {"[udp]\nmax_datagram_size = 1501\n",
+       ":2: udp.max_datagram_size: must be from 136 to 1500 (an error reply must fit, and "
+       "reef's BEP 15 parser takes no request longer than 1500 bytes), got 1501"},
       {"[swarm]\nannounce_interval_seconds = 300\n",
        "swarm.min_announce_interval_seconds: must be at most "
        "swarm.announce_interval_seconds (300), got 900"},
@@ -159,6 +162,12 @@ TEST_CASE("a bad configuration exits 2 with a message naming the key and the rea
     CHECK_MESSAGE(Has(result.err, "reef: invalid configuration:"), result.err);
     CHECK_MESSAGE(Has(result.err, c.message), c.toml, "\n", result.err);
   }
+  // A table header 100,000 levels deep crashed reef inside toml++ (stack overflow).
+  std::string deep = "[a";
+  for (int i = 0; i < 100000; ++i) deep += ".a";
+  Result too_deep = Run({kReef, "--config", WriteFile("deep.toml", deep + "]\n")});
+  CHECK(too_deep.exit_code() == 2);
+  CHECK_MESSAGE(Has(too_deep.err, "deep.toml:1: nesting deeper than 32 levels"), too_deep.err);
   Result missing = Run({kReef, "--config", TempPath("no-such-config.toml")});
   CHECK(missing.exit_code() == 2);
   CHECK(Has(missing.err, "cannot open config file"));

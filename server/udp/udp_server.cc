@@ -85,10 +85,9 @@ void CloseAll(const std::vector<int>& fds) {
 
 }  // namespace
 
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config,
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const SwarmConfig& swarm_config,
                                            std::shared_ptr<const AccessList> access_list,
                                            std::shared_ptr<swarm::TorrentStore> store) {
-  const UdpConfig& udp = config.udp;
   auto shared = std::make_shared<Shared>(
       udp.connection_id_secret.empty() ? ConnectionIds::WithRandomKey()
                                        : ConnectionIds::WithSecret(udp.connection_id_secret),
@@ -96,9 +95,9 @@ absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config,
 
   TrackerOptions options;
   options.announce_interval_s =
-      static_cast<int32_t>(absl::ToInt64Seconds(config.swarm.announce_interval));
-  options.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
-  options.max_scrape_hashes = static_cast<size_t>(config.swarm.max_scrape_hashes);
+      static_cast<int32_t>(absl::ToInt64Seconds(swarm_config.announce_interval));
+  options.max_response_peers = static_cast<uint32_t>(swarm_config.max_response_peers);
+  options.max_scrape_hashes = static_cast<size_t>(swarm_config.max_scrape_hashes);
   options.reply_to_bad_connection_id = udp.error_on_bad_connection_id;
 
   LoopOptions loop_options;

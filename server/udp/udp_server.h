@@ -12,11 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/access_list.h"
-#include "server/common/config.h"
 #include "server/common/worker.h"
+#include "server/swarm/swarm_config.h"
 #include "server/swarm/torrent_store.h"
 #include "server/udp/event_loop.h"
 #include "server/udp/tracker.h"
+#include "server/udp/udp_config.h"
 
 namespace reef::udp {
 
@@ -31,7 +32,7 @@ struct UdpWorkers {
   std::vector<const TrackerStats*> tracker_stats;
 };
 
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const Config& config,
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const SwarmConfig& swarm_config,
                                            std::shared_ptr<const AccessList> access_list,
                                            std::shared_ptr<swarm::TorrentStore> store);
 

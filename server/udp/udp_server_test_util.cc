@@ -28,7 +28,7 @@ TestServer::TestServer(const Config& config)
   store_config.shards = static_cast<size_t>(config.swarm.shards);
   store_config.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
   auto store = std::make_shared<swarm::TorrentStore>(store_config);
-  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config, access_list_, store);
+  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config.udp, config.swarm, access_list_, store);
   REQUIRE_MESSAGE(built.ok(), built.status().ToString());
   bound_ = built->bound;
   loop_stats_ = built->loop_stats;

@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 #include "protocol/udp/messages.h"
-#include "server/common/config.h"
+#include "server/config.h"
 #include "server/common/supervisor.h"
 #include "server/udp/udp_server.h"
 

@@ -1,0 +1,447 @@
+#include "server/config.h"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace reef {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  const char* dir = getenv("TEST_TMPDIR");
+  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc | std::ios::binary);
+  out << text;
+}
+
+// The message ParseConfig gives for `toml`, or "" if it parses.
+std::string Error(const std::string& toml) {
+  absl::StatusOr<Config> config = ParseConfig(toml, "test.toml");
+  if (config.ok()) return "";
+  CHECK(config.status().code() == absl::StatusCode::kInvalidArgument);
+  return std::string(config.status().message());
+}
+
+// A config where every key differs from its default, strings with characters that need
+// escaping included.
+Config EverythingChanged() {
+  Config c;
+  c.log.level = LogLevel::kDebug;
+  c.udp.enabled = false;
+  c.udp.listen = {SocketAddress::Parse("127.0.0.1:0").value(),
+                  SocketAddress::Parse("[::1]:7000").value(),
+                  SocketAddress::Parse("10.1.2.3:1").value()};
+  c.udp.socket_workers = 2;
+  c.udp.backend = UdpBackend::kIoUring;
+  c.udp.receive_buffer_size = 0;
+  c.udp.connection_id_secret = "a \"quoted\" \\ back\tslashed secret, \xc3\xa9t\xc3\xa9 long";
+  c.udp.error_on_bad_connection_id = true;
+  c.udp.max_datagram_size = kMinDatagramSize;  // udp is off: the [swarm] ties do not apply
+  c.udp.cpu_pinning = {1, 0};
+  c.swarm.announce_interval = absl::Seconds(120);
+  c.swarm.min_announce_interval = absl::Seconds(120);
+  c.swarm.peer_inactivity_timeout = absl::Seconds(121);
+  c.swarm.max_response_peers = 1024;
+  c.swarm.max_scrape_hashes = 1000;
+  c.swarm.shards = 4096;
+  c.swarm.cleaning_interval = absl::Seconds(1);
+  c.access_list.mode = AccessListMode::kDeny;
+  c.access_list.path = "/etc/reef/deny list #1.txt";
+  c.access_list.reload_interval = absl::ZeroDuration();
+  c.privileges.user = "nobody";
+  c.privileges.group = "nogroup";
+  return c;
+}
+
+TEST_CASE("the defaults are the documented ones") {
+  const Config c;
+  CHECK(c.log.level == LogLevel::kInfo);
+  CHECK(c.udp.enabled);
+  REQUIRE(c.udp.listen.size() == 2);
+  CHECK(c.udp.listen[0].ToString() == "0.0.0.0:6969");
+  CHECK(c.udp.listen[1].ToString() == "[::]:6969");
+  CHECK(c.udp.socket_workers == 1);
+  CHECK(c.udp.backend == UdpBackend::kEpoll);
+  CHECK(c.udp.receive_buffer_size == 4 * 1024 * 1024);
+  CHECK(c.udp.connection_id_secret.empty());
+  CHECK_FALSE(c.udp.error_on_bad_connection_id);
+  CHECK(c.udp.max_datagram_size == 1500);
+  CHECK(c.udp.cpu_pinning.empty());
+  CHECK(c.swarm.announce_interval == absl::Seconds(1800));
+  CHECK(c.swarm.min_announce_interval == absl::Seconds(900));
+  CHECK(c.swarm.peer_inactivity_timeout == absl::Seconds(2700));
+  CHECK(c.swarm.max_response_peers == 50);
+  CHECK(c.swarm.max_scrape_hashes == 74);
+  CHECK(c.swarm.shards == 64);
+  CHECK(c.swarm.cleaning_interval == absl::Seconds(60));
+  CHECK(c.access_list.mode == AccessListMode::kOff);
+  CHECK(c.access_list.path.empty());
+  CHECK(c.access_list.reload_interval == absl::Seconds(60));
+  CHECK(c.privileges.user.empty());
+  CHECK(c.privileges.group.empty());
+}
+
+TEST_CASE("an empty file gives the defaults, which pass every check") {
+  absl::StatusOr<Config> config = ParseConfig("", "empty.toml");
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  CHECK(*config == Config{});
+  CHECK(CheckConfigAgainstSystem(*config).ok());
+}
+
+TEST_CASE("--print-config output reads back identically") {
+  const std::string text = RenderConfig(Config{});
+  absl::StatusOr<Config> parsed = ParseConfig(text, "printed.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status());
+  CHECK(*parsed == Config{});
+  CHECK(RenderConfig(*parsed) == text);  // byte for byte
+}
+
+TEST_CASE("a config with every key changed round-trips too") {
+  const Config changed = EverythingChanged();
+  REQUIRE_FALSE(changed == Config{});
+  const std::string text = RenderConfig(changed);
+  absl::StatusOr<Config> parsed = ParseConfig(text, "changed.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status(), "\n", text);
+  CHECK(*parsed == changed);
+  CHECK(RenderConfig(*parsed) == text);
+  // And each changed key alone is seen: flipping any one field breaks equality.
+  Config one = changed;
+  one.swarm.shards = 4095;
+  CHECK_FALSE(ParseConfig(RenderConfig(one), "x").value() == changed);
+}
+
+TEST_CASE("every section and key in the printed config has a comment above it") {
+  std::istringstream lines(RenderConfig(Config{}));
+  std::string line;
+  std::string previous;
+  int keys = 0;
+  int sections = 0;
+  while (std::getline(lines, line)) {
+    const bool is_key = !line.empty() && line[0] != '#' && line[0] != '[';
+    const bool is_section = !line.empty() && line[0] == '[';
+    if (is_key || is_section) {
+      CHECK_MESSAGE(previous.rfind("# ", 0) == 0, "no comment above: ", line);
+    }
+    keys += is_key;
+    sections += is_section;
+    previous = line;
+  }
+  CHECK(sections == 5);
+  CHECK(keys == 22);
+}
+
+// The printed text gives reasons, not other trackers' names, and names both signals that
+// reload the access list (server/main.cc handles SIGUSR1 and SIGHUP alike).
+TEST_CASE("--print-config names no other tracker, and both reload signals") {
+  const std::string text = RenderConfig(Config{});
+  for (const char* name : {"aquatic", "opentracker", "chihaya", "ocelot", "torrust"}) {
+    CHECK_MESSAGE(text.find(name) == std::string::npos, name);
+  }
+  CHECK(text.find("0: only on SIGUSR1 or SIGHUP, which always reload") != std::string::npos);
+}
+
+TEST_CASE("keys left out keep their defaults") {
+  absl::StatusOr<Config> config =
+      ParseConfig("[swarm]\nshards = 8\n\n[udp]\nsocket_workers = 2\n", "partial.toml");
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  Config expected;
+  expected.swarm.shards = 8;
+  expected.udp.socket_workers = 2;
+  CHECK(*config == expected);
+}
+
+TEST_CASE("unknown sections and keys are refused, with file and line") {
+  CHECK(Error("[udp]\nworkers = 4\n") == "test.toml:2: udp.workers: unknown key");
+  CHECK(Error("\n[http]\nlisten = []\n") ==
+        "test.toml:2: unknown section [http] (reef knows log, udp, swarm, access_list, "
+        "privileges)");
+  CHECK(Error("level = \"info\"\n") ==
+        "test.toml:1: level: unknown key (keys belong in a section)");
+  CHECK(Error("[udp.extra]\nx = 1\n") == "test.toml:1: udp.extra: unknown key");
+  CHECK(Error("udp = 5\n") ==
+        "test.toml:1: udp: expected a table, got an integer (write [udp] above its keys)");
+  CHECK(Error("[[udp]]\nenabled = true\n").find("udp: expected a table, got an array") !=
+        std::string::npos);
+}
+
+TEST_CASE("a value of the wrong type names the key and the type") {
+  CHECK(Error("[udp]\nsocket_workers = \"4\"\n") ==
+        "test.toml:2: udp.socket_workers: expected an integer, got a string");
+  CHECK(Error("[udp]\nenabled = 1\n") ==
+        "test.toml:2: udp.enabled: expected true or false, got an integer");
+  CHECK(Error("[udp]\nlisten = \"0.0.0.0:6969\"\n") ==
+        "test.toml:2: udp.listen: expected an array of \"ADDRESS:PORT\" strings, got a string");
+  CHECK(Error("[udp]\nlisten = [6969]\n") ==
+        "test.toml:2: udp.listen: expected \"ADDRESS:PORT\" strings, got an integer");
+  CHECK(Error("[udp]\ncpu_pinning = [\"0\"]\n") ==
+        "test.toml:2: udp.cpu_pinning: expected integers in the array, got a string");
+  CHECK(Error("[swarm]\nannounce_interval_seconds = 1800.0\n") ==
+        "test.toml:2: swarm.announce_interval_seconds: expected an integer (seconds), got a "
+        "floating-point number");
+  CHECK(Error("[udp]\nbackend = 1\n") ==
+        "test.toml:2: udp.backend: expected one of \"epoll\", \"io_uring\", got an integer");
+  CHECK(Error("[privileges]\nuser = 0\n") ==
+        "test.toml:2: privileges.user: expected a string, got an integer");
+  // Names are quoted as they are in messages about them: no control characters.
+  CHECK(Error("[privileges]\nuser = \"nobody\\n\"\ngroup = \"\\u001b[0m\"\n") ==
+        "test.toml:2: privileges.user: must not contain control characters\n"
+        "test.toml:3: privileges.group: must not contain control characters");
+  CHECK(Error("[access_list]\nreload_interval_seconds = 1970-01-01\n") ==
+        "test.toml:2: access_list.reload_interval_seconds: expected an integer (seconds), got "
+        "a date");
+}
+
+TEST_CASE("values out of range: each limit and the value just past it") {
+  // Workers: 0 and one past the maximum are refused, the limits themselves accepted.
+  CHECK(Error("[udp]\nsocket_workers = 0\n") ==
+        "test.toml:2: udp.socket_workers: must be from 1 to 256, got 0");
+  CHECK(Error("[udp]\nsocket_workers = 257\n") ==
+        "test.toml:2: udp.socket_workers: must be from 1 to 256, got 257");
+  CHECK(Error("[udp]\nsocket_workers = 256\n").empty());
+  // Ports.
+  CHECK(Error("[udp]\nlisten = [\"0.0.0.0:65536\"]\n") ==
+        "test.toml:2: udp.listen: \"0.0.0.0:65536\": port must be a number from 0 to 65535");
+  CHECK(Error("[udp]\nlisten = [\"[::]:65535\"]\n").empty());
+  CHECK(Error("[udp]\nlisten = [\"example.org:80\"]\n") ==
+        "test.toml:2: udp.listen: \"example.org:80\": \"example.org\" is not an IPv4 address");
+  // Timeouts and intervals must be positive.
+  CHECK(Error("[swarm]\npeer_inactivity_timeout_seconds = 0\n") ==
+        "test.toml:2: swarm.peer_inactivity_timeout_seconds: must be from 1 to 604800 "
+        "seconds, got 0");
+  CHECK(Error("[swarm]\ncleaning_interval_seconds = -5\n") ==
+        "test.toml:2: swarm.cleaning_interval_seconds: must be from 1 to 604800 seconds, got "
+        "-5");
+  CHECK(Error("[swarm]\nannounce_interval_seconds = 604801\n") ==
+        "test.toml:2: swarm.announce_interval_seconds: must be from 1 to 604800 seconds, got "
+        "604801");
+  CHECK(Error("[access_list]\nreload_interval_seconds = -1\n") ==
+        "test.toml:2: access_list.reload_interval_seconds: must be from 0 to 604800 seconds, "
+        "got -1");
+  CHECK(Error("[access_list]\nreload_interval_seconds = 0\n").empty());
+  // Peer and scrape limits: zero and absurd. (udp off: the datagram-size tie is tested
+  // on its own below.)
+  CHECK(Error("[swarm]\nmax_response_peers = 0\n") ==
+        "test.toml:2: swarm.max_response_peers: must be from 1 to 1024, got 0");
+  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_response_peers = 1025\n") ==
+        "test.toml:4: swarm.max_response_peers: must be from 1 to 1024, got 1025");
+  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_response_peers = 1024\n").empty());
+  CHECK(Error("[swarm]\nmax_scrape_hashes = 0\n") ==
+        "test.toml:2: swarm.max_scrape_hashes: must be from 1 to 1000, got 0");
+  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_scrape_hashes = 1001\n") ==
+        "test.toml:4: swarm.max_scrape_hashes: must be from 1 to 1000, got 1001");
+  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_scrape_hashes = 1000\n").empty());
+  CHECK(Error("[swarm]\nshards = 0\n") ==
+        "test.toml:2: swarm.shards: must be from 1 to 4096, got 0");
+  CHECK(Error("[swarm]\nshards = 4097\n") ==
+        "test.toml:2: swarm.shards: must be from 1 to 4096, got 4097");
+  // Sizes. The datagram: at least the longest error reply (8 + 128 bytes), at most what the
+  // BEP 15 parser reads (a longer request is refused anyway, so a larger size did nothing).
+  CHECK(Error("[udp]\nenabled = false\nmax_datagram_size = 135\n") ==
+        "test.toml:3: udp.max_datagram_size: must be from 136 to 1500 (an error reply must "
+        "fit, and reef's BEP 15 parser takes no request longer than 1500 bytes), got 135");
+  CHECK(Error("[udp]\nenabled = false\nmax_datagram_size = 136\n").empty());
+  CHECK(Error("[udp]\nmax_datagram_size = 1501\n") ==
+        "test.toml:2: udp.max_datagram_size: must be from 136 to 1500 (an error reply must "
+        "fit, and reef's BEP 15 parser takes no request longer than 1500 bytes), got 1501");
+  CHECK(Error("[udp]\nmax_datagram_size = 1500\n").empty());
+  CHECK(Error("[udp]\nreceive_buffer_size = 1073741825\n") ==
+        "test.toml:2: udp.receive_buffer_size: must be from 0 to 1073741824, got 1073741825");
+  CHECK(Error("[udp]\nreceive_buffer_size = -1\n") ==
+        "test.toml:2: udp.receive_buffer_size: must be from 0 to 1073741824, got -1");
+  CHECK(Error("[udp]\ncpu_pinning = [1024]\n") ==
+        "test.toml:2: udp.cpu_pinning: each must be from 0 to 1023, got 1024");
+  // List lengths: at most 64 listen addresses, at most one CPU per possible worker.
+  std::string addresses;
+  for (int i = 1; i <= 65; ++i) addresses += "\"127.0.0." + std::to_string(i) + ":1\", ";
+  CHECK(Error("[udp]\nlisten = [" + addresses + "]\n") ==
+        "test.toml:2: udp.listen: must list at most 64 addresses, got 65");
+  CHECK(Error("[udp]\nlisten = [" + addresses.substr(0, addresses.rfind("\"127")) + "]\n")
+            .empty());
+  std::string cpus;
+  for (int i = 0; i < 257; ++i) cpus += "0, ";
+  CHECK(Error("[udp]\ncpu_pinning = [" + cpus + "]\n") ==
+        "test.toml:2: udp.cpu_pinning: must list at most 256 integers, got 257");
+  // An integer too big for TOML itself is a syntax error, with its position.
+  CHECK(Error("[udp]\nsocket_workers = 99999999999999999999\n").rfind("test.toml:2:", 0) == 0);
+}
+
+TEST_CASE("unknown names for enumerated keys list the choices") {
+  CHECK(Error("[udp]\nbackend = \"kqueue\"\n") ==
+        "test.toml:2: udp.backend: must be one of \"epoll\", \"io_uring\", got \"kqueue\"");
+  CHECK(Error("[log]\nlevel = \"verbose\"\n") ==
+        "test.toml:2: log.level: must be one of \"debug\", \"info\", \"warn\", \"error\", got "
+        "\"verbose\"");
+  CHECK(Error("[access_list]\nmode = \"whitelist\"\n") ==
+        "test.toml:2: access_list.mode: must be one of \"off\", \"allow\", \"deny\", got "
+        "\"whitelist\"");
+}
+
+TEST_CASE("the connection id secret: empty, or 32 to 1024 characters") {
+  CHECK(Error("[udp]\nconnection_id_secret = \"\"\n").empty());
+  CHECK(Error("[udp]\nconnection_id_secret = \"" + std::string(31, 'x') + "\"\n") ==
+        "test.toml:2: udp.connection_id_secret: must be empty (a random key) or at least 32 "
+        "characters, got 31");
+  CHECK(Error("[udp]\nconnection_id_secret = \"" + std::string(32, 'x') + "\"\n").empty());
+  CHECK(Error("[udp]\nconnection_id_secret = \"" + std::string(1024, 'x') + "\"\n").empty());
+  CHECK(Error("[udp]\nconnection_id_secret = \"" + std::string(1025, 'x') + "\"\n") ==
+        "test.toml:2: udp.connection_id_secret: must be at most 1024 characters, got 1025");
+}
+
+TEST_CASE("keys that contradict each other are refused, naming the key") {
+  CHECK(Error("[swarm]\nannounce_interval_seconds = 600\n") ==
+        "test.toml: swarm.min_announce_interval_seconds: must be at most "
+        "swarm.announce_interval_seconds (600), got 900");
+  CHECK(Error("[swarm]\nannounce_interval_seconds = 900\n").empty());  // equal is fine
+  CHECK(Error("[swarm]\nmin_announce_interval_seconds = 1801\n") ==
+        "test.toml:2: swarm.min_announce_interval_seconds: must be at most "
+        "swarm.announce_interval_seconds (1800), got 1801");
+  CHECK(Error("[swarm]\npeer_inactivity_timeout_seconds = 1800\n") ==
+        "test.toml:2: swarm.peer_inactivity_timeout_seconds: must be more than "
+        "swarm.announce_interval_seconds (1800), or every peer expires before it announces "
+        "again; got 1800");
+  CHECK(Error("[swarm]\npeer_inactivity_timeout_seconds = 1801\n").empty());
+  CHECK(Error("[udp]\nlisten = []\n") ==
+        "test.toml:2: udp.listen: is empty while udp.enabled is true (set enabled = false "
+        "instead)");
+  CHECK(Error("[udp]\nenabled = false\nlisten = []\n").empty());
+  CHECK(Error("[udp]\nlisten = [\"0.0.0.0:1\", \"0.0.0.0:1\"]\n") ==
+        "test.toml:2: udp.listen: \"0.0.0.0:1\" is listed twice");
+  CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [0]\n") ==
+        "test.toml:3: udp.cpu_pinning: must be empty or list one CPU per socket worker (2), "
+        "got 1");
+  CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [0, 1]\n").empty());
+  // The datagram size must hold the largest scrape and announce reply the limits allow:
+  // 16 + 20 * 74 = 1496 and 20 + 18 * 50 = 920.
+  CHECK(Error("[udp]\nmax_datagram_size = 1496\n").empty());
+  CHECK(Error("[udp]\nmax_datagram_size = 1495\n") ==
+        "test.toml:2: udp.max_datagram_size: is too small for a scrape of "
+        "swarm.max_scrape_hashes (74 hashes, 1496 bytes), got 1495");
+  CHECK(Error("[udp]\nmax_datagram_size = 1000\n[swarm]\nmax_response_peers = 55\n") ==
+        "test.toml:2: udp.max_datagram_size: is too small for a scrape of "
+        "swarm.max_scrape_hashes (74 hashes, 1496 bytes), got 1000\n"
+        "test.toml:2: udp.max_datagram_size: is too small for an announce reply of "
+        "swarm.max_response_peers (55 IPv6 peers, 1010 bytes), got 1000");
+  CHECK(Error("[udp]\nmax_datagram_size = 1000\n[swarm]\nmax_scrape_hashes = 49\n"
+              "max_response_peers = 54\n")
+            .empty());  // 996 and 992 bytes
+  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_response_peers = 83\n").empty());
+}
+
+// A [swarm] limit past what any UDP datagram reef handles can hold did nothing: BEP 15's
+// parser refuses a scrape of 75 hashes (1516 bytes) before the tracker could answer it,
+// and an announce reply of 83 IPv6 peers (1514 bytes) would leave the datagram size.
+// The limit is refused, naming the real one, while UDP is on.
+TEST_CASE("swarm limits a UDP datagram cannot hold are refused with the real limit") {
+  CHECK(Error("[swarm]\nmax_scrape_hashes = 75\n") ==
+        "test.toml:2: swarm.max_scrape_hashes: must be at most 74 while udp.enabled is true: "
+        "a scrape of more hashes (16 + 20 bytes each) does not fit the 1500-byte datagrams "
+        "reef handles; got 75");
+  CHECK(Error("[swarm]\nmax_scrape_hashes = 74\n").empty());
+  CHECK(Error("[swarm]\nmax_response_peers = 83\n") ==
+        "test.toml:2: swarm.max_response_peers: must be at most 82 while udp.enabled is true: "
+        "an announce reply of more IPv6 peers (20 + 18 bytes each) does not fit the 1500-byte "
+        "datagrams reef handles; got 83");
+  CHECK(Error("[swarm]\nmax_response_peers = 82\n").empty());  // 1496 bytes
+  // The limits come from protocol/udp, not from copies.
+  CHECK(MaxScrapeHashesIn(kMaxDatagramSize) == static_cast<int>(udp::kMaxScrapeHashes));
+  CHECK(kMaxDatagramSize == static_cast<int>(udp::kMaxRequestSize));
+  CHECK(MaxResponsePeersIn(1500) == 82);
+  CHECK(MaxScrapeHashesIn(136) == 6);  // (136 - 16) / 20; the reply, (136 - 8) / 12, is 10
+  // Access list: a path is required unless the mode is off.
+  CHECK(Error("[access_list]\nmode = \"allow\"\n") ==
+        "test.toml: access_list.path: is required when access_list.mode is \"allow\"");
+  CHECK(Error("[access_list]\nmode = \"deny\"\npath = \"\"\n") ==
+        "test.toml:3: access_list.path: is required when access_list.mode is \"deny\"");
+  CHECK(Error("[access_list]\nmode = \"off\"\npath = \"\"\n").empty());
+}
+
+TEST_CASE("every problem is reported at once, one per line") {
+  const std::string error =
+      Error("[udp]\nsocket_workers = 0\nbackend = \"x\"\n[swarm]\nshards = \"many\"\n");
+  CHECK(error ==
+        "test.toml:2: udp.socket_workers: must be from 1 to 256, got 0\n"
+        "test.toml:3: udp.backend: must be one of \"epoll\", \"io_uring\", got \"x\"\n"
+        "test.toml:5: swarm.shards: expected an integer, got a string");
+}
+
+TEST_CASE("TOML syntax errors give file, line and column") {
+  CHECK(Error("[udp\nenabled = true\n").rfind("test.toml:1:", 0) == 0);
+  CHECK(Error("[udp]\nenabled = true\nenabled = false\n").rfind("test.toml:3:", 0) == 0);
+  CHECK(Error("[udp]\nenabled = \n").rfind("test.toml:2:", 0) == 0);
+}
+
+// The limits of server/common/config_toml.h apply to reef's own files: a header 100,000
+// levels deep crashed reef inside toml++ (config_toml_test has every shape of it).
+TEST_CASE("hostile files: too deep, too big, NUL bytes") {
+  std::string deep = "[udp]\nenabled = true\n[a";
+  for (int i = 0; i < 100000; ++i) deep += ".a";
+  CHECK(Error(deep + "]\n") ==
+        "test.toml:3: nesting deeper than 32 levels (table headers, dotted keys, arrays and "
+        "inline tables together) is refused");
+  CHECK(Error(std::string(config::kMaxTomlBytes + 1, '#')) ==
+        "test.toml: larger than 1048576 bytes, got 1048577");
+  CHECK(Error(std::string("[udp]\n\x00", 7)) ==
+        "test.toml:2: a NUL byte is not allowed in a TOML file");
+}
+
+TEST_CASE("what depends on the machine: access-list file, user, group, CPUs") {
+  Config config;
+  config.access_list.mode = AccessListMode::kAllow;
+  config.access_list.path = TempPath("reef-no-such-access-list.txt");
+  unlink(config.access_list.path.c_str());  // left by an earlier run outside Bazel
+  absl::Status missing = CheckConfigAgainstSystem(config);
+  CHECK(missing.message() == "config: access_list.path: cannot read \"" +
+                                 config.access_list.path +
+                                 "\": No such file or directory (access_list.mode is "
+                                 "\"allow\")");
+  WriteFile(config.access_list.path, "");
+  CHECK(CheckConfigAgainstSystem(config).ok());
+  config.access_list.mode = AccessListMode::kOff;
+  config.access_list.path = "/nonexistent";  // not looked at when off
+  CHECK(CheckConfigAgainstSystem(config).ok());
+
+  Config users;
+  users.privileges.user = "reef-no-such-user";
+  users.privileges.group = "reef-no-such-group";
+  CHECK(CheckConfigAgainstSystem(users).message() ==
+        "config: privileges.user: no user \"reef-no-such-user\"\n"
+        "config: privileges.group: no group \"reef-no-such-group\"");
+  users.privileges.user = "nobody";
+  users.privileges.group = "";
+  CHECK(CheckConfigAgainstSystem(users).ok());
+
+  Config cpus;
+  cpus.udp.cpu_pinning = {1023};
+  CHECK(std::string(CheckConfigAgainstSystem(cpus).message())
+            .rfind("config: udp.cpu_pinning: CPU 1023 is not available to this process", 0) ==
+        0);
+}
+
+TEST_CASE("LoadConfigFile reads a file, and says so when it cannot") {
+  const std::string path = TempPath("reef.toml");
+  WriteFile(path, "[swarm]\nshards = 3\n");
+  absl::StatusOr<Config> config = LoadConfigFile(path);
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  CHECK(config->swarm.shards == 3);
+
+  WriteFile(path, "[swarm]\nshards = 0\n");
+  CHECK(LoadConfigFile(path).status().message() ==
+        path + ":2: swarm.shards: must be from 1 to 4096, got 0");
+
+  absl::StatusOr<Config> missing = LoadConfigFile(TempPath("nope.toml"));
+  CHECK(missing.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(missing.status().message() ==
+        "cannot open config file " + TempPath("nope.toml") + ": No such file or directory");
+}
+
+}  // namespace
+}  // namespace reef
