@@ -27,6 +27,8 @@
 #include "server/common/config_section.h"
 #include "server/common/log_config.h"
 #include "server/common/privileges_config.h"
+#include "server/metrics/metrics_config.h"
+#include "server/snapshot/snapshot_config.h"
 #include "server/swarm/swarm_config.h"
 #include "server/udp/udp_config.h"
 
@@ -38,6 +40,8 @@ struct Config {
   SwarmConfig swarm;
   AccessListConfig access_list;
   PrivilegesConfig privileges;
+  MetricsConfig metrics;
+  SnapshotConfig snapshot;
   friend bool operator==(const Config&, const Config&) = default;
 };
 
@@ -58,6 +62,8 @@ inline const config::Schema<Config>& ConfigSchema() {
           config::Bind(&Config::swarm, SwarmSection()),
           config::Bind(&Config::access_list, AccessListSection()),
           config::Bind(&Config::privileges, PrivilegesSection()),
+          config::Bind(&Config::metrics, MetricsSection()),
+          config::Bind(&Config::snapshot, SnapshotSection()),
       });
   return *schema;
 }

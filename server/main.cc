@@ -27,6 +27,9 @@
 #include "server/common/privileges.h"
 #include "server/common/supervisor.h"
 #include "server/config.h"
+#include "server/metrics/metrics_server.h"
+#include "server/metrics/process_metrics.h"
+#include "server/metrics/registry.h"
 #include "server/protocol_workers.h"
 
 #ifdef REEF_TEST_HOOKS
@@ -169,8 +172,18 @@ int CheckConfig(const std::string& path) {
   return fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
 
-int Serve(const Config& config, std::string_view config_source) {
+int Serve(const Config& config, std::string_view config_source, absl::Time start) {
   REEF_LOG(Info) << "reef starting (pid " << getpid() << ") with " << config_source;
+
+  // Metrics: the registry every part adds its collector to, and its listener, bound now.
+  metrics::Registry registry({.stale_after = config.metrics.stale_series});
+  metrics::AddProcessCollector(registry, start);
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+      metrics::BuildMetricsServer(config.metrics, registry);
+  if (!metrics_server.ok()) {
+    REEF_LOG(Error) << "cannot start: " << metrics_server.status();
+    return kExitFailure;
+  }
 
   // The access list: loaded now, so that a broken file stops reef before it serves.
   auto access_list = std::make_shared<AccessList>(config.access_list.mode);
@@ -239,6 +252,7 @@ int Serve(const Config& config, std::string_view config_source) {
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));
   }
+  if (*metrics_server != nullptr) supervisor.Add(*std::move(metrics_server));
 #ifdef REEF_TEST_HOOKS
   if (absl::Status added = test_hooks::AddWorkersFromEnvironment(supervisor); !added.ok()) {
     REEF_LOG(Error) << added;
@@ -256,6 +270,7 @@ int Serve(const Config& config, std::string_view config_source) {
 }
 
 int Main(int argc, char** argv) {
+  const absl::Time start = absl::Now();
   // First, before any thread: see the file comment.
   BlockServerSignals();
   // A peer that closes its end must not kill the process (TCP protocols, later).
@@ -295,7 +310,7 @@ int Main(int argc, char** argv) {
     PrintConfigError("invalid configuration", checked.message());
     return kExitUsage;
   }
-  return Serve(config, source);
+  return Serve(config, source, start);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Tests that run the reef binary: //server:reef for flags and configuration,
 // //server:reef_test_hooks (the same main.cc plus test-only fault hooks, test_hooks.h)
 // for the supervisor's behaviour as a process. Every config used here either disables UDP
-// or listens on 127.0.0.1 port 0, so no test binds a fixed port; every wait is bounded and
-// a child still running at the end is killed by pid.
+// and metrics or listens on 127.0.0.1 port 0 (one test holds the default metrics address
+// to see reef step aside from it), so no test binds a fixed port of its own; every wait
+// is bounded and a child still running at the end is killed by pid.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -36,6 +37,8 @@ constexpr absl::Duration kExitLimit = absl::Seconds(30);
 // them; the access list is on in some tests so that its real worker runs too.
 constexpr char kServeConfig[] =
     "[udp]\n"
+    "listen = [\"127.0.0.1:0\"]\n"
+    "[metrics]\n"
     "listen = [\"127.0.0.1:0\"]\n";
 
 std::string TempPath(const std::string& name) {
@@ -254,18 +257,18 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
     std::unique_ptr<Subprocess> reef =
         Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=a:idle,b:idle"});
     WaitUntilRunning(*reef);
-    CHECK(Has(reef->stderr_text(), "running 5 workers: access-list, udp-0, cleaner, a, b"));
+    CHECK(Has(reef->stderr_text(), "running 6 workers: access-list, udp-0, cleaner, metrics, a, b"));
     REQUIRE(reef->Signal(signo));
     CHECK(WaitExitCode(*reef) == 0);
     const std::string& log = reef->stderr_text();
     CHECK(Has(log, signo == SIGTERM ? "received SIGTERM" : "received SIGINT"));
-    CHECK(Has(log, "stopped cleanly; all 5 worker threads joined"));
+    CHECK(Has(log, "stopped cleanly; all 6 worker threads joined"));
     CHECK(Has(log, "reef stopped"));
   }
 }
 
 TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
-  const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n");
+  const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n[metrics]\nenabled = false\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   WaitUntilRunning(*reef);
   CHECK(Has(reef->stderr_text(), "no protocol is enabled"));
@@ -292,7 +295,7 @@ TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
   CHECK(Has(log, "stopping every worker because faulty failed"));
-  CHECK(Has(log, "stopped after a failure; all 4 worker threads joined"));
+  CHECK(Has(log, "stopped after a failure; all 5 worker threads joined"));
   CHECK(Has(log, "reef stopped: INTERNAL: worker faulty: injected fault"));
 }
 
@@ -303,7 +306,7 @@ TEST_CASE("a worker that returns OK without being asked is a failure too") {
   CHECK(WaitExitCode(*reef) == 1);
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker early returned without being asked to stop"));
-  CHECK(Has(log, "all 4 worker threads joined"));  // udp-0, cleaner, steady, early
+  CHECK(Has(log, "all 5 worker threads joined"));  // udp-0, cleaner, metrics, steady, early
 }
 
 TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the deadline") {
@@ -348,6 +351,95 @@ TEST_CASE("SIGUSR1 and SIGHUP reload the access list; a broken file keeps the ol
                 reef->stderr_text());
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);
+}
+
+// GET `path` from 127.0.0.1:`port`; the whole response ("" if the connection failed).
+std::string HttpGet(uint16_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval timeout{.tv_sec = 20, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      ssize_t n;
+      while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// The port of the first "metrics: serving http://127.0.0.1:PORT" line.
+uint16_t MetricsPort(Subprocess& reef) {
+  const std::string needle = "metrics: serving http://127.0.0.1:";
+  REQUIRE_MESSAGE(reef.WaitForStderr(needle, kStartLimit), reef.stderr_text());
+  const std::string& log = reef.stderr_text();
+  return static_cast<uint16_t>(std::stoi(log.substr(log.find(needle) + needle.size())));
+}
+
+TEST_CASE("[metrics]: the binary serves /metrics on its own listener") {
+  const std::string config = WriteFile(
+      "metrics.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = [\"127.0.0.1:0\"]\n"
+                      "path = \"/m\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  const uint16_t port = MetricsPort(*reef);
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "metrics: serving http://127.0.0.1:" + std::to_string(port) + "/m"));
+  const std::string response = HttpGet(port, "/m");
+  CHECK(response.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(Has(response, "\nreef_build_info{version=\""));
+  CHECK(Has(response, "\nprocess_start_time_seconds "));
+  CHECK(Has(response, "\nprocess_open_fds "));
+  CHECK(HttpGet(port, "/metrics").rfind("HTTP/1.1 404", 0) == 0);
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+}
+
+TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one does not") {
+  // A port the test holds.
+  const int held = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(held >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(listen(held, 1) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string taken = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  Result result = Run({kReef, "--config",
+                       WriteFile("taken.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = [\"" +
+                                                   taken + "\"]\n")});
+  CHECK(result.exit_code() == 1);
+  CHECK(Has(result.err, "cannot start: UNAVAILABLE: metrics: bind " + taken + ": address already in use"));
+  close(held);
+
+  // The default address: held here if it is free, so that it is taken either way.
+  const int default_holder = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(default_holder >= 0);
+  const int one = 1;
+  setsockopt(default_holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  address.sin_port = htons(9469);
+  const bool holding = bind(default_holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                       listen(default_holder, 1) == 0;
+  if (holding) {
+    std::unique_ptr<Subprocess> reef = Start({kReef, "--config", WriteFile("default.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n")});
+    WaitUntilRunning(*reef);
+    CHECK(Has(reef->stderr_text(), "metrics: bind 127.0.0.1:9469: address already in use; serving "
+                                   "without metrics (another reef here? set [metrics] listen)"));
+    REQUIRE(reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*reef) == 0);
+  } else {
+    MESSAGE("127.0.0.1:9469 is held by another process: the default-address case is not run");
+  }
+  close(default_holder);
 }
 
 // The uid of a running process, from /proc.

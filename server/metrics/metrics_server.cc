@@ -45,55 +45,68 @@ struct MetricsServer::Connection {
   bool responding = false;
 };
 
+namespace {
+
+// A listening socket on `address`, non-blocking; its bound address in `bound`.
+absl::StatusOr<int> Listen(const SocketAddress& address, SocketAddress* bound) {
+  const int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("metrics: socket");
+  const int one = 1;
+  absl::Status status;
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      (address.family() == AF_INET6 &&
+       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)) {
+    status = Errno("metrics: setsockopt");
+  } else if (bind(fd, address.sockaddr_ptr(), address.sockaddr_len()) != 0) {
+    status = errno == EADDRINUSE
+                 ? absl::UnavailableError(StrCat("metrics: bind ", address.ToString(),
+                                                 ": address already in use"))
+                 : Errno(StrCat("metrics: bind ", address.ToString()));
+  } else if (listen(fd, kListenBacklog) != 0) {
+    status = Errno(StrCat("metrics: listen on ", address.ToString()));
+  } else if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    status = Errno("metrics: getsockname");
+  }
+  if (!status.ok()) {
+    CloseFd(fd);
+    return status;
+  }
+  *bound = storage.ss_family == AF_INET
+               ? SocketAddress::FromSockaddr(*reinterpret_cast<const sockaddr_in*>(&storage))
+               : SocketAddress::FromSockaddr(*reinterpret_cast<const sockaddr_in6*>(&storage));
+  return fd;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Bind(
     const MetricsServerOptions& options, Registry& registry) {
-  absl::StatusOr<SocketAddress> address = SocketAddress::Parse(options.listen);
-  if (!address.ok()) return address.status();
+  if (options.listen.empty()) return absl::InvalidArgumentError("metrics: no listen address");
   if (options.path.empty() || options.path[0] != '/') {
     return absl::InvalidArgumentError(StrCat("metrics path must start with /, got \"", options.path, "\""));
   }
   if (options.max_connections == 0) {
     return absl::InvalidArgumentError("metrics max_connections must be at least 1");
   }
-  const int fd = socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("metrics: socket");
-  const int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      (address->family() == AF_INET6 &&
-       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)) {
-    absl::Status status = Errno("metrics: setsockopt");
-    CloseFd(fd);
-    return status;
+  std::unique_ptr<MetricsServer> server(new MetricsServer(options, registry));
+  for (const SocketAddress& address : options.listen) {
+    SocketAddress bound = address;
+    absl::StatusOr<int> fd = Listen(address, &bound);
+    if (!fd.ok()) return fd.status();  // the destructor closes those already open
+    server->listen_fds_.push_back(*fd);
+    server->bound_.push_back(bound);
   }
-  if (bind(fd, address->sockaddr_ptr(), address->sockaddr_len()) != 0) {
-    absl::Status status = Errno(StrCat("metrics: bind ", address->ToString()));
-    CloseFd(fd);
-    return status;
-  }
-  if (listen(fd, kListenBacklog) != 0) {
-    absl::Status status = Errno("metrics: listen");
-    CloseFd(fd);
-    return status;
-  }
-  sockaddr_storage bound{};
-  socklen_t length = sizeof(bound);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
-    absl::Status status = Errno("metrics: getsockname");
-    CloseFd(fd);
-    return status;
-  }
-  SocketAddress resolved =
-      bound.ss_family == AF_INET
-          ? SocketAddress::FromSockaddr(*reinterpret_cast<const sockaddr_in*>(&bound))
-          : SocketAddress::FromSockaddr(*reinterpret_cast<const sockaddr_in6*>(&bound));
-  return std::unique_ptr<MetricsServer>(new MetricsServer(options, registry, fd, resolved));
+  return server;
 }
 
-MetricsServer::MetricsServer(const MetricsServerOptions& options, Registry& registry, int fd,
-                             SocketAddress bound)
-    : Worker("metrics"), options_(options), registry_(registry), listen_fd_(fd), bound_(bound) {}
+MetricsServer::MetricsServer(const MetricsServerOptions& options, Registry& registry)
+    : Worker("metrics"), options_(options), registry_(registry) {}
 
-MetricsServer::~MetricsServer() { CloseFd(listen_fd_); }
+MetricsServer::~MetricsServer() {
+  for (int fd : listen_fds_) CloseFd(fd);
+}
 
 void MetricsServer::Respond(Connection& connection, int status, std::string_view content_type,
                             std::string body) {
@@ -166,12 +179,16 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
     event.data.fd = fd;
     return epoll_ctl(epoll_fd, op, fd, &event) == 0;
   };
-  if (!watch(listen_fd_, EPOLLIN, EPOLL_CTL_ADD) || !watch(stop.fd(), EPOLLIN, EPOLL_CTL_ADD)) {
+  bool watching = watch(stop.fd(), EPOLLIN, EPOLL_CTL_ADD);
+  for (int fd : listen_fds_) watching = watching && watch(fd, EPOLLIN, EPOLL_CTL_ADD);
+  if (!watching) {
     absl::Status status = Errno("metrics: epoll_ctl");
     CloseFd(epoll_fd);
     return status;
   }
-  REEF_LOG(Info) << "metrics: serving http://" << bound_.ToString() << options_.path;
+  for (const SocketAddress& address : bound_) {
+    REEF_LOG(Info) << "metrics: serving http://" << address.ToString() << options_.path;
+  }
 
   absl::flat_hash_map<int, Connection> connections;
   auto close_connection = [&](int fd) {
@@ -196,10 +213,10 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<size_t>(i)].data.fd;
       if (fd == stop.fd()) continue;
-      if (fd == listen_fd_) {
+      if (std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end()) {
         // Accept everything waiting; over the limit, close at once.
         while (true) {
-          const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          const int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (client < 0) break;  // EAGAIN, or an error of that one connection
           if (connections.size() >= options_.max_connections ||
               !watch(client, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD)) {
@@ -237,6 +254,27 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
   for (auto& [fd, c] : connections) CloseFd(fd);
   CloseFd(epoll_fd);
   return result;
+}
+
+absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(const MetricsConfig& config,
+                                                                  Registry& registry) {
+  if (!config.enabled) {
+    REEF_LOG(Info) << "metrics: off ([metrics] enabled = false)";
+    return nullptr;
+  }
+  MetricsServerOptions options;
+  options.listen = config.listen;
+  options.path = config.path;
+  options.max_connections = static_cast<size_t>(config.max_connections);
+  options.request_timeout = config.request_timeout;
+  absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Bind(options, registry);
+  if (!server.ok() && absl::IsUnavailable(server.status()) &&
+      config.listen == MetricsConfig::DefaultListen()) {
+    REEF_LOG(Warn) << server.status().message()
+                   << "; serving without metrics (another reef here? set [metrics] listen)";
+    return nullptr;
+  }
+  return server;
 }
 
 }  // namespace reef::metrics

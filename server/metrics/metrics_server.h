@@ -20,11 +20,13 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/common/socket_address.h"
 #include "server/common/worker.h"
+#include "server/metrics/metrics_config.h"
 #include "server/metrics/registry.h"
 
 namespace reef::metrics {
@@ -32,8 +34,8 @@ namespace reef::metrics {
 inline constexpr size_t kMaxRequestBytes = 8192;
 
 struct MetricsServerOptions {
-  // Where to listen. Port 0 lets the kernel pick (bound() says which).
-  std::string listen = "127.0.0.1:9469";
+  // Where to listen, one socket each. Port 0 lets the kernel pick (bound() says which).
+  std::vector<SocketAddress> listen;
   std::string path = "/metrics";
   size_t max_connections = 16;
   absl::Duration request_timeout = absl::Seconds(10);
@@ -42,20 +44,20 @@ struct MetricsServerOptions {
 class MetricsServer final : public Worker {
  public:
   // Binds and listens now (on the main thread, before privileges are dropped). `registry`
-  // must outlive the server.
+  // must outlive the server. An address that cannot be bound is an error naming it (for
+  // EADDRINUSE, code kUnavailable, so the caller can tell a taken port apart).
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Bind(const MetricsServerOptions& options,
                                                              Registry& registry);
   ~MetricsServer() override;
 
-  // The address bound, port resolved.
-  const SocketAddress& bound() const { return bound_; }
+  // The addresses bound, ports resolved, in the order of options.listen.
+  const std::vector<SocketAddress>& bound() const { return bound_; }
 
   absl::Status Run(const StopSignal& stop) override;
 
  private:
   struct Connection;
-  MetricsServer(const MetricsServerOptions& options, Registry& registry, int fd,
-                SocketAddress bound);
+  MetricsServer(const MetricsServerOptions& options, Registry& registry);
   // Reads and answers; false when the connection is done (closed by the caller).
   bool OnReadable(Connection& connection);
   bool OnWritable(Connection& connection);
@@ -64,9 +66,16 @@ class MetricsServer final : public Worker {
 
   const MetricsServerOptions options_;
   Registry& registry_;
-  int listen_fd_;
-  SocketAddress bound_;
+  std::vector<int> listen_fds_;
+  std::vector<SocketAddress> bound_;
 };
+
+// The "metrics" worker the [metrics] section asks for, bound now: nullptr when metrics
+// are off, or when the default address is taken (a second reef on the machine: logged,
+// reef serves on without metrics). An address the config chose that cannot be bound is
+// an error, which stops reef at start.
+absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(const MetricsConfig& config,
+                                                                  Registry& registry);
 
 }  // namespace reef::metrics
 

@@ -25,7 +25,7 @@ constexpr FamilyInfo kTorrents = {
 class Running {
  public:
   explicit Running(MetricsServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
+    options.listen = {*SocketAddress::Parse("127.0.0.1:0")};
     registry_.AddCollector([this](Exposition& out) {
       out.Add(kTorrents, {}, scrapes_.fetch_add(1) + 1);
     });
@@ -39,7 +39,7 @@ class Running {
     thread_.join();
     CHECK(status_.ok());
   }
-  uint16_t port() const { return server_->bound().port(); }
+  uint16_t port() const { return server_->bound()[0].port(); }
   uint64_t scrapes() const { return scrapes_.load(); }
 
  private:
@@ -184,9 +184,13 @@ TEST_CASE("a connection that does not finish its request within request_timeout 
 TEST_CASE("bad options and a taken address fail at Bind") {
   Registry registry;
   MetricsServerOptions options;
-  options.listen = "localhost:9469";
-  CHECK_FALSE(MetricsServer::Bind(options, registry).ok());
-  options.listen = "127.0.0.1:0";
+  CHECK_FALSE(MetricsServer::Bind(options, registry).ok());  // no address
+  options.listen = {*SocketAddress::Parse("127.0.0.1:0"), *SocketAddress::Parse("[::1]:0")};
+  auto both = MetricsServer::Bind(options, registry);
+  REQUIRE(both.ok());
+  REQUIRE((*both)->bound().size() == 2);
+  CHECK((*both)->bound()[1].family() == AF_INET6);
+  CHECK((*both)->bound()[1].port() != 0);
   options.path = "metrics";
   CHECK_FALSE(MetricsServer::Bind(options, registry).ok());
   options.path = "/metrics";
@@ -195,9 +199,9 @@ TEST_CASE("bad options and a taken address fail at Bind") {
   options.max_connections = 1;
   auto first = MetricsServer::Bind(options, registry);
   REQUIRE(first.ok());
-  options.listen = (*first)->bound().ToString();
+  options.listen = (*first)->bound();
   auto second = MetricsServer::Bind(options, registry);
-  CHECK_FALSE(second.ok());  // EADDRINUSE
+  CHECK(second.status().code() == absl::StatusCode::kUnavailable);  // EADDRINUSE
   CHECK(absl::StrContains(second.status().message(), "bind"));
 }
 
