@@ -11,6 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   # build
   bazel-bootstrap g++ clang lld llvm libclang-rt-14-dev afl++ git ca-certificates
+  pkg-config
   # libraries (wrapped in third_party/)
   libabsl-dev libssl-dev doctest-dev librapidcheck-dev liburing-dev
   libtomlplusplus-dev libbenchmark-dev libsimdjson-dev

@@ -1,9 +1,15 @@
-"""A repository rule that wraps a Debian -dev package as a Bazel cc_library.
+"""Repository rules for what reef takes from the machine rather than from the network.
 
-The package's headers live in /usr/include, a directory the compiler searches anyway, so
-the wrapper declares no headers: it checks that the package is installed (failing with the
-package's name otherwise) and copies third_party/<name>.BUILD, which names the libraries
-to link.
+system_library wraps a Debian -dev package as a Bazel cc_library. The package's headers
+live in /usr/include, a directory the compiler searches anyway, so the wrapper declares no
+headers: it checks that the package is installed (failing with the package's name
+otherwise) and copies third_party/<name>.BUILD, which names the libraries to link.
+
+local_stand_in makes one of the small offline stand-ins under third_party/ (rules_cc,
+rules_java, remote_coverage_tools) a repository.
+
+Both name their files with Label(), which resolves inside reef's repository wherever the
+WORKSPACE that calls them lives: reef's own, or a consumer's that loads @reef.
 """
 
 def _system_library_impl(ctx):
@@ -28,7 +34,33 @@ _system_library = repository_rule(
 def system_library(name, debian_package, probe):
     _system_library(
         name = name,
-        build_file = "//third_party:{}.BUILD".format(name),
+        build_file = Label("//third_party:{}.BUILD".format(name)),
         debian_package = debian_package,
         probe = probe,
+    )
+
+def _local_stand_in_impl(ctx):
+    # A local_repository needs a path, and a path relative to reef means nothing in a
+    # consumer's WORKSPACE; the directory is found from a label instead.
+    directory = ctx.path(ctx.attr.anchor).dirname.get_child(ctx.attr.directory)
+    if not directory.exists:
+        fail("{} not found".format(directory))
+    for entry in directory.readdir():
+        ctx.symlink(entry, entry.basename)
+
+_local_stand_in = repository_rule(
+    implementation = _local_stand_in_impl,
+    attrs = {
+        "anchor": attr.label(allow_single_file = True),
+        "directory": attr.string(mandatory = True),
+    },
+    local = True,
+)
+
+def local_stand_in(name):
+    """The repository `name` made of the files in third_party/<name>/."""
+    _local_stand_in(
+        name = name,
+        anchor = Label("//third_party:BUILD.bazel"),
+        directory = name,
     )

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef {
 
 // One row of an error table: the enumerator's name and the human reason.

@@ -7,6 +7,8 @@
 #include <span>
 #include <string_view>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef {
 
 // The value of one hex digit (0-9, a-f, A-F), or -1.

@@ -14,6 +14,8 @@
 #include <span>
 #include <string_view>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef::ws {
 
 class Utf8Validator {
