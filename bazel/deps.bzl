@@ -65,5 +65,6 @@ def reef_dependencies():
         ("liburing", "liburing-dev", "/usr/include/liburing.h"),
         ("tomlplusplus", "libtomlplusplus-dev", "/usr/include/toml++/toml.h"),
         ("simdjson", "libsimdjson-dev", "/usr/include/simdjson.h"),
+        ("libseccomp", "libseccomp-dev", "/usr/include/seccomp.h"),
     ]:
         maybe(system_library, name, debian_package = debian_package, probe = probe)

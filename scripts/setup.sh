@@ -14,7 +14,7 @@ packages=(
   pkg-config
   # libraries (wrapped in third_party/)
   libabsl-dev libssl-dev doctest-dev librapidcheck-dev liburing-dev
-  libtomlplusplus-dev libbenchmark-dev libsimdjson-dev
+  libtomlplusplus-dev libbenchmark-dev libsimdjson-dev libseccomp-dev
   # real clients, captures and peers for tests and benchmarks
   python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
   opentracker wrk util-linux procps iproute2 time

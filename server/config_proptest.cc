@@ -138,6 +138,7 @@ Config RandomValidConfig() {
       absl::Seconds(*rc::gen::inRange<int64_t>(0, kMaxIntervalSeconds + 1));
   c.privileges.user = *NameString();
   c.privileges.group = *NameString();
+  c.privileges.seccomp = *rc::gen::arbitrary<bool>();
   c.metrics.enabled = *rc::gen::arbitrary<bool>();
   c.metrics.listen.clear();
   for (const SocketAddress& a : *rc::gen::container<std::vector<SocketAddress>>(Address())) {

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -59,6 +60,7 @@ Config EverythingChanged() {
   c.access_list.reload_interval = absl::ZeroDuration();
   c.privileges.user = "nobody";
   c.privileges.group = "nogroup";
+  c.privileges.seccomp = false;
   c.metrics.enabled = false;
   c.metrics.listen = {SocketAddress::Parse("[::1]:9100").value()};
   c.metrics.path = "/prometheus/metrics";
@@ -99,6 +101,7 @@ TEST_CASE("the defaults are the documented ones") {
   CHECK(c.access_list.reload_interval == absl::Seconds(60));
   CHECK(c.privileges.user.empty());
   CHECK(c.privileges.group.empty());
+  CHECK(c.privileges.seccomp);
   CHECK(c.metrics.enabled);
   REQUIRE(c.metrics.listen.size() == 1);
   CHECK(c.metrics.listen[0].ToString() == "127.0.0.1:9469");
@@ -155,7 +158,7 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     previous = line;
   }
   CHECK(sections == 7);
-  CHECK(keys == 33);
+  CHECK(keys == 34);
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -437,6 +440,28 @@ TEST_CASE("what depends on the machine: access-list file, user, group, CPUs") {
   users.privileges.user = "nobody";
   users.privileges.group = "";
   CHECK(CheckConfigAgainstSystem(users).ok());
+
+  // The access list is read as the user reef will run as: a 0600 root-owned list reads at
+  // start as root, and then every reload as nobody would fail.
+  if (geteuid() == 0) {
+    char dir_template[] = "/tmp/reef-config-list-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    const std::string dir = dir_template;
+    REQUIRE(chmod(dir.c_str(), 0755) == 0);
+    Config as_nobody;
+    as_nobody.privileges.user = "nobody";
+    as_nobody.access_list.mode = AccessListMode::kAllow;
+    as_nobody.access_list.path = dir + "/list.txt";
+    WriteFile(as_nobody.access_list.path, "");
+    REQUIRE(chmod(as_nobody.access_list.path.c_str(), 0600) == 0);
+    CHECK(CheckConfigAgainstSystem(as_nobody).message() ==
+          "config: access_list.path: cannot read \"" + as_nobody.access_list.path +
+              "\" as user \"nobody\": Permission denied (access_list.mode is \"allow\")");
+    REQUIRE(chmod(as_nobody.access_list.path.c_str(), 0644) == 0);
+    CHECK(CheckConfigAgainstSystem(as_nobody).ok());
+    unlink(as_nobody.access_list.path.c_str());
+    rmdir(dir.c_str());
+  }
 
   Config cpus;
   cpus.udp.cpu_pinning = {1023};

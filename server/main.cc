@@ -1,6 +1,8 @@
 // reef: the BitTorrent tracker binary.
 //
 // Start-up order, and why:
+//   0. the out-of-memory handler (fatal.h): from the first allocation on, a failed one
+//      ends reef with a line and exit 1;
 //   1. block SIGTERM/SIGINT/SIGUSR1/SIGHUP before any thread exists (the supervisor reads them
 //      from a signalfd; no async handlers anywhere);
 //   2. flags, then the configuration (embedded defaults, or --config FILE over them), then
@@ -9,7 +11,9 @@
 //   4. the protocol workers (BuildProtocolWorkers, the one place protocols plug in), which
 //      bind their sockets now, while reef may still be root;
 //   5. drop privileges, if configured;
-//   6. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
+//   6. the seccomp filter (seccomp.h): every thread, those running and those to come, may
+//      make only the system calls serving needs;
+//   7. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
 //      3 if a worker would not stop).
 #include <signal.h>
 #include <unistd.h>
@@ -23,8 +27,10 @@
 #include <vector>
 
 #include "server/common/access_list.h"
+#include "server/common/fatal.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
+#include "server/common/seccomp.h"
 #include "server/common/supervisor.h"
 #include "server/config.h"
 #include "server/metrics/metrics_server.h"
@@ -56,8 +62,9 @@ constexpr char kUsage[] =
     "  --help               print this and exit\n"
     "\n"
     "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
-    "Exit status: 0 stopped cleanly; 1 a worker failed, or start-up failed; 2 bad flags\n"
-    "or configuration; 3 a worker did not stop in time after being asked.\n";
+    "Exit status: 0 stopped cleanly; 1 a worker failed, start-up failed, memory ran out\n"
+    "or a system call the seccomp filter forbids was made; 2 bad flags or configuration;\n"
+    "3 a worker did not stop in time after being asked.\n";
 
 struct Flags {
   std::optional<std::string> config_path;
@@ -260,6 +267,20 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   }
 #endif
 
+  // Everything that needs more than serving is done (sockets bound, privileges dropped,
+  // io_uring rings made, the access list read): from here on, only the system calls on
+  // the seccomp allow-list (seccomp.h).
+  if (config.privileges.seccomp) {
+    if (absl::Status installed = InstallSeccompFilter(SeccompScope::kProcess); !installed.ok()) {
+      REEF_LOG(Error) << "cannot install the seccomp filter: " << installed;
+      return kExitFailure;
+    }
+    REEF_LOG(Info) << "seccomp: " << SeccompAllowedCalls().size()
+                   << " system calls allowed; any other ends reef (exit 1, naming the call)";
+  } else {
+    REEF_LOG(Warn) << "seccomp: off ([privileges] seccomp = false)";
+  }
+
   absl::Status status = supervisor.Run();
   if (!status.ok()) {
     REEF_LOG(Error) << "reef stopped: " << status;
@@ -271,6 +292,8 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
 
 int Main(int argc, char** argv) {
   const absl::Time start = absl::Now();
+  // An allocation that fails from here on logs and exits 1 (fatal.h).
+  InstallOutOfMemoryHandler();
   // First, before any thread: see the file comment.
   BlockServerSignals();
   // A peer that closes its end must not kill the process (TCP protocols, later).

@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "server/common/sanitizers.h"
 #include "server/config.h"
 #include "server/common/subprocess_for_test.h"
 
@@ -248,6 +251,26 @@ TEST_CASE("an access list that does not parse at start exits 2, naming the line"
   CHECK(Has(result.err, list + ": line 2: expected 40 hex digits, got \"nope\""));
 }
 
+TEST_CASE("an access list that is a FIFO stops reef at start (exit 2), without waiting") {
+  // Opened without O_NONBLOCK, a FIFO with no writer hung reef at start with its signals
+  // blocked: only SIGKILL ended it.
+  const std::string fifo = TempPath("start-list.fifo");
+  unlink(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string config = WriteFile(
+      "fifo.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
+                       fifo + "\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  std::optional<int> status = reef->Wait(absl::Seconds(10));
+  CHECK_MESSAGE(status.has_value(), "reef still running 10 s after start: ", reef->stderr_text());
+  if (status.has_value()) {
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 2);
+    CHECK(Has(reef->stderr_text(), fifo + ": not a regular file"));
+  }
+  unlink(fifo.c_str());
+}
+
 TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
   const std::string list = WriteFile("term-list.txt", std::string(40, 'a') + "\n");
   const std::string config = WriteFile(
@@ -442,6 +465,55 @@ TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one
   close(default_holder);
 }
 
+TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so") {
+  if (kSanitizerAllocator) {
+    MESSAGE("the sanitizer's operator new reports allocation failures itself: skipped");
+    return;
+  }
+  // 1 GiB of address space (reef starts in a fraction of it); the test-hook worker then
+  // allocates until the limit is hit. Without the new-handler, std::bad_alloc thrown into
+  // code built without exceptions ended in std::terminate and SIGABRT.
+  std::unique_ptr<Subprocess> reef =
+      Start({"/usr/bin/prlimit", "--as=1073741824", "--", kReefWithHooks, "--config",
+             WriteFile("hog.toml", kServeConfig)},
+            {"REEF_TEST_WORKERS=hog:allocate"});
+  CHECK(WaitExitCode(*reef) == 1);
+  CHECK(Has(reef->stderr_text(),
+            " FATAL [hog] out of memory: an allocation failed; exiting with status 1\n"));
+}
+
+TEST_CASE("under the seccomp filter, a forbidden system call ends reef, naming the call") {
+  const std::string list = WriteFile("seccomp-list.txt", std::string(40, 'a') + "\n");
+  const std::string config = WriteFile(
+      "seccomp.toml", std::string(kServeConfig) +
+                          "[access_list]\nmode = \"allow\"\nreload_interval_seconds = 0\npath = \"" +
+                          list + "\"\n");
+  // Serving, reloading and stopping work under the filter: every other test here runs
+  // with it too, this one checks that it is there.
+  std::unique_ptr<Subprocess> reef =
+      Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=intruder:forbidden"});
+  CHECK(WaitExitCode(*reef) == 1);
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "seccomp: "));
+  CHECK(Has(log, " system calls allowed; any other ends reef (exit 1, naming the call)"));
+  CHECK(Has(log, " FATAL [intruder] seccomp: system call " + std::to_string(SYS_socket) +
+                     " (socket) is not on reef's allow-list (server/common/seccomp.cc); "
+                     "exiting with status 1\n"));
+  CHECK_FALSE(Has(log, "was not stopped"));
+}
+
+TEST_CASE("[privileges] seccomp = false: no filter, so the forbidden call runs") {
+  std::unique_ptr<Subprocess> reef = Start(
+      {kReefWithHooks, "--config",
+       WriteFile("no-seccomp.toml", std::string(kServeConfig) + "[privileges]\nseccomp = false\n")},
+      {"REEF_TEST_WORKERS=intruder:forbidden"});
+  CHECK(WaitExitCode(*reef) == 1);
+  const std::string& log = reef->stderr_text();
+  CHECK(Has(log, "worker intruder failed: INTERNAL: socket(2) was not stopped"));
+  CHECK(Has(log, "seccomp: off ([privileges] seccomp = false)"));
+  CHECK_FALSE(Has(log, "FATAL"));
+}
+
 // The uid of a running process, from /proc.
 std::string UidLine(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -450,6 +522,45 @@ std::string UidLine(pid_t pid) {
     if (line.rfind("Uid:", 0) == 0) return line;
   }
   return "";
+}
+
+TEST_CASE("as root: an access list the user reef will run as cannot read stops it (exit 2)") {
+  if (geteuid() != 0) {
+    MESSAGE("not root: skipping the access list read as another user");
+    return;
+  }
+  // Root reads a 0600 root-owned list at start; every reload as nobody would then fail.
+  char dir_template[] = "/tmp/reef-list-as-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  REQUIRE(chmod(dir.c_str(), 0755) == 0);
+  const std::string list = dir + "/list.txt";
+  {
+    std::ofstream out(list);
+    out << std::string(40, 'a') << "\n";
+  }
+  REQUIRE(chmod(list.c_str(), 0600) == 0);
+  const std::string config = WriteFile(
+      "list-as-nobody.toml", std::string(kServeConfig) +
+                                 "[privileges]\nuser = \"nobody\"\n[access_list]\nmode = "
+                                 "\"allow\"\nreload_interval_seconds = 0\npath = \"" +
+                                 list + "\"\n");
+  Result refused = Run({kReef, "--config", config});
+  CHECK(refused.exit_code() == 2);
+  CHECK(Has(refused.err, "access_list.path: cannot read \"" + list +
+                             "\" as user \"nobody\": Permission denied"));
+  // Readable by nobody: reef starts, drops to nobody and reloads on SIGUSR1.
+  REQUIRE(chmod(list.c_str(), 0644) == 0);
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "running as uid 65534"));
+  REQUIRE(reef->Signal(SIGUSR1));
+  CHECK_MESSAGE(reef->WaitForStderr("reloaded: 1 hashes (allow mode)", kStartLimit),
+                reef->stderr_text());
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+  unlink(list.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody") {

@@ -1,6 +1,10 @@
 #include "server/test_hooks.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +19,10 @@ namespace {
 // How long a "hang" worker ignores its stop signal: longer than any stop deadline a test
 // uses, short enough that a leaked process does not live on.
 constexpr absl::Duration kHangLimit = absl::Minutes(1);
+
+// The "allocate" worker's block, and how many it takes at most (64 GiB).
+constexpr size_t kAllocateBlockBytes = size_t{1} << 20;
+constexpr size_t kAllocateLimitBlocks = 65536;
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -70,6 +78,23 @@ absl::Status AddWorkersFromEnvironment(Supervisor& supervisor) {
       supervisor.Add(MakeWorker(name, [](const StopSignal&) {
         absl::SleepFor(kHangLimit);  // deliberately deaf to the stop signal
         return absl::OkStatus();
+      }));
+    } else if (behavior == "allocate" && parts.size() == 2) {
+      supervisor.Add(MakeWorker(name, [](const StopSignal& stop) {
+        std::vector<std::unique_ptr<char[]>> blocks;
+        blocks.reserve(kAllocateLimitBlocks);
+        while (blocks.size() < kAllocateLimitBlocks && !stop.requested()) {
+          blocks.push_back(std::unique_ptr<char[]>(new char[kAllocateBlockBytes]));
+        }
+        if (stop.requested()) return absl::OkStatus();
+        return absl::InternalError(
+            StrCat("allocated ", blocks.size(), " blocks of 1 MiB and none failed"));
+      }));
+    } else if (behavior == "forbidden" && parts.size() == 2) {
+      supervisor.Add(MakeWorker(name, [](const StopSignal&) {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) close(fd);
+        return absl::InternalError(StrCat("socket(2) was not stopped: it returned ", fd));
       }));
     } else if ((behavior == "fail" || behavior == "return") && parts.size() == 3) {
       absl::StatusOr<int> ms = Milliseconds(parts[2], spec);

@@ -67,9 +67,21 @@ std::optional<AccessListMode> ParseAccessListMode(std::string_view name) {
   return std::nullopt;
 }
 
+size_t CountHashLines(std::string_view text) {
+  size_t count = 0;
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    line = line.substr(0, line.find('#'));
+    if (std::any_of(line.begin(), line.end(), [](char c) { return !IsSpace(c); })) ++count;
+  }
+  return count;
+}
+
 absl::StatusOr<InfoHashSet> ParseAccessList(std::string_view text) {
   InfoHashSet hashes;
-  hashes.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  hashes.reserve(CountHashLines(text));
   size_t line_number = 0;
   while (!text.empty()) {
     ++line_number;
@@ -153,7 +165,9 @@ absl::Status AccessList::LoadFile(const std::string& path, size_t max_bytes,
   auto error = [&](std::string_view what) {
     return absl::InvalidArgumentError(StrCat("access list ", path, ": ", what));
   };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; whatever it is,
+  // it is refused below unless it is a regular file, where O_NONBLOCK changes nothing.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return error(StrCat("cannot open: ", strerror(errno)));
   struct stat st {};
   if (fstat(fd, &st) != 0) {

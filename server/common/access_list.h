@@ -53,6 +53,11 @@ inline constexpr size_t kMaxAccessListFileBytes = size_t{512} << 20;
 // Parses the file format above. Errors read "line 7: expected 40 hex digits, got \"xyz\"".
 absl::StatusOr<InfoHashSet> ParseAccessList(std::string_view text);
 
+// How many lines of `text` hold something besides whitespace and a comment: at most that
+// many hashes can be in it, and that is what ParseAccessList reserves (never a slot per
+// line, so a file of blank lines costs nothing).
+size_t CountHashLines(std::string_view text);
+
 class AccessList {
  public:
   // Starts with an empty list (in allow mode: nothing is allowed until a list is loaded).
@@ -69,8 +74,9 @@ class AccessList {
   // Puts `hashes` in force. Any thread.
   void Replace(InfoHashSet hashes);
 
-  // Reads `path` (at most `max_bytes`) and puts it in force if it parses. On any error
-  // the list in force stays, and the error names the file and line. If `stamp` is not
+  // Reads `path` (at most `max_bytes`) and puts it in force if it parses. Anything but a
+  // regular file (a FIFO, a device, a directory) is refused without waiting on it. On any
+  // error the list in force stays, and the error names the file and line. If `stamp` is not
   // null it receives the identity of the file that was read (see FileStamp).
   struct FileStamp {
     dev_t device = 0;

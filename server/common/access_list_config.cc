@@ -1,10 +1,7 @@
 #include "server/common/access_list_config.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
+#include "server/common/privileges.h"
+#include "server/common/privileges_config.h"
 #include "server/common/strings.h"
 
 namespace reef {
@@ -17,12 +14,14 @@ void CheckPathGiven(const AccessListConfig& access_list, config::Problems& probl
   }
 }
 
-void CheckFileReadable(const AccessListConfig& access_list, config::Problems& problems) {
+// Read as the user and group reef runs as once it serves: reloads happen as them.
+void CheckFileReadableAs(const AccessListConfig& access_list, const PrivilegesConfig& privileges,
+                         config::Problems& problems) {
   if (access_list.mode == AccessListMode::kOff) return;
-  if (access(access_list.path.c_str(), R_OK) != 0) {
-    problems.Add("path",
-                 StrCat("cannot read ", config::TomlString(access_list.path), ": ", strerror(errno),
-                        " (access_list.mode is \"", AccessListModeName(access_list.mode), "\")"));
+  absl::Status readable = CheckReadableAs(access_list.path, privileges.user, privileges.group);
+  if (!readable.ok()) {
+    problems.Add("path", StrCat(ToStd(readable.message()), " (access_list.mode is \"",
+                                AccessListModeName(access_list.mode), "\")"));
   }
 }
 
@@ -48,7 +47,7 @@ const config::Section<AccessListConfig>& AccessListSection() {
            "reload it if it changed; 0: only on SIGUSR1 or SIGHUP, which always reload. One\n"
            "minute: edits take effect soon, for one stat a minute.");
     s->Check(&CheckPathGiven);
-    s->CheckSystem(&CheckFileReadable);
+    s->CheckSystemWith(PrivilegesSection(), &CheckFileReadableAs);
     return s;
   }();
   return *section;

@@ -18,7 +18,8 @@ struct AccessListConfig {
   friend bool operator==(const AccessListConfig&, const AccessListConfig&) = default;
 };
 
-// Checks on the machine (CheckSystem): the file can be read when mode is not off.
+// Checks on the machine (CheckSystem): when mode is not off, the file can be read by the
+// user and group reef will run as ([privileges]; reloads happen as them).
 const config::Section<AccessListConfig>& AccessListSection();
 
 }  // namespace reef

@@ -1,6 +1,7 @@
 #include "server/common/access_list.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -182,6 +184,82 @@ TEST_CASE("a file at the size limit loads; one byte more is refused") {
   absl::Status too_big = list.LoadFile(path, /*max_bytes=*/41);
   CHECK(std::string(too_big.message()).find("more than the limit of 41") != std::string::npos);
   CHECK(list.Allows(Hash('a')));
+}
+
+// Runs `load` on a thread and returns its status, failing the test if it is still
+// running after 5 s; then a writer opens `fifo` so that a reader stuck in open(2) returns
+// and the test can end.
+absl::Status WithinFiveSeconds(const std::function<absl::Status()>& load,
+                               const std::string& fifo) {
+  std::atomic<bool> done{false};
+  absl::Status status;
+  std::thread loader([&] {
+    status = load();
+    done.store(true);
+  });
+  const bool returned = Eventually([&] { return done.load(); }, absl::Seconds(5));
+  CHECK_MESSAGE(returned, "blocked: still in LoadFile after 5 s");
+  if (!returned) {
+    const int writer = open(fifo.c_str(), O_WRONLY);  // the blocked reader lets this return
+    loader.join();
+    if (writer >= 0) close(writer);
+  } else {
+    loader.join();
+  }
+  return status;
+}
+
+TEST_CASE("a FIFO, a directory or a device is refused at once, never waited on") {
+  // open(2) of a FIFO without O_NONBLOCK waits for a writer; at start reef has its
+  // signals blocked, so only SIGKILL would end that wait.
+  const std::string fifo = TempPath("list.fifo");
+  unlink(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  AccessList list(AccessListMode::kAllow);
+  list.Replace({Hash('a')});
+  for (const std::string& path : {fifo, std::string("/dev/null"), TempPath("")}) {
+    CAPTURE(path);
+    absl::Status status = WithinFiveSeconds([&] { return list.LoadFile(path); }, fifo);
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(std::string(status.message()).find("not a regular file") != std::string::npos,
+                  status);
+    CHECK(list.Allows(Hash('a')));  // the list in force stays
+  }
+  // Through AccessListFile (what start-up and the reload worker use) too.
+  AccessListFile file(std::make_shared<AccessList>(AccessListMode::kAllow), fifo);
+  for (bool force : {true, false}) {
+    absl::Status status = WithinFiveSeconds(
+        [&] {
+          absl::StatusOr<bool> reloaded = file.Reload(force);
+          return reloaded.ok() ? absl::OkStatus() : reloaded.status();
+        },
+        fifo);
+    if (force) CHECK_FALSE(status.ok());
+  }
+  unlink(fifo.c_str());
+}
+
+TEST_CASE("blank lines and comments reserve nothing: only lines that can be hashes count") {
+  CHECK(CountHashLines("") == 0);
+  CHECK(CountHashLines("\n\n\n") == 0);
+  CHECK(CountHashLines(" \t\r\n\v\f\n") == 0);
+  CHECK(CountHashLines("# one\n  # two\n#" + std::string(40, 'a') + "\n") == 0);
+  CHECK(CountHashLines(std::string(40, 'a')) == 1);
+  CHECK(CountHashLines("\n" + std::string(40, 'a') + " # x\n\n  b\n") == 2);
+  // A file of nothing but newlines: before, one slot was reserved per newline (a 512 MiB
+  // file reserved some 22 GB); now the set stays empty and unallocated.
+  const std::string blank(size_t{4} << 20, '\n');
+  absl::StatusOr<InfoHashSet> parsed = ParseAccessList(blank);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->empty());
+  CHECK(parsed->capacity() == 0);
+  // Hashes among many blank lines: room for the hashes, not the lines.
+  std::string sparse;
+  for (char fill : {'1', '2', '3'}) sparse += std::string(size_t{1} << 20, '\n') + std::string(40, fill);
+  absl::StatusOr<InfoHashSet> three = ParseAccessList(sparse);
+  REQUIRE(three.ok());
+  CHECK(three->size() == 3);
+  CHECK(three->capacity() < 16);
 }
 
 TEST_CASE("a reader's old list is freed by the next Replace, not by the reader") {

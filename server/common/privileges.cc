@@ -1,9 +1,11 @@
 #include "server/common/privileges.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "server/common/strings.h"
 
 namespace reef {
@@ -22,6 +25,11 @@ constexpr size_t kInitialLookupBuffer = 4096;
 constexpr size_t kMaxLookupBuffer = size_t{1} << 20;
 
 std::string Errno(int error) { return strerror(error); }
+
+// A path in an error message: quoted, and escaped so that it stays on one line.
+std::string Quoted(const std::string& path) {
+  return StrCat("\"", absl::CHexEscape(path), "\"");
+}
 
 }  // namespace
 
@@ -64,35 +72,44 @@ absl::StatusOr<gid_t> LookUpGroup(const std::string& group) {
   }
 }
 
-absl::Status DropPrivileges(const std::string& user, const std::string& group) {
-  if (user.empty() && group.empty()) return absl::OkStatus();
-  if (geteuid() != 0) {
-    return absl::FailedPreconditionError(StrCat(
-        "cannot switch to user \"", user, "\" group \"", group, "\": reef runs as uid ",
-        geteuid(), ", not root (leave [privileges] user and group empty to stay as is)"));
-  }
+namespace {
+
+// The ids DropPrivileges switches to: the user's, and the group given or else the user's
+// primary group.
+struct SwitchIds {
   std::optional<uid_t> uid;
   gid_t gid = 0;
+};
+
+absl::StatusOr<SwitchIds> ResolveSwitch(const std::string& user, const std::string& group) {
+  SwitchIds ids;
   if (!user.empty()) {
-    absl::StatusOr<UserIds> ids = LookUpUser(user);
-    if (!ids.ok()) return ids.status();
-    uid = ids->uid;
-    gid = ids->primary_gid;
+    absl::StatusOr<UserIds> found = LookUpUser(user);
+    if (!found.ok()) return found.status();
+    ids.uid = found->uid;
+    ids.gid = found->primary_gid;
   }
   if (!group.empty()) {
     absl::StatusOr<gid_t> found = LookUpGroup(group);
     if (!found.ok()) return found.status();
-    gid = *found;
+    ids.gid = *found;
   }
+  return ids;
+}
 
+// Supplementary groups, then the group, then the user: after setuid there is no right
+// left to change groups. Then checks that it took. Only system calls and no allocation
+// on success, so a forked child may call it.
+absl::Status SwitchTo(const SwitchIds& ids) {
+  const gid_t gid = ids.gid;
   if (setgroups(1, &gid) != 0) {
     return absl::InternalError(StrCat("setgroups(", gid, "): ", Errno(errno)));
   }
   if (setresgid(gid, gid, gid) != 0) {
     return absl::InternalError(StrCat("setresgid(", gid, "): ", Errno(errno)));
   }
-  if (uid.has_value() && setresuid(*uid, *uid, *uid) != 0) {
-    return absl::InternalError(StrCat("setresuid(", *uid, "): ", Errno(errno)));
+  if (ids.uid.has_value() && setresuid(*ids.uid, *ids.uid, *ids.uid) != 0) {
+    return absl::InternalError(StrCat("setresuid(", *ids.uid, "): ", Errno(errno)));
   }
 
   // Check that it took, in every id.
@@ -100,15 +117,69 @@ absl::Status DropPrivileges(const std::string& user, const std::string& group) {
   if (getresgid(&rgid, &egid, &sgid) != 0 || rgid != gid || egid != gid || sgid != gid) {
     return absl::InternalError(StrCat("group ids are not ", gid, " after setresgid"));
   }
-  if (uid.has_value()) {
+  if (ids.uid.has_value()) {
+    const uid_t uid = *ids.uid;
     uid_t ruid, euid, suid;
-    if (getresuid(&ruid, &euid, &suid) != 0 || ruid != *uid || euid != *uid ||
-        suid != *uid) {
-      return absl::InternalError(StrCat("user ids are not ", *uid, " after setresuid"));
+    if (getresuid(&ruid, &euid, &suid) != 0 || ruid != uid || euid != uid || suid != uid) {
+      return absl::InternalError(StrCat("user ids are not ", uid, " after setresuid"));
     }
-    if (*uid != 0 && setuid(0) == 0) {
+    if (uid != 0 && setuid(0) == 0) {
       return absl::InternalError("could regain root after dropping privileges");
     }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DropPrivileges(const std::string& user, const std::string& group) {
+  if (user.empty() && group.empty()) return absl::OkStatus();
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError(StrCat(
+        "cannot switch to user \"", user, "\" group \"", group, "\": reef runs as uid ",
+        geteuid(), ", not root (leave [privileges] user and group empty to stay as is)"));
+  }
+  absl::StatusOr<SwitchIds> ids = ResolveSwitch(user, group);
+  if (!ids.ok()) return ids.status();
+  return SwitchTo(*ids);
+}
+
+absl::Status CheckReadableAs(const std::string& path, const std::string& user,
+                             const std::string& group) {
+  // Opened as reef opens the access list: without waiting on a FIFO.
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  if ((user.empty() && group.empty()) || geteuid() != 0) {
+    const int fd = open(path.c_str(), kFlags);
+    if (fd < 0) {
+      return absl::ErrnoToStatus(errno, StrCat("cannot read ", Quoted(path)));
+    }
+    close(fd);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<SwitchIds> ids = ResolveSwitch(user, group);
+  if (!ids.ok()) return ids.status();
+  // The child switches for good and reports how the open went in its exit status: 0, or
+  // the errno, or kSwitchFailed.
+  constexpr int kSwitchFailed = 255;
+  const pid_t child = fork();
+  if (child < 0) return absl::ErrnoToStatus(errno, "fork (to check a file as another user)");
+  if (child == 0) {
+    if (!SwitchTo(*ids).ok()) _exit(kSwitchFailed);
+    const int fd = open(path.c_str(), kFlags);
+    _exit(fd >= 0 ? 0 : (errno > 0 && errno < kSwitchFailed ? errno : EIO));
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return absl::ErrnoToStatus(errno, "waitpid");
+  }
+  const std::string as = StrCat(user.empty() ? "" : StrCat(" as user \"", user, "\""),
+                                group.empty() ? "" : StrCat(" group \"", group, "\""));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == kSwitchFailed) {
+    return absl::InternalError(StrCat("cannot switch", as, " to check ", Quoted(path)));
+  }
+  if (WEXITSTATUS(status) != 0) {
+    return absl::ErrnoToStatus(WEXITSTATUS(status),
+                               StrCat("cannot read ", Quoted(path), as));
   }
   return absl::OkStatus();
 }

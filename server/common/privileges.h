@@ -32,6 +32,16 @@ absl::StatusOr<gid_t> LookUpGroup(const std::string& group);
 // it to every thread anyway).
 absl::Status DropPrivileges(const std::string& user, const std::string& group);
 
+// Whether the user and group reef runs as after DropPrivileges(user, group) can open
+// `path` for reading. With user and group empty, or when this process is not root (so it
+// will not switch), it opens `path` here. Otherwise a child process switches exactly as
+// DropPrivileges would and opens it there, so permissions, ACLs and every directory on the
+// way count as they will for reef later (reloads run as that user). Call it before any
+// thread is started. The error reads "cannot read \"PATH\" as user \"nobody\":
+// Permission denied".
+absl::Status CheckReadableAs(const std::string& path, const std::string& user,
+                             const std::string& group);
+
 // Whether `cpu` is one this process may run on (its sched_getaffinity mask), with an
 // error that names it otherwise.
 absl::Status CheckCpuUsable(int cpu);

@@ -31,6 +31,12 @@ const config::Section<PrivilegesConfig>& PrivilegesSection() {
     s->Key("group", &PrivilegesConfig::group, config::String(&config::NoControl),
            "Group to switch to. Empty: the user's primary group, or keep the group if user is\n"
            "empty too.");
+    s->Key("seccomp", &PrivilegesConfig::seccomp, config::Bool(),
+           "Once reef serves (sockets bound, user switched, io_uring rings made), allow only\n"
+           "the system calls serving needs (a seccomp filter, server/common/seccomp.cc): any\n"
+           "other call never runs, and reef logs it by name and exits 1. On by default: a\n"
+           "worker taken over by an attacker cannot exec, fork, open sockets or write files.\n"
+           "false: no filter (for a system whose libraries make a call the list lacks).");
     s->CheckSystem(&CheckUsersExist);
     return s;
   }();

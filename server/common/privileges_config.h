@@ -11,6 +11,8 @@ namespace reef {
 struct PrivilegesConfig {
   std::string user;   // empty: do not switch user
   std::string group;  // empty: the user's primary group (or keep the group)
+  // Once reef serves, only the system calls on its allow-list (server/common/seccomp.h).
+  bool seccomp = true;
   friend bool operator==(const PrivilegesConfig&, const PrivilegesConfig&) = default;
 };
 

@@ -4,9 +4,12 @@
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -139,6 +142,53 @@ Cpus AllowedCpus() {
     if (!allowed && cpus.first_forbidden < 0) cpus.first_forbidden = cpu;
   }
   return cpus;
+}
+
+TEST_CASE("a file is checked as the user reef will run as, not as the one it starts as") {
+  // In a directory every user can pass through (TEST_TMPDIR may sit under /root, 0700).
+  char dir_template[] = "/tmp/reef-readable-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  REQUIRE(chmod(dir.c_str(), 0755) == 0);
+  const std::string open_file = dir + "/readable-by-all.txt";
+  const std::string private_file = dir + "/root-only.txt";
+  for (const std::string& path : {open_file, private_file}) {
+    FILE* f = fopen(path.c_str(), "w");
+    REQUIRE(f != nullptr);
+    fputs("x\n", f);
+    fclose(f);
+  }
+  REQUIRE(chmod(open_file.c_str(), 0644) == 0);
+  REQUIRE(chmod(private_file.c_str(), 0600) == 0);
+
+  // As reef runs now (no switch): both read.
+  CHECK(CheckReadableAs(open_file, "", "").ok());
+  CHECK(CheckReadableAs(private_file, "", "").ok());
+  absl::Status missing = CheckReadableAs(dir + "/no-such-file", "", "");
+  CHECK(missing.message() == "cannot read \"" + dir + "/no-such-file\": No such file or directory");
+  if (IsRoot()) {
+    // A 0600 root-owned list reads as root at start, and would fail every reload as nobody.
+    absl::Status as_nobody = CheckReadableAs(private_file, "nobody", "");
+    CHECK(as_nobody.code() == absl::StatusCode::kPermissionDenied);
+    CHECK(as_nobody.message() == "cannot read \"" + private_file +
+                                     "\" as user \"nobody\": Permission denied");
+    CHECK(CheckReadableAs(open_file, "nobody", "").ok());
+    // The file's group may read it, others may not.
+    REQUIRE(chown(private_file.c_str(), 0, LookUpGroup("nogroup").value()) == 0);
+    REQUIRE(chmod(private_file.c_str(), 0640) == 0);
+    CHECK(CheckReadableAs(private_file, "nobody", "nogroup").ok());
+    CHECK(CheckReadableAs(private_file, "nobody", "daemon").message() ==
+          "cannot read \"" + private_file + "\" as user \"nobody\" group \"daemon\": " +
+              "Permission denied");
+    CHECK(CheckReadableAs(private_file, "reef-no-such-user", "").message() ==
+          "no user \"reef-no-such-user\"");
+    CHECK(geteuid() == 0);  // this process is still root
+  } else {
+    MESSAGE("not root: skipping the check as another user");
+  }
+  unlink(open_file.c_str());
+  unlink(private_file.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_CASE("CPU checks name the CPU and the reason") {

@@ -152,4 +152,40 @@ std::string DescribeWaitStatus(int status) {
   return StrCat("wait status ", status);
 }
 
+int ForkedChild::exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+ForkedChild RunInForkedChild(const std::function<int()>& body) {
+  ForkedChild result;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    result.err = StrCat("pipe2: ", strerror(errno));
+    return result;
+  }
+  const pid_t child = fork();
+  if (child < 0) {
+    result.err = StrCat("fork: ", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    return result;
+  }
+  if (child == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    _exit(body());
+  }
+  close(fds[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    result.err.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  while (waitpid(child, &result.status, 0) < 0 && errno == EINTR) {
+  }
+  return result;
+}
+
 }  // namespace reef::testing

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,20 @@ class Subprocess {
 
 // "exit 0", "exit 2", "signal 9 (Killed)".
 std::string DescribeWaitStatus(int status);
+
+// What a forked child did: its wait status and everything it wrote to stderr.
+struct ForkedChild {
+  int status = -1;
+  std::string err;
+  // The exit status, or -1 if it did not exit (a signal).
+  int exit_code() const;
+};
+
+// Forks; the child sends its stderr to a pipe, runs `body` and _exits with what it
+// returns. For what must not happen in the test process itself (installing a seccomp
+// filter, running out of memory, switching user). Call it while the test process has one
+// thread.
+ForkedChild RunInForkedChild(const std::function<int()>& body);
 
 }  // namespace reef::testing
 

@@ -11,9 +11,12 @@ namespace {
 
 constexpr uint64_t kMacMask = (uint64_t{1} << 48) - 1;
 
-uint16_t TickAt(int64_t now_seconds) {
-  return static_cast<uint16_t>(static_cast<uint64_t>(now_seconds / ConnectionIds::kTickSeconds));
+// The full tick: wall-clock seconds / 16. Only its low 16 bits go on the wire.
+uint64_t TickAt(int64_t now_seconds) {
+  return static_cast<uint64_t>(now_seconds / ConnectionIds::kTickSeconds);
 }
+
+uint16_t WireTick(uint64_t tick) { return static_cast<uint16_t>(tick); }
 
 // 10 zero bytes and two 0xff: the IPv4-mapped IPv6 prefix ::ffff:0:0/96.
 bool IsV4Mapped(std::span<const uint8_t, 16> a) {
@@ -71,29 +74,37 @@ ConnectionIds ConnectionIds::WithSecret(std::string_view secret) {
   return ConnectionIds(key);
 }
 
-uint64_t ConnectionIds::Mac(uint16_t tick, const ClientAddress& client) const {
-  std::array<uint8_t, 19> message{};
-  message[0] = static_cast<uint8_t>(tick >> 8);
-  message[1] = static_cast<uint8_t>(tick);
-  message[2] = client.is_v6 ? 6 : 4;
+uint64_t ConnectionIds::Mac(uint64_t tick, const ClientAddress& client) const {
+  // The whole 64-bit tick, big-endian, then the family and the address bytes.
+  std::array<uint8_t, 25> message{};
+  for (size_t i = 0; i < 8; ++i) message[i] = static_cast<uint8_t>(tick >> (56 - 8 * i));
+  message[8] = client.is_v6 ? 6 : 4;
   const size_t address_size = client.is_v6 ? 16 : 4;
-  std::memcpy(message.data() + 3, client.bytes.data(), address_size);
-  return SipHash24(key_, std::span<const uint8_t>(message.data(), 3 + address_size)) & kMacMask;
+  std::memcpy(message.data() + 9, client.bytes.data(), address_size);
+  return SipHash24(key_, std::span<const uint8_t>(message.data(), 9 + address_size)) & kMacMask;
 }
 
 uint64_t ConnectionIds::Mint(const ClientAddress& client, int64_t now_seconds) const {
-  const uint16_t tick = TickAt(now_seconds);
-  return (static_cast<uint64_t>(tick) << 48) | Mac(tick, client);
+  const uint64_t tick = TickAt(now_seconds);
+  return (static_cast<uint64_t>(WireTick(tick)) << 48) | Mac(tick, client);
 }
 
 bool ConnectionIds::Valid(uint64_t connection_id, const ClientAddress& client,
                           int64_t now_seconds) const {
-  const auto id_tick = static_cast<uint16_t>(connection_id >> 48);
-  const auto age = static_cast<uint16_t>(TickAt(now_seconds) - id_tick);  // wraps
-  const bool fresh = age <= kMaxAgeTicks || age >= static_cast<uint16_t>(-kMaxFutureTicks);
-  // Compare the MAC even when stale so timing does not tell which check failed.
+  // The only full ticks an id may carry are now - kMaxAgeTicks .. now + kMaxFutureTicks,
+  // fewer than 2^16 of them, so the 16 wire bits name exactly one: the one whose MAC must
+  // match. An id whose 16 bits name a tick outside the window is stale (or from too far
+  // in the future) whatever its MAC.
+  const uint64_t now_tick = TickAt(now_seconds);
+  const auto id_wire_tick = static_cast<uint16_t>(connection_id >> 48);
+  const auto age = static_cast<uint16_t>(WireTick(now_tick) - id_wire_tick);  // wraps
+  const bool past = age <= kMaxAgeTicks;
+  const bool future = age >= static_cast<uint16_t>(-kMaxFutureTicks);
+  const uint64_t id_tick =
+      future ? now_tick + static_cast<uint16_t>(-age) : now_tick - age;
+  // Compute the MAC even when stale so timing does not tell which check failed.
   const bool authentic = (connection_id & kMacMask) == Mac(id_tick, client);
-  return fresh && authentic;
+  return (past || future) && authentic;
 }
 
 }  // namespace reef::udp

@@ -4,11 +4,16 @@
 // back, that the client really receives datagrams at that address (so announces cannot be
 // made for spoofed sources). reef keeps no table of issued ids: an id is
 //
-//     bits 63..48  the coarse time it was minted, in 16-second ticks (wrapping)
-//     bits 47..0   SipHash-2-4(key, tick || address family || address bytes), truncated
+//     bits 63..48  the low 16 bits of the tick it was minted in (16-second ticks of
+//                  wall-clock time, so the wire value wraps every 65,536 ticks, ~12 days)
+//     bits 47..0   SipHash-2-4(key, the full 64-bit tick || address family || address
+//                  bytes), truncated
 //
 // so it is valid exactly when its MAC matches the sender's address and its tick is at most
-// kMaxAgeTicks old (BEP 15 asks trackers to accept an id until two minutes after sending
+// kMaxAgeTicks old. The checker rebuilds the full tick from the 16 wire bits and its own
+// clock (the one tick in the window kMaxAgeTicks back to kMaxFutureTicks ahead with those
+// low bits) and checks the MAC over that, so an id never becomes valid again when its 16
+// bits come round: not 12 days later, not with a fixed connection_id_secret, not ever (BEP 15 asks trackers to accept an id until two minutes after sending
 // it: 8 ticks = 128-144 s). One tick in the future is accepted too, for instances sharing
 // a secret whose clocks differ slightly. Forging one without the key takes about 2^48
 // guesses per address. The port is not part of it: NATs may change a client's source port
@@ -59,7 +64,7 @@ class ConnectionIds {
   bool Valid(uint64_t connection_id, const ClientAddress& client, int64_t now_seconds) const;
 
  private:
-  uint64_t Mac(uint16_t tick, const ClientAddress& client) const;
+  uint64_t Mac(uint64_t tick, const ClientAddress& client) const;
 
   SipHashKey key_;
 };

@@ -72,6 +72,64 @@ TEST_CASE("validity survives the 16-bit tick wrapping around") {
   CHECK_FALSE(ids.Valid(id, client, before_wrap + 16 * 9));
 }
 
+// One wrap of the 16-bit tick: 65,536 ticks of 16 s, a little over 12 days.
+constexpr int64_t kWrapSeconds = int64_t{65536} * ConnectionIds::kTickSeconds;
+
+TEST_CASE("an id is refused one wrap of the 16-bit tick later, and every wrap after") {
+  // The wire keeps only 16 bits of the tick; the MAC covers all 64, so an id minted at T
+  // is not valid again at T + 65,536 ticks (where its 16 wire bits come round again).
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(192, 0, 2, 44);
+  const int64_t minted = (kNow / 16) * 16;
+  const uint64_t id = ids.Mint(client, minted);
+  REQUIRE(ids.Valid(id, client, minted));
+  for (int64_t wraps : {1, 2, 3, 1000}) {
+    CAPTURE(wraps);
+    for (int64_t offset = -16; offset <= 143; ++offset) {
+      CAPTURE(offset);
+      CHECK_FALSE(ids.Valid(id, client, minted + wraps * kWrapSeconds + offset));
+      CHECK_FALSE(ids.Valid(id, client, minted - wraps * kWrapSeconds + offset));
+    }
+  }
+  // A fixed connection_id_secret gives the same key after a restart: still refused.
+  ConnectionIds restarted = TestIds();
+  CHECK_FALSE(restarted.Valid(id, client, minted + kWrapSeconds));
+  CHECK(restarted.Valid(id, client, minted + 100));
+}
+
+TEST_CASE("across the wrap of the 16-bit tick, an id lives its full life, no more") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(198, 51, 100, 77);
+  // Every tick from 9 before a wrap to 9 after it: minted there, valid for 8 ticks after
+  // and 1 before, refused outside that, whichever side of the wrap each lies on.
+  const int64_t wrap_tick = int64_t{65536} * 27000;  // a multiple of 65,536
+  for (int64_t mint_tick = wrap_tick - 9; mint_tick <= wrap_tick + 9; ++mint_tick) {
+    CAPTURE(mint_tick - wrap_tick);
+    const uint64_t id = ids.Mint(client, mint_tick * 16 + 5);
+    CHECK((id >> 48) == static_cast<uint64_t>(mint_tick & 0xffff));
+    for (int64_t check_tick = mint_tick - 3; check_tick <= mint_tick + 11; ++check_tick) {
+      CAPTURE(check_tick - mint_tick);
+      const bool expected = check_tick - mint_tick >= -1 && check_tick - mint_tick <= 8;
+      CHECK(ids.Valid(id, client, check_tick * 16) == expected);
+      CHECK(ids.Valid(id, client, check_tick * 16 + 15) == expected);
+    }
+  }
+}
+
+TEST_CASE("one tick of future tolerance also holds across the wrap") {
+  ConnectionIds ids = TestIds();
+  const ClientAddress client = V4(203, 0, 113, 200);
+  const int64_t first_of_wrap = int64_t{65536} * 27001 * 16;  // 16-bit tick 0
+  // A host one tick ahead minted at tick 0 of the new wrap; we are still at 65535.
+  const uint64_t id = ids.Mint(client, first_of_wrap);
+  CHECK((id >> 48) == 0);
+  CHECK(ids.Valid(id, client, first_of_wrap - 16));
+  CHECK_FALSE(ids.Valid(id, client, first_of_wrap - 32));
+  // And that id is not valid one wrap earlier or later either.
+  CHECK_FALSE(ids.Valid(id, client, first_of_wrap - 16 - kWrapSeconds));
+  CHECK_FALSE(ids.Valid(id, client, first_of_wrap - 16 + kWrapSeconds));
+}
+
 TEST_CASE("another key, or any flipped bit, makes an id invalid") {
   ConnectionIds ids = TestIds(1);
   ConnectionIds other = TestIds(2);

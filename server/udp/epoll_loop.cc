@@ -62,6 +62,7 @@ class EpollLoop final : public UdpEventLoop {
       }
     }
     std::vector<epoll_event> events(sockets.size() + 1);
+    retries_.assign(sockets.size(), ReceiveRetries());
     while (true) {
       const int n = epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), -1);
       if (n < 0) {
@@ -71,13 +72,13 @@ class EpollLoop final : public UdpEventLoop {
       for (int e = 0; e < n; ++e) {
         const uint64_t which = events[static_cast<size_t>(e)].data.u64;
         if (which == UINT64_MAX) return absl::OkStatus();
-        absl::Status status = Drain(sockets[which], handler);
+        absl::Status status = Drain(sockets[which], retries_[which], handler);
         if (!status.ok()) return status;
       }
     }
   }
 
-  absl::Status Drain(int socket, DatagramHandler& handler) {
+  absl::Status Drain(int socket, ReceiveRetries& retries, DatagramHandler& handler) {
     for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
       for (size_t i = 0; i < options_.batch; ++i) {
         msghdr& h = receive_msgs_[i].msg_hdr;
@@ -90,11 +91,15 @@ class EpollLoop final : public UdpEventLoop {
       const int received = recvmmsg(socket, receive_msgs_.data(),
                                     static_cast<unsigned>(options_.batch), MSG_DONTWAIT, nullptr);
       if (received < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return absl::OkStatus();
-        // ICMP errors from earlier replies surface here; they concern one peer only.
-        if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) continue;
-        return absl::ErrnoToStatus(errno, "recvmmsg");
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) return absl::OkStatus();  // drained
+        if (!retries.ShouldRetry(error)) {
+          return ReceiveRetries::Failure(error, "recvmmsg");
+        }
+        stats_.receive_retries.fetch_add(1, std::memory_order_relaxed);
+        continue;
       }
+      retries.OnDatagram();
       stats_.received.fetch_add(static_cast<uint64_t>(received), std::memory_order_relaxed);
       unsigned replies = 0;
       for (int i = 0; i < received; ++i) {
@@ -152,6 +157,7 @@ class EpollLoop final : public UdpEventLoop {
   std::vector<iovec> reply_iov_;
   std::vector<mmsghdr> receive_msgs_;
   std::vector<mmsghdr> reply_msgs_;
+  std::vector<ReceiveRetries> retries_;  // one per socket
 };
 
 }  // namespace

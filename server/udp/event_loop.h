@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -46,6 +47,37 @@ struct LoopStats {
   std::atomic<uint64_t> oversized{0};     // longer than max_datagram_bytes: dropped
   std::atomic<uint64_t> send_errors{0};   // the kernel refused a reply
   std::atomic<uint64_t> send_dropped{0};  // no room to queue a reply
+  std::atomic<uint64_t> receive_retries{0};  // a receive failed with a "try again" error
+};
+
+// What a loop does when receiving on a socket fails with `error` (an errno value):
+// kRetry for errors that mean "try again" (no buffers or memory for now, a signal,
+// nothing to read after all, an ICMP error about one peer); kFail for the rest (a bad
+// descriptor, not a socket, an operation the kernel refuses, ...), which end Run() with
+// the error so the supervisor stops reef, instead of a loop that spins and answers nothing.
+enum class ReceiveErrorAction { kRetry, kFail };
+ReceiveErrorAction ReceiveErrorActionFor(int error);
+
+// A "try again" error that comes back this many times in a row on one socket, with no
+// datagram between, is a failure too: a condition that never clears must not spin.
+inline constexpr size_t kMaxReceiveRetriesInARow = 64;
+
+// Both loops' bookkeeping of receive errors on one socket.
+class ReceiveRetries {
+ public:
+  // A datagram arrived: the run of errors is over.
+  void OnDatagram() { in_a_row_ = 0; }
+  // Whether to receive again after `error`: its action is kRetry and it is not the
+  // (kMaxReceiveRetriesInARow + 1)th in a row.
+  bool ShouldRetry(int error) {
+    if (ReceiveErrorActionFor(error) != ReceiveErrorAction::kRetry) return false;
+    return ++in_a_row_ <= kMaxReceiveRetriesInARow;
+  }
+  // The error a loop returns once ShouldRetry(error) said no; `what` names the call.
+  static absl::Status Failure(int error, const std::string& what);
+
+ private:
+  size_t in_a_row_ = 0;
 };
 
 class UdpEventLoop {
@@ -63,9 +95,16 @@ class UdpEventLoop {
 };
 
 std::unique_ptr<UdpEventLoop> MakeEpollLoop(const LoopOptions& options);
-// Fails (with the kernel's reason) if io_uring or a feature it needs is refused here;
-// callers must not fall back silently.
+// Makes the ring, registers its buffers and restricts it to the operations the loop uses,
+// here, on the calling thread (so nothing of the kind is needed once reef serves; see
+// io_uring_loop.cc). Fails (with the kernel's reason) if ProbeIoUring() does; callers must
+// not fall back silently.
 absl::StatusOr<std::unique_ptr<UdpEventLoop>> MakeIoUringLoop(const LoopOptions& options);
+
+// Checks that this kernel gives the io_uring loop every feature it uses: a ring set up as
+// the loop's (provided-buffer ring, restrictions, no dropped completions), then one
+// multishot recvmsg, sendmsg and poll for real over a socketpair and an eventfd.
+absl::Status ProbeIoUring();
 
 }  // namespace reef::udp
 

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -195,6 +196,205 @@ TEST_CASE("an empty datagram reaches the handler") {
     h.Send("");
     CHECK(h.Receive() == "ok:");
   }
+}
+
+}  // namespace
+}  // namespace reef::udp
+
+namespace reef::udp {
+namespace {
+
+// Runs a loop over `fds` on its own thread; the test can wait, bounded, for it to return
+// by itself, or stop it.
+class LoopThread {
+ public:
+  LoopThread(UdpEventLoop& loop, std::vector<int> fds, DatagramHandler& handler,
+             int stop_fd = -2)
+      : fds_(std::move(fds)) {
+    own_stop_ = stop_fd == -2;
+    stop_fd_ = own_stop_ ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : stop_fd;
+    thread_ = std::thread([this, &loop, &handler] {
+      status_ = loop.Run(fds_, stop_fd_, handler);
+      done_.store(true);
+    });
+  }
+  ~LoopThread() {
+    Stop();
+    if (own_stop_) close(stop_fd_);
+  }
+
+  // Whether Run() returned by itself within `seconds`.
+  bool ReturnsWithin(int seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (!done_.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return done_.load();
+  }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    if (!done_.load() && own_stop_) {
+      const uint64_t one = 1;
+      CHECK(write(stop_fd_, &one, sizeof(one)) == sizeof(one));
+    }
+    thread_.join();
+  }
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  std::vector<int> fds_;
+  bool own_stop_ = false;
+  int stop_fd_ = -1;
+  std::atomic<bool> done_{false};
+  absl::Status status_ = absl::UnknownError("not run");
+  std::thread thread_;
+};
+
+TEST_CASE("the io_uring probe runs every operation the loop uses, over a socketpair") {
+  absl::Status probe = ProbeIoUring();
+  CHECK_MESSAGE(probe.ok(), probe.ToString());
+}
+
+TEST_CASE("receive errors: only \"try again\" errors are retried") {
+  for (int error : {ENOBUFS, ENOMEM, EAGAIN, EWOULDBLOCK, EINTR, ECONNREFUSED, EHOSTUNREACH,
+                    ENETUNREACH, EHOSTDOWN}) {
+    CAPTURE(error);
+    CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kRetry);
+  }
+  for (int error : {EBADF, ENOTSOCK, EINVAL, EFAULT, EOPNOTSUPP, ECANCELED, EPERM, EACCES,
+                    ENOTCONN, EIO, 0, 4095}) {
+    CAPTURE(error);
+    CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kFail);
+  }
+}
+
+TEST_CASE("a \"try again\" error is retried 64 times in a row, not 65; a datagram resets it") {
+  ReceiveRetries retries;
+  for (size_t i = 0; i < kMaxReceiveRetriesInARow; ++i) CHECK(retries.ShouldRetry(ENOBUFS));
+  retries.OnDatagram();
+  for (size_t i = 0; i < kMaxReceiveRetriesInARow; ++i) CHECK(retries.ShouldRetry(ENOMEM));
+  CHECK_FALSE(retries.ShouldRetry(ENOMEM));
+  CHECK(ReceiveRetries::Failure(ENOMEM, "recvmmsg").message() ==
+        "recvmmsg failed 65 times in a row with no datagram between: Cannot allocate memory");
+  ReceiveRetries fresh;
+  CHECK_FALSE(fresh.ShouldRetry(EBADF));
+  CHECK(ReceiveRetries::Failure(EBADF, "recvmmsg").message() == "recvmmsg: Bad file descriptor");
+}
+
+// A real receive failure the loop cannot serve past: the "socket" is a pipe, so every
+// receive fails with ENOTSOCK. Each backend must end Run() with that error by itself (the
+// supervisor then stops reef), not re-arm forever at 100% CPU answering nothing.
+TEST_CASE("a receive error that is not \"try again\" ends Run with the error") {
+  for (const Backend& backend : kBackends) {
+    const std::string backend_name = backend.name;
+    CAPTURE(backend_name);
+    std::unique_ptr<UdpEventLoop> loop = backend.make({});
+    REQUIRE(loop != nullptr);
+    int pipe_fds[2];
+    REQUIRE(pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    REQUIRE(write(pipe_fds[1], "x", 1) == 1);  // readable, so epoll looks at it too
+    EchoHandler handler;
+    {
+      LoopThread running(*loop, {pipe_fds[0]}, handler);
+      CHECK(running.ReturnsWithin(10));
+      running.Stop();
+      CHECK_FALSE(running.status().ok());
+      CHECK_MESSAGE(running.status().message().find("Socket operation on non-socket") !=
+                        absl::string_view::npos,
+                    running.status().ToString());
+    }
+    CHECK(handler.handled.load() == 0);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+  }
+}
+
+TEST_CASE("io_uring: a broken stop descriptor is an error, not a request to stop") {
+  std::unique_ptr<UdpEventLoop> loop = MakeUring({});
+  REQUIRE(loop != nullptr);
+  auto listen = SocketAddress::Parse("127.0.0.1:0");
+  REQUIRE(listen.ok());
+  auto opened = OpenUdpSocket(*listen, {});
+  REQUIRE(opened.ok());
+  EchoHandler handler;
+  {
+    LoopThread running(*loop, {opened->fd}, handler, /*stop_fd=*/-1);
+    CHECK(running.ReturnsWithin(10));
+    running.Stop();
+    CHECK_MESSAGE(running.status().code() == absl::StatusCode::kFailedPrecondition,  // EBADF
+                  running.status().ToString());
+    CHECK(running.status().message().find("stop eventfd") != absl::string_view::npos);
+  }
+  close(opened->fd);
+}
+
+// Blocks in its first datagram until released, so the kernel fills every buffer of the
+// io_uring ring and the multishot receive ends with ENOBUFS.
+class BlockingHandler final : public DatagramHandler {
+ public:
+  size_t Handle(const sockaddr_storage& from, std::span<const uint8_t> request,
+                std::span<uint8_t> reply) override {
+    if (handled.fetch_add(1) == 0) {
+      for (int i = 0; i < 5000 && !released.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    return echo.Handle(from, request, reply);
+  }
+  EchoHandler echo;
+  std::atomic<int> handled{0};
+  std::atomic<bool> released{false};
+};
+
+TEST_CASE("io_uring: when every buffer is in use the receive is re-armed, nothing is lost") {
+  // 64 buffers (batch 8); 200 datagrams arrive while the handler holds the first.
+  BlockingHandler handler;
+  std::unique_ptr<UdpEventLoop> loop = MakeUring({.batch = 8});
+  REQUIRE(loop != nullptr);
+  auto listen = SocketAddress::Parse("127.0.0.1:0");
+  REQUIRE(listen.ok());
+  SocketOptions socket_options;
+  socket_options.receive_buffer_bytes = 4 << 20;
+  auto opened = OpenUdpSocket(*listen, socket_options);
+  REQUIRE(opened.ok());
+  auto bound = BoundAddress(opened->fd);
+  REQUIRE(bound.ok());
+  const int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(connect(client, bound->sockaddr_ptr(), bound->sockaddr_len()) == 0);
+  const int client_buffer = 4 << 20;
+  setsockopt(client, SOL_SOCKET, SO_RCVBUF, &client_buffer, sizeof(client_buffer));
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  constexpr int kDatagrams = 200;
+  {
+    LoopThread running(*loop, {opened->fd}, handler);
+    for (int i = 0; i < kDatagrams; ++i) {
+      const std::string text = "d" + std::to_string(i);
+      REQUIRE(send(client, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    handler.released.store(true);
+    int answered = 0;
+    char buf[64];
+    for (int i = 0; i < kDatagrams; ++i) {
+      ssize_t n;
+      do {
+        n = recv(client, buf, sizeof(buf), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) break;
+      ++answered;
+    }
+    running.Stop();
+    CHECK(running.status().ok());
+    CHECK(answered == kDatagrams);
+  }
+  CHECK(handler.handled.load() == kDatagrams);
+  CHECK(loop->stats().received.load() == kDatagrams);
+  CHECK(loop->stats().receive_retries.load() >= 1);
+  close(client);
+  close(opened->fd);
 }
 
 }  // namespace

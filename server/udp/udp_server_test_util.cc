@@ -10,6 +10,7 @@
 
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
+#include "server/common/seccomp.h"
 #include "server/swarm/torrent_store.h"
 
 namespace reef::udp::testing {
@@ -33,7 +34,9 @@ TestServer::TestServer(const Config& config)
   bound_ = built->bound;
   loop_stats_ = built->loop_stats;
   tracker_stats_ = built->tracker_stats;
-  for (auto& worker : built->workers) supervisor_.Add(std::move(worker));
+  // Each worker runs under the seccomp filter the reef binary installs (on its own
+  // thread only, so the test's clients are not filtered).
+  for (auto& worker : built->workers) supervisor_.Add(WithSeccompFilter(std::move(worker)));
   thread_ = std::thread([this] { status_ = supervisor_.Run(); });
 }
 
