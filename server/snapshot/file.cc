@@ -48,31 +48,64 @@ class FdSink final : public Sink {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> WriteAtomically(const std::string& path,
-                                         absl::FunctionRef<absl::Status(Sink&)> write) {
-  const std::string temporary = path + ".tmp";
+absl::StatusOr<SnapshotDirectory> SnapshotDirectory::Open(const std::string& file_path) {
+  const size_t slash = file_path.rfind('/');
+  if (slash == std::string::npos || slash + 1 == file_path.size()) {
+    return absl::InvalidArgumentError(StrCat("snapshot path ", file_path,
+                                             " must be an absolute path to a file"));
+  }
+  const std::string directory = DirectoryOf(file_path);
+  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno(errno, StrCat("open directory ", directory));
+  return SnapshotDirectory(fd, file_path, file_path.substr(slash + 1));
+}
+
+SnapshotDirectory::SnapshotDirectory(SnapshotDirectory&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      file_path_(std::move(other.file_path_)),
+      name_(std::move(other.name_)) {}
+
+SnapshotDirectory& SnapshotDirectory::operator=(SnapshotDirectory&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    file_path_ = std::move(other.file_path_);
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+SnapshotDirectory::~SnapshotDirectory() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::StatusOr<uint64_t> SnapshotDirectory::WriteAtomically(
+    absl::FunctionRef<absl::Status(Sink&)> write) const {
+  const std::string temporary = name_ + ".tmp";
+  const std::string temporary_path = file_path_ + ".tmp";
   // O_TRUNC over a temporary left by a crash; 0600: the file holds peers' addresses.
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(errno, StrCat("create ", temporary));
-  FdSink sink(fd, temporary);
+  const int fd = openat(fd_, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno(errno, StrCat("create ", temporary_path));
+  FdSink sink(fd, temporary_path);
   absl::Status status = write(sink);
-  if (status.ok() && fsync(fd) != 0) status = Errno(errno, StrCat("fsync ", temporary));
-  if (close(fd) != 0 && status.ok()) status = Errno(errno, StrCat("close ", temporary));
-  if (status.ok() && rename(temporary.c_str(), path.c_str()) != 0) {
-    status = Errno(errno, StrCat("rename ", temporary, " to ", path));
+  if (status.ok() && fsync(fd) != 0) status = Errno(errno, StrCat("fsync ", temporary_path));
+  if (close(fd) != 0 && status.ok()) status = Errno(errno, StrCat("close ", temporary_path));
+  if (status.ok() && renameat(fd_, temporary.c_str(), fd_, name_.c_str()) != 0) {
+    status = Errno(errno, StrCat("rename ", temporary_path, " to ", file_path_));
   }
   if (!status.ok()) {
-    unlink(temporary.c_str());
+    unlinkat(fd_, temporary.c_str(), 0);
     return status;
   }
-  const std::string directory = DirectoryOf(path);
-  const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return Errno(errno, StrCat("open directory ", directory));
-  const bool synced = fsync(dir) == 0;
-  const int error = errno;
-  close(dir);
-  if (!synced) return Errno(error, StrCat("fsync directory ", directory));
+  if (fsync(fd_) != 0) return Errno(errno, StrCat("fsync directory ", DirectoryOf(file_path_)));
   return sink.written();
+}
+
+absl::StatusOr<uint64_t> WriteAtomically(const std::string& path,
+                                         absl::FunctionRef<absl::Status(Sink&)> write) {
+  absl::StatusOr<SnapshotDirectory> directory = SnapshotDirectory::Open(path);
+  if (!directory.ok()) return directory.status();
+  return directory->WriteAtomically(write);
 }
 
 absl::StatusOr<std::vector<uint8_t>> ReadWhole(const std::string& path, uint64_t max_bytes) {

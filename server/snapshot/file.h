@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -15,10 +16,36 @@
 
 namespace reef::snapshot {
 
-// Writes `path` through `write` (which fills the Sink it is given) the safe way: into
-// "<path>.tmp" (mode 0600, created afresh), fsync it, rename it over `path`, fsync the
-// directory so the rename itself survives a power cut. On any error the temporary file is
-// removed and `path` is left as it was. Returns the bytes written.
+// The directory a snapshot file lives in, opened once at start. Every write goes through
+// its descriptor (openat, renameat, unlinkat relative to it), so that once the seccomp
+// filter is on, reef may write files in this directory and nowhere else
+// (SeccompOptions::writable_directory).
+class SnapshotDirectory {
+ public:
+  // Opens the directory of `file_path` (an absolute path to a file).
+  static absl::StatusOr<SnapshotDirectory> Open(const std::string& file_path);
+  SnapshotDirectory(SnapshotDirectory&& other) noexcept;
+  SnapshotDirectory& operator=(SnapshotDirectory&& other) noexcept;
+  ~SnapshotDirectory();
+
+  int fd() const { return fd_; }
+  const std::string& file_path() const { return file_path_; }
+
+  // Writes the file through `write` (which fills the Sink it is given) the safe way:
+  // into "<name>.tmp" (mode 0600, created afresh), fsync it, rename it over the file,
+  // fsync the directory so the rename itself survives a power cut. On any error the
+  // temporary file is removed and the file is left as it was. Returns the bytes written.
+  absl::StatusOr<uint64_t> WriteAtomically(absl::FunctionRef<absl::Status(Sink&)> write) const;
+
+ private:
+  SnapshotDirectory(int fd, std::string file_path, std::string name)
+      : fd_(fd), file_path_(std::move(file_path)), name_(std::move(name)) {}
+  int fd_ = -1;
+  std::string file_path_;
+  std::string name_;  // the file's name within the directory
+};
+
+// The same, opening the directory for this one write.
 absl::StatusOr<uint64_t> WriteAtomically(const std::string& path,
                                          absl::FunctionRef<absl::Status(Sink&)> write);
 

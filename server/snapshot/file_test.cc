@@ -71,13 +71,26 @@ TEST_CASE("a directory that does not exist is an error naming the file") {
   absl::StatusOr<uint64_t> written = WriteAtomically(
       "/nonexistent-reef-dir/reef.snapshot", [](Sink& sink) { return WriteText(sink, "x"); });
   CHECK(written.status().code() == absl::StatusCode::kNotFound);
-  CHECK(absl::StrContains(written.status().message(), "/nonexistent-reef-dir/reef.snapshot.tmp"));
+  CHECK(absl::StrContains(written.status().message(), "open directory /nonexistent-reef-dir"));
   CHECK_FALSE(CheckDirectoryWritable("/nonexistent-reef-dir/reef.snapshot").ok());
   CHECK(CheckDirectoryWritable(TempDir("writable") + "/reef.snapshot").ok());
   const std::string file = TempDir("notdir") + "/plain";
   std::ofstream(file) << "x";
   CHECK(absl::StrContains(CheckDirectoryWritable(file + "/reef.snapshot").message(),
                           "is not a directory"));
+}
+
+TEST_CASE("SnapshotDirectory writes through the directory's descriptor, moved or not") {
+  const std::string dir = TempDir("through-fd");
+  absl::StatusOr<SnapshotDirectory> opened = SnapshotDirectory::Open(dir + "/s");
+  REQUIRE(opened.ok());
+  SnapshotDirectory directory = *std::move(opened);  // moves keep the descriptor
+  CHECK(directory.fd() >= 0);
+  CHECK(directory.file_path() == dir + "/s");
+  REQUIRE(directory.WriteAtomically([](Sink& sink) { return WriteText(sink, "one"); }).ok());
+  CHECK(Contents(dir + "/s") == "one");
+  CHECK_FALSE(SnapshotDirectory::Open("relative").ok());
+  CHECK_FALSE(SnapshotDirectory::Open(dir + "/").ok());
 }
 
 TEST_CASE("ReadWhole: the bytes, NotFound, or an error past the size limit") {

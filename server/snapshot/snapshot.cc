@@ -91,25 +91,26 @@ LoadResult LoadSnapshot(const Options& options, int64_t wall_now, Restorer& rest
   return result;
 }
 
-absl::StatusOr<WriteResult> WriteSnapshot(const Options& options, int64_t wall_now,
+absl::StatusOr<WriteResult> WriteSnapshot(const SnapshotDirectory& directory,
+                                          uint32_t peer_timeout_s, int64_t wall_now,
                                           absl::FunctionRef<void(Writer&)> fill) {
   const absl::Time start = absl::Now();
   WriteResult result;
-  absl::StatusOr<uint64_t> bytes = WriteAtomically(options.path, [&](Sink& sink) {
-    Writer writer(sink, {.written_at = wall_now, .peer_timeout_s = options.peer_timeout_s});
+  absl::StatusOr<uint64_t> bytes = directory.WriteAtomically([&](Sink& sink) {
+    Writer writer(sink, {.written_at = wall_now, .peer_timeout_s = peer_timeout_s});
     fill(writer);
     result.torrents = writer.torrents();
     result.peers = writer.peers();
     return writer.Finish();
   });
   if (!bytes.ok()) {
-    REEF_LOG(Error) << "snapshot " << options.path << " not written: " << bytes.status()
+    REEF_LOG(Error) << "snapshot " << directory.file_path() << " not written: " << bytes.status()
                     << " (the previous one, if any, is kept)";
     return bytes.status();
   }
   result.bytes = *bytes;
   result.took = absl::Now() - start;
-  REEF_LOG(Info) << "snapshot " << options.path << ": wrote " << result.torrents
+  REEF_LOG(Info) << "snapshot " << directory.file_path() << ": wrote " << result.torrents
                  << " torrents and " << result.peers << " peers (" << result.bytes
                  << " bytes) in " << absl::FormatDuration(result.took);
   return result;

@@ -23,6 +23,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/snapshot/file.h"
 #include "server/snapshot/format.h"
 
 namespace reef::snapshot {
@@ -74,9 +75,11 @@ struct WriteResult {
   absl::Duration took;
 };
 
-// Writes the snapshot atomically (file.h): `fill` calls writer.Torrent()/Peer() for the
-// whole store. Logs one line on success or failure; on failure the previous file stays.
-absl::StatusOr<WriteResult> WriteSnapshot(const Options& options, int64_t wall_now,
+// Writes the snapshot atomically into `directory` (file.h; opened at start, before the
+// seccomp filter): `fill` calls writer.Torrent()/Peer() for the whole store. Logs one
+// line on success or failure; on failure the previous file stays.
+absl::StatusOr<WriteResult> WriteSnapshot(const SnapshotDirectory& directory,
+                                          uint32_t peer_timeout_s, int64_t wall_now,
                                           absl::FunctionRef<void(Writer&)> fill);
 
 }  // namespace reef::snapshot

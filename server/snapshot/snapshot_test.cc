@@ -62,6 +62,13 @@ void Fill(Writer& w) {
   w.Peer(Peer(1003, 2600));
 }
 
+// Writes the snapshot of Fill() at `options.path`, as reef does at SIGTERM.
+absl::StatusOr<WriteResult> Write(const Options& options, int64_t wall_now) {
+  absl::StatusOr<SnapshotDirectory> directory = SnapshotDirectory::Open(options.path);
+  if (!directory.ok()) return directory.status();
+  return WriteSnapshot(*directory, options.peer_timeout_s, wall_now, Fill);
+}
+
 Options OptionsIn(const std::string& dir) {
   Options options;
   options.path = dir + "/reef.snapshot";
@@ -81,7 +88,7 @@ TEST_CASE("no file: start empty, say so") {
 TEST_CASE("written, then loaded after a downtime: peers aged by it, the expired left out") {
   reef::testing::TestLogSink log;
   const Options options = OptionsIn(TempDir("roundtrip"));
-  absl::StatusOr<WriteResult> written = WriteSnapshot(options, 5000, Fill);
+  absl::StatusOr<WriteResult> written = Write(options, 5000);
   REQUIRE(written.ok());
   CHECK(written->torrents == 1);
   CHECK(written->peers == 3);
@@ -108,7 +115,7 @@ TEST_CASE("written, then loaded after a downtime: peers aged by it, the expired 
 
 TEST_CASE("a wall clock that went back counts as no downtime") {
   const Options options = OptionsIn(TempDir("clockback"));
-  REQUIRE(WriteSnapshot(options, 5000, Fill).ok());
+  REQUIRE(Write(options, 5000).ok());
   FakeRestorer restorer;
   LoadResult loaded = LoadSnapshot(options, 4000, restorer);
   CHECK(loaded.downtime_s == 0);
@@ -119,7 +126,7 @@ TEST_CASE("a wall clock that went back counts as no downtime") {
 TEST_CASE("peers the store refuses are counted; the rest load") {
   reef::testing::TestLogSink log;
   const Options options = OptionsIn(TempDir("refused"));
-  REQUIRE(WriteSnapshot(options, 5000, Fill).ok());
+  REQUIRE(Write(options, 5000).ok());
   FakeRestorer restorer;
   restorer.refuse_port = 1002;
   LoadResult loaded = LoadSnapshot(options, 5000, restorer);
@@ -147,7 +154,7 @@ TEST_CASE("a truncated, damaged, foreign, empty or oversized file: moved aside, 
     INFO(c.name);
     reef::testing::TestLogSink log;
     Options options = OptionsIn(TempDir("bad-" + c.name));
-    REQUIRE(WriteSnapshot(options, 5000, Fill).ok());
+    REQUIRE(Write(options, 5000).ok());
     std::vector<char> bytes;
     {
       std::ifstream in(options.path, std::ios::binary);
@@ -179,11 +186,14 @@ TEST_CASE("a truncated, damaged, foreign, empty or oversized file: moved aside, 
 TEST_CASE("a failed write keeps the previous snapshot and says so") {
   reef::testing::TestLogSink log;
   Options options = OptionsIn(TempDir("keep"));
-  REQUIRE(WriteSnapshot(options, 5000, Fill).ok());
-  Options elsewhere = options;
-  elsewhere.path = "/nonexistent-reef-dir/reef.snapshot";
-  CHECK_FALSE(WriteSnapshot(elsewhere, 6000, Fill).ok());
-  CHECK(log.Contains("not written: "));
+  REQUIRE(Write(options, 5000).ok());
+  // The directory goes away after reef opened it: the write fails, and says so.
+  const std::string doomed_dir = TempDir("doomed");
+  absl::StatusOr<SnapshotDirectory> doomed = SnapshotDirectory::Open(doomed_dir + "/s");
+  REQUIRE(doomed.ok());
+  REQUIRE(rmdir(doomed_dir.c_str()) == 0);
+  CHECK_FALSE(WriteSnapshot(*doomed, 2700, 6000, Fill).ok());
+  CHECK(log.Contains("snapshot " + doomed_dir + "/s not written: "));
   FakeRestorer restorer;
   CHECK(LoadSnapshot(options, 5000, restorer).peers == 3);
 }
