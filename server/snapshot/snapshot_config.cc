@@ -1,7 +1,7 @@
 #include "server/snapshot/snapshot_config.h"
 
 #include "server/common/strings.h"
-#include "server/snapshot/file.h"
+#include "server/common/privileges.h"
 
 namespace reef {
 namespace {
@@ -12,11 +12,21 @@ std::optional<std::string> CheckPath(const std::string& path) {
   return config::NoControl(path);
 }
 
-// A path the config chose must be usable: a mistyped directory would otherwise be found
-// only at the first SIGTERM, when the swarms it should keep are lost.
-void CheckWritable(const SnapshotConfig& snapshot, config::Problems& problems) {
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// A path the config chose must be usable, by the user reef runs as once it serves (it
+// writes on SIGTERM and on its schedule as that user): a mistyped or unwritable directory
+// would otherwise be found only at the first SIGTERM, when the swarms it should keep are
+// lost.
+void CheckWritable(const SnapshotConfig& snapshot, const PrivilegesConfig& privileges,
+                   config::Problems& problems) {
   if (!snapshot.enabled || snapshot.path == kDefaultSnapshotPath) return;
-  if (absl::Status writable = snapshot::CheckDirectoryWritable(snapshot.path); !writable.ok()) {
+  if (absl::Status writable = CheckWritableDirectoryAs(DirectoryOf(snapshot.path),
+                                                       privileges.user, privileges.group);
+      !writable.ok()) {
     problems.Add("path", StrCat(ToStd(writable.message()),
                                 " (set [snapshot] enabled = false to run without one)"));
   }
@@ -24,13 +34,15 @@ void CheckWritable(const SnapshotConfig& snapshot, config::Problems& problems) {
 
 }  // namespace
 
-bool SnapshotInUse(const SnapshotConfig& snapshot, std::string* why_not) {
+bool SnapshotInUse(const SnapshotConfig& snapshot, const PrivilegesConfig& privileges,
+                   std::string* why_not) {
   if (!snapshot.enabled) {
     *why_not = "[snapshot] enabled = false";
     return false;
   }
   if (snapshot.path == kDefaultSnapshotPath) {
-    if (absl::Status writable = snapshot::CheckDirectoryWritable(snapshot.path);
+    if (absl::Status writable = CheckWritableDirectoryAs(DirectoryOf(snapshot.path),
+                                                         privileges.user, privileges.group);
         !writable.ok()) {
       *why_not = StrCat("the default path's directory is not usable: ",
                         ToStd(writable.message()));
@@ -62,7 +74,7 @@ const config::Section<SnapshotConfig>& SnapshotSection() {
            "loses at most this much; 0 writes only on SIGTERM. Each write copies the store\n"
            "one shard at a time under that shard's lock (a pause like a cleaning's), then\n"
            "writes outside it.");
-    s->CheckSystem(&CheckWritable);
+    s->CheckSystemWith(PrivilegesSection(), &CheckWritable);
     return s;
   }();
   return *section;

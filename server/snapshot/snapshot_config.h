@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "server/common/config_section.h"
+#include "server/common/privileges_config.h"
 
 namespace reef {
 
@@ -24,8 +25,10 @@ const config::Section<SnapshotConfig>& SnapshotSection();
 
 // Whether reef uses its snapshot: enabled, and either a path the config chose (which
 // CheckConfigAgainstSystem has made sure is writable) or the default path in a directory
-// reef can write. `why_not` says why not, for the log.
-bool SnapshotInUse(const SnapshotConfig& snapshot, std::string* why_not);
+// the user reef runs as ([privileges]) can write. `why_not` says why not, for the log.
+// Call it before privileges are dropped.
+bool SnapshotInUse(const SnapshotConfig& snapshot, const PrivilegesConfig& privileges,
+                   std::string* why_not);
 
 }  // namespace reef
 

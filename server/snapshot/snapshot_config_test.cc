@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -42,7 +43,7 @@ TEST_CASE("a path the config chose must be writable; the default only decides us
   const std::string dir = std::string(tmp != nullptr ? tmp : "/tmp");
   CHECK(SystemError("path = \"" + dir + "/reef.snapshot\"\n").empty());
   const std::string missing = SystemError("path = \"/nonexistent-reef/reef.snapshot\"\n");
-  CHECK(absl::StrContains(missing, "snapshot.path: directory /nonexistent-reef"));
+  CHECK(absl::StrContains(missing, "snapshot.path: cannot create files in \"/nonexistent-reef\": No such file"));
   CHECK(absl::StrContains(missing, "set [snapshot] enabled = false to run without one"));
   CHECK(SystemError("enabled = false\npath = \"/nonexistent-reef/reef.snapshot\"\n").empty());
 
@@ -51,18 +52,34 @@ TEST_CASE("a path the config chose must be writable; the default only decides us
   std::string why;
   SnapshotConfig off;
   off.enabled = false;
-  CHECK_FALSE(SnapshotInUse(off, &why));
+  CHECK_FALSE(SnapshotInUse(off, {}, &why));
   CHECK(why == "[snapshot] enabled = false");
   SnapshotConfig chosen;
   chosen.path = dir + "/x.snapshot";
-  CHECK(SnapshotInUse(chosen, &why));
+  CHECK(SnapshotInUse(chosen, {}, &why));
   struct stat info {};
   if (stat("/var/lib/reef", &info) != 0) {
-    CHECK_FALSE(SnapshotInUse(SnapshotConfig{}, &why));
-    CHECK(absl::StrContains(why, "the default path's directory is not usable: directory /var/lib/reef"));
+    CHECK_FALSE(SnapshotInUse(SnapshotConfig{}, {}, &why));
+    CHECK(absl::StrContains(why, "the default path's directory is not usable: cannot create files in \"/var/lib/reef\""));
   } else {
     MESSAGE("/var/lib/reef exists here: the default path's refusal is not exercised");
   }
+}
+
+TEST_CASE("as root with [privileges] user, the directory is checked as that user") {
+  if (geteuid() != 0) {
+    MESSAGE("not root: the check as another user is not exercised");
+    return;
+  }
+  const char* tmp = getenv("TEST_TMPDIR");
+  const std::string dir = std::string(tmp != nullptr ? tmp : "/tmp") + "/root-only";
+  mkdir(dir.c_str(), 0700);
+  REQUIRE(chmod(dir.c_str(), 0700) == 0);  // root may write; nobody may not
+  CHECK(SystemError("path = \"" + dir + "/s\"\n").empty());
+  const std::string as_nobody =
+      SystemError("path = \"" + dir + "/s\"\n[privileges]\nuser = \"nobody\"\n");
+  CHECK(absl::StrContains(as_nobody, "cannot create files in \"" + dir +
+                                         "\" as user \"nobody\": Permission denied"));
 }
 
 }  // namespace
