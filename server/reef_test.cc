@@ -179,26 +179,51 @@ TEST_CASE("a bad configuration exits 2 with a message naming the key and the rea
   CHECK(Has(missing.err, "cannot open config file"));
 }
 
+// A socket of `type` the test binds on 127.0.0.1, at `port` (0: any free one), and
+// listens on if it is TCP; closed at the end of the scope. ok() is false if the port was
+// taken.
+class HeldPort {
+ public:
+  HeldPort(int type, uint16_t port) : fd_(socket(AF_INET, type | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd_ >= 0);
+    const int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+          (type != SOCK_STREAM || listen(fd_, 1) == 0) &&
+          getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    port_ = ntohs(address.sin_port);
+  }
+  ~HeldPort() { close(fd_); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+
+  bool ok() const { return ok_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+  uint16_t port_ = 0;
+};
+
 TEST_CASE("--check-config FILE: 0 for a file reef would start with, 2 with the reasons") {
   // A port the test holds: --check-config must not bind (the running service holds its
   // ports while systemd checks a new file), so it is not an error here.
-  const int held = socket(AF_INET, SOCK_DGRAM, 0);
-  REQUIRE(held >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  socklen_t length = sizeof(address);
-  REQUIRE(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  auto held = std::make_unique<HeldPort>(SOCK_DGRAM, 0);
+  REQUIRE(held->ok());
   const std::string list = WriteFile("check-list.txt", std::string(40, 'a') + "\n");
   const std::string good = WriteFile(
-      "check-good.toml", "[udp]\nlisten = [\"127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
-                             "\"]\n[access_list]\nmode = \"allow\"\npath = \"" + list + "\"\n");
+      "check-good.toml", "[udp]\nlisten = [\"" + held->address() + "\"]\n[access_list]\nmode = \"allow\"\npath = \"" + list + "\"\n");
   Result ok = Run({kReef, "--check-config", good});
   CHECK_MESSAGE(ok.exit_code() == 0, ok.err);
   CHECK(ok.out == "reef: " + good + ": configuration OK\n");
   CHECK_FALSE(Has(ok.err, "supervisor"));  // it never started serving
-  close(held);
+  held.reset();
   CHECK(Run({kReef, "--check-config=" + good}).exit_code() == 0);
 
   struct Case {
@@ -427,31 +452,19 @@ TEST_CASE("[metrics]: the binary serves /metrics on its own listener") {
 
 TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one does not") {
   // A port the test holds.
-  const int held = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(held >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(listen(held, 1) == 0);
-  socklen_t length = sizeof(address);
-  REQUIRE(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string taken = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  auto held = std::make_unique<HeldPort>(SOCK_STREAM, 0);
+  REQUIRE(held->ok());
+  const std::string taken = held->address();
   Result result = Run({kReef, "--config",
                        WriteFile("taken.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = [\"" +
                                                    taken + "\"]\n")});
   CHECK(result.exit_code() == 1);
   CHECK(Has(result.err, "cannot start: UNAVAILABLE: metrics: bind " + taken + ": address already in use"));
-  close(held);
+  held.reset();
 
   // The default address: held here if it is free, so that it is taken either way.
-  const int default_holder = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(default_holder >= 0);
-  const int one = 1;
-  setsockopt(default_holder, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  address.sin_port = htons(9469);
-  const bool holding = bind(default_holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                       listen(default_holder, 1) == 0;
+  HeldPort default_holder(SOCK_STREAM, 9469);
+  const bool holding = default_holder.ok();
   if (holding) {
     std::unique_ptr<Subprocess> reef = Start({kReef, "--config", WriteFile("default.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n")});
     WaitUntilRunning(*reef);
@@ -462,7 +475,6 @@ TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one
   } else {
     MESSAGE("127.0.0.1:9469 is held by another process: the default-address case is not run");
   }
-  close(default_holder);
 }
 
 TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so") {

@@ -9,16 +9,13 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "server/snapshot/test_dir.h"
 
 namespace reef::snapshot {
 namespace {
 
-std::string TempDir(const std::string& name) {
-  const char* base = getenv("TEST_TMPDIR");
-  const std::string dir = std::string(base != nullptr ? base : "/tmp") + "/" + name;
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
+using testing::TempDir;
+
 
 std::string Contents(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -9,16 +9,13 @@
 #include <vector>
 
 #include "server/common/test_log_sink.h"
+#include "server/snapshot/test_dir.h"
 
 namespace reef::snapshot {
 namespace {
 
-std::string TempDir(const std::string& name) {
-  const char* base = getenv("TEST_TMPDIR");
-  const std::string dir = std::string(base != nullptr ? base : "/tmp") + "/" + name;
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
+using testing::TempDir;
+
 
 bool Exists(const std::string& path) {
   struct stat info {};
