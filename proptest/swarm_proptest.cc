@@ -10,7 +10,8 @@
 //     min(peers_wanted, max_response_peers, room, peers of that family - 1) distinct
 //     peers, all of the requester's family and present in the model, never the
 //     requester, with the right peer ids (record output) or bytes (compact output), and
-//     for a seeder every leecher before any seeder;
+//     for a seeder every leecher before any seeder; a PeerWriter told the counts and the
+//     exact number of peers before the first one;
 //   - what a cleaning removes (peers and torrents), and which swarms exist and whether
 //     each is stored inline (the model tracks the inline/heap switch rule).
 #include <algorithm>
@@ -42,11 +43,11 @@ struct EndpointKey {
   friend auto operator<=>(const EndpointKey&, const EndpointKey&) = default;
 };
 
-PeerEndpoint ToEndpoint(const EndpointKey& k) {
+Endpoint ToEndpoint(const EndpointKey& k) {
   const auto port = static_cast<uint16_t>(6881 + k.port);
   // Both families start with the same bytes, so only the family tells them apart.
-  if (k.family == AddressFamily::kV4) return PeerEndpoint::V4({10, 0, 0, k.host}, port);
-  return PeerEndpoint::V6({10, 0, 0, k.host, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, port);
+  if (k.family == AddressFamily::kV4) return Endpoint::V4({10, 0, 0, k.host}, port);
+  return Endpoint::V6({10, 0, 0, k.host, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, port);
 }
 
 InfoHash Torrent(int t) {
@@ -128,7 +129,8 @@ struct Model {
 };
 
 struct Sut {
-  explicit Sut(const StoreConfig& config, int64_t start) : store(config), now(start) {}
+  explicit Sut(const StoreConfig& config, int64_t start)
+      : store(TorrentStore::Create(config).value()), now(start) {}
   TorrentStore store;
   Rng rng{20240611};
   int64_t now;
@@ -168,7 +170,39 @@ const char* EventName(AnnounceEvent e) {
 // ---------------------------------------------------------------------------------------
 // Commands
 
-enum class Output { kEndpoints, kRecords, kCompact };
+enum class Output { kEndpoints, kRecords, kCompact, kCounting };
+
+// A PeerWriter that checks its contract: Capacity once, then Begin once with the
+// requester's family and the exact number of Add calls that follow.
+struct CountingWriter {
+  uint32_t Capacity(AddressFamily) {
+    ++capacity_calls;
+    return room;
+  }
+  void Begin(AddressFamily f, const SwarmCounts& c, uint32_t n) {
+    RC_ASSERT(capacity_calls == 1);
+    RC_ASSERT(begin_calls == 0);
+    ++begin_calls;
+    family = f;
+    counts = c;
+    announced = n;
+  }
+  template <size_t N>
+  void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes& id) {
+    RC_ASSERT(begin_calls == 1);
+    peers.push_back(EndpointOf(peer));
+    ids.push_back(PeerId(id));
+  }
+
+  uint32_t room = 0;
+  int capacity_calls = 0;
+  int begin_calls = 0;
+  AddressFamily family = AddressFamily::kV4;
+  SwarmCounts counts;
+  uint32_t announced = 0;
+  std::vector<Endpoint> peers;
+  std::vector<PeerId> ids;
+};
 
 struct Announce : Command {
   int torrent;
@@ -192,7 +226,8 @@ struct Announce : Command {
                                 AnnounceEvent::kPaused)),
         wanted(*rc::gen::element<uint32_t>(0, 1, 2, 3, 5, 8, 50, ~uint32_t{0})),
         room(*rc::gen::element<uint32_t>(0, 1, 3, 64, 64, 64)),
-        output(*rc::gen::element(Output::kEndpoints, Output::kRecords, Output::kCompact)) {}
+        output(*rc::gen::element(Output::kEndpoints, Output::kRecords, Output::kCompact,
+                                 Output::kCounting)) {}
 
   void apply(Model& m) const override {
     const auto key = std::make_pair(torrent, who.family);
@@ -226,12 +261,12 @@ struct Announce : Command {
     r.peers_wanted = wanted;
 
     // What the store wrote, as endpoints, plus the peer ids where the output has them.
-    std::vector<PeerEndpoint> got;
+    std::vector<Endpoint> got;
     std::vector<std::optional<PeerId>> ids;
     AnnounceResult result;
     switch (output) {
       case Output::kEndpoints: {
-        std::vector<PeerEndpoint> out(room);
+        std::vector<Endpoint> out(room);
         result = sut.store.Announce(r, sut.now, out, sut.rng);
         RC_ASSERT(result.peers_written <= room);
         got.assign(out.begin(), out.begin() + result.peers_written);
@@ -248,6 +283,19 @@ struct Announce : Command {
         }
         break;
       }
+      case Output::kCounting: {
+        CountingWriter writer;
+        writer.room = room;
+        result = sut.store.Announce(r, sut.now, sut.rng, writer);
+        RC_ASSERT(writer.begin_calls == 1);
+        RC_ASSERT(writer.family == who.family);
+        RC_ASSERT(writer.counts == result.counts);
+        RC_ASSERT(writer.announced == result.peers_written);
+        RC_ASSERT(writer.peers.size() == result.peers_written);
+        got = writer.peers;
+        for (const PeerId& id : writer.ids) ids.emplace_back(id);
+        break;
+      }
       case Output::kCompact: {
         const size_t entry = TorrentStore::CompactEntrySize(who.family);
         // A byte short of `room` entries: the last partial entry must stay unused.
@@ -257,13 +305,13 @@ struct Announce : Command {
         for (uint32_t i = 0; i < result.peers_written; ++i) {
           const uint8_t* p = out.data() + i * entry;
           const auto port = static_cast<uint16_t>((p[entry - 2] << 8) | p[entry - 1]);
-          PeerEndpoint e;
+          Endpoint e;
           if (who.family == AddressFamily::kV4) {
-            e = PeerEndpoint::V4({p[0], p[1], p[2], p[3]}, port);
+            e = Endpoint::V4({p[0], p[1], p[2], p[3]}, port);
           } else {
             std::array<uint8_t, 16> a;
             std::copy(p, p + 16, a.begin());
-            e = PeerEndpoint::V6(a, port);
+            e = Endpoint::V6(a, port);
           }
           got.push_back(e);
           ids.emplace_back(std::nullopt);
@@ -286,15 +334,16 @@ struct Announce : Command {
       RC_ASSERT(result.peers_written == expected);
 
       // Which model peer each returned endpoint is.
-      std::map<PeerEndpoint, EndpointKey, bool (*)(const PeerEndpoint&, const PeerEndpoint&)>
-          by_endpoint([](const PeerEndpoint& a, const PeerEndpoint& b) {
-            return std::tie(a.family, a.address, a.port) < std::tie(b.family, b.address, b.port);
+      std::map<Endpoint, EndpointKey, bool (*)(const Endpoint&, const Endpoint&)>
+          by_endpoint([](const Endpoint& a, const Endpoint& b) {
+            return std::tie(a.address.family, a.address.bytes, a.port) <
+                   std::tie(b.address.family, b.address.bytes, b.port);
           });
       for (const auto& [key, peer] : swarm.peers) by_endpoint.emplace(ToEndpoint(key), key);
       std::set<EndpointKey> seen;
       uint32_t leechers_returned = 0;
       for (size_t i = 0; i < got.size(); ++i) {
-        RC_ASSERT(got[i].family == who.family);
+        RC_ASSERT(got[i].family() == who.family);
         const auto it = by_endpoint.find(got[i]);
         RC_ASSERT(it != by_endpoint.end());  // a peer the model has, of this family
         const EndpointKey key = it->second;

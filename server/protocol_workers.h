@@ -2,7 +2,10 @@
 // WebSocket) from the configuration. server/main.cc calls BuildProtocolWorkers() once, on
 // the main thread, before dropping privileges and before any worker runs.
 //
-// To add a protocol: build its workers in BuildProtocolWorkers() from context.config,
+// To add a protocol: build its workers in BuildProtocolWorkers() from context.config and
+// the tracker core every protocol shares (`core`: the store, the access list, the clock,
+// the announce and scrape rules' options; each worker makes its own tracker::Tracker
+// from it),
 // doing everything that can fail at start there (bind the sockets, check io_uring) so that
 // a bad address or a refused backend stops reef before it serves anything; each worker's
 // Run() then serves until its StopSignal. Add the library to //server:protocol_workers'
@@ -17,6 +20,7 @@
 #include "server/common/access_list.h"
 #include "server/config.h"
 #include "server/common/worker.h"
+#include "server/tracker/tracker.h"
 
 namespace reef {
 
@@ -34,6 +38,13 @@ struct ServerContext {
 // reef then runs its other workers (the access list) and waits for SIGTERM.
 absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     const ServerContext& context);
+
+// The swarm store and the tracker core's options from the [swarm] section, with the
+// access list and the system clock: what every protocol's workers share. The one place
+// the [swarm] section is read, but for the cleaner's interval. (Tests that build one
+// protocol's workers alone use it too.)
+absl::StatusOr<tracker::Shared> BuildTrackerCore(const SwarmConfig& swarm,
+                                                 std::shared_ptr<const AccessList> access_list);
 
 }  // namespace reef
 

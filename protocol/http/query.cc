@@ -255,20 +255,6 @@ bool NextQueryParam(std::string_view* query, QueryParam* param) {
 
 // ---- Addresses -------------------------------------------------------------------------
 
-IpAddress IpAddress::V4(std::array<uint8_t, 4> b) {
-  IpAddress a;
-  a.family = Family::kV4;
-  std::memcpy(a.bytes.data(), b.data(), 4);
-  return a;
-}
-
-IpAddress IpAddress::V6(std::array<uint8_t, 16> b) {
-  IpAddress a;
-  a.family = Family::kV6;
-  a.bytes = b;
-  return a;
-}
-
 std::optional<IpAddress> ParseIpAddress(std::string_view text) {
   // inet_pton wants a NUL-terminated string; the longest address text is 45 bytes.
   std::array<char, 64> buf;

@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "protocol/common/fixed_bytes.h"
+#include "protocol/common/ip_address.h"
 #include "protocol/common/parse_result.h"
 #include "protocol/http/errors.h"
 
@@ -81,18 +82,8 @@ bool NextQueryParam(std::string_view* query, QueryParam* param);
 
 // ---- Addresses (ip, ipv4, ipv6) --------------------------------------------------------
 
-struct IpAddress {
-  enum class Family : uint8_t { kV4, kV6 };
-  Family family = Family::kV4;
-  std::array<uint8_t, 16> bytes{};  // network order; IPv4 uses the first 4
-
-  static IpAddress V4(std::array<uint8_t, 4> b);
-  static IpAddress V6(std::array<uint8_t, 16> b);
-  std::span<const uint8_t> view() const {
-    return std::span<const uint8_t>(bytes).first(family == Family::kV4 ? 4 : 16);
-  }
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
-};
+// reef's one address type (protocol/common/ip_address.h), under its old name here.
+using IpAddress = ::reef::IpAddress;
 
 // An address with an optional port (BEP 7: "ipv4=1.2.3.4:6881", "ipv6=[2001:db8::1]:6881";
 // without a port the announce's port= applies).

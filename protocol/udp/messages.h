@@ -20,6 +20,7 @@
 #include <variant>
 
 #include "protocol/common/fixed_bytes.h"
+#include "protocol/common/ip_address.h"
 
 namespace reef::udp {
 
@@ -46,7 +47,8 @@ inline constexpr uint32_t kMaxEventValue = 3;
 // "num_want: the number of peers you want; -1 for default".
 inline constexpr int32_t kNumWantDefault = -1;
 
-enum class IpFamily : uint8_t { kV4, kV6 };
+// reef's address family (protocol/common/ip_address.h), under its BEP 15 name here.
+using IpFamily = ::reef::AddressFamily;
 
 inline constexpr size_t kRequestHeaderSize = 16;   // connection_id, action, transaction_id
 inline constexpr size_t kResponseHeaderSize = 8;   // action, transaction_id

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/common/clock.h"
 #include "server/common/supervisor.h"
 #include "server/common/test_log_sink.h"
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "server/common/clock.h"
 #include "server/common/strings.h"
 
 namespace reef {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/common/clock.h"
 #include "server/common/mutex.h"
 
 namespace reef {

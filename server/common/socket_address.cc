@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -66,23 +67,33 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(std::string_view text) {
   return FromSockaddr(in4);
 }
 
-SocketAddress SocketAddress::FromSockaddr(const sockaddr_in& address) {
+SocketAddress SocketAddress::FromEndpoint(const Endpoint& endpoint) {
   SocketAddress out;
-  std::memcpy(&out.storage_, &address, sizeof(address));
+  out.endpoint_ = endpoint;
+  if (endpoint.address.is_v4()) {
+    auto& in4 = reinterpret_cast<sockaddr_in&>(out.storage_);
+    in4.sin_family = AF_INET;
+    in4.sin_port = htons(endpoint.port);
+    std::memcpy(&in4.sin_addr, endpoint.address.bytes.data(), kIpv4AddressSize);
+  } else {
+    auto& in6 = reinterpret_cast<sockaddr_in6&>(out.storage_);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(endpoint.port);
+    std::memcpy(&in6.sin6_addr, endpoint.address.bytes.data(), kIpv6AddressSize);
+  }
   return out;
+}
+
+SocketAddress SocketAddress::FromSockaddr(const sockaddr_in& address) {
+  std::array<uint8_t, 4> bytes;
+  std::memcpy(bytes.data(), &address.sin_addr, bytes.size());
+  return FromEndpoint(Endpoint::V4(bytes, ntohs(address.sin_port)));
 }
 
 SocketAddress SocketAddress::FromSockaddr(const sockaddr_in6& address) {
-  SocketAddress out;
-  std::memcpy(&out.storage_, &address, sizeof(address));
-  return out;
-}
-
-uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-  }
-  return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  std::array<uint8_t, 16> bytes;
+  std::memcpy(bytes.data(), &address.sin6_addr, bytes.size());
+  return FromEndpoint(Endpoint::V6(bytes, ntohs(address.sin6_port)));
 }
 
 socklen_t SocketAddress::sockaddr_len() const {
@@ -91,27 +102,26 @@ socklen_t SocketAddress::sockaddr_len() const {
 
 std::string SocketAddress::ToString() const {
   char host[INET6_ADDRSTRLEN] = {};
-  if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, host,
-              sizeof(host));
-    return StrCat(host, ":", port());
-  }
-  inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, host,
-            sizeof(host));
+  const int af = endpoint_.address.is_v4() ? AF_INET : AF_INET6;
+  inet_ntop(af, endpoint_.address.bytes.data(), host, sizeof(host));
+  if (af == AF_INET) return StrCat(host, ":", port());
   return StrCat("[", host, "]:", port());
 }
 
-bool operator==(const SocketAddress& a, const SocketAddress& b) {
-  if (a.family() != b.family()) return false;
-  if (a.family() == AF_INET) {
-    const auto& x = *reinterpret_cast<const sockaddr_in*>(&a.storage_);
-    const auto& y = *reinterpret_cast<const sockaddr_in*>(&b.storage_);
-    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
+std::optional<Endpoint> ClientEndpoint(const sockaddr_storage& from) {
+  if (from.ss_family == AF_INET) {
+    const auto& in4 = reinterpret_cast<const sockaddr_in&>(from);
+    std::array<uint8_t, 4> bytes;
+    std::memcpy(bytes.data(), &in4.sin_addr, bytes.size());
+    return Endpoint::V4(bytes, ntohs(in4.sin_port));
   }
-  const auto& x = *reinterpret_cast<const sockaddr_in6*>(&a.storage_);
-  const auto& y = *reinterpret_cast<const sockaddr_in6*>(&b.storage_);
-  return x.sin6_port == y.sin6_port &&
-         std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(x.sin6_addr)) == 0;
+  if (from.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(from);
+    std::array<uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), &in6.sin6_addr, bytes.size());
+    return Endpoint{IpAddress::V6(bytes).Unmapped(), ntohs(in6.sin6_port)};
+  }
+  return std::nullopt;
 }
 
 }  // namespace reef

@@ -1,7 +1,9 @@
 #include "server/common/socket_address.h"
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 
 namespace reef {
@@ -71,6 +73,44 @@ TEST_CASE("equality compares family, address and port") {
   CHECK_FALSE(a == SocketAddress::Parse("127.0.0.1:81").value());
   CHECK_FALSE(a == SocketAddress::Parse("127.0.0.2:80").value());
   CHECK_FALSE(a == SocketAddress::Parse("[::ffff:127.0.0.1]:80").value());
+}
+
+TEST_CASE("an address is its Endpoint, and back") {
+  const auto v4 = SocketAddress::Parse("10.1.2.3:6969").value();
+  CHECK(v4.endpoint() == Endpoint::V4({10, 1, 2, 3}, 6969));
+  CHECK(SocketAddress::FromEndpoint(v4.endpoint()) == v4);
+  CHECK(SocketAddress::FromEndpoint(v4.endpoint()).ToString() == "10.1.2.3:6969");
+  // A listen address is taken as written: a mapped one stays IPv6.
+  const auto mapped = SocketAddress::Parse("[::ffff:1.2.3.4]:80").value();
+  CHECK(mapped.endpoint().family() == AddressFamily::kV6);
+  CHECK(mapped.family() == AF_INET6);
+  const auto& in6 = *reinterpret_cast<const sockaddr_in6*>(mapped.sockaddr_ptr());
+  CHECK(ntohs(in6.sin6_port) == 80);
+  CHECK(in6.sin6_addr.s6_addr[10] == 0xff);
+  CHECK(in6.sin6_addr.s6_addr[15] == 4);
+}
+
+sockaddr_storage Storage(const char* text) {
+  const auto address = SocketAddress::Parse(text).value();
+  sockaddr_storage storage{};
+  std::memcpy(&storage, address.sockaddr_ptr(), address.sockaddr_len());
+  return storage;
+}
+
+TEST_CASE("ClientEndpoint: the sender's address and port; IPv4-mapped IPv6 becomes IPv4") {
+  CHECK(ClientEndpoint(Storage("192.0.2.7:40000")) == Endpoint::V4({192, 0, 2, 7}, 40000));
+  CHECK(ClientEndpoint(Storage("[::ffff:192.0.2.7]:40000")) ==
+        Endpoint::V4({192, 0, 2, 7}, 40000));
+  const std::optional<Endpoint> v6 = ClientEndpoint(Storage("[2001:db8::1]:1"));
+  REQUIRE(v6.has_value());
+  CHECK(v6->family() == AddressFamily::kV6);
+  CHECK(v6->address.bytes[15] == 1);
+  CHECK(v6->port == 1);
+  // Not a mapped address, though close to one: stays IPv6.
+  CHECK(ClientEndpoint(Storage("[::fffe:192.0.2.7]:1"))->family() == AddressFamily::kV6);
+  sockaddr_storage unix_socket{};
+  unix_socket.ss_family = AF_UNIX;
+  CHECK_FALSE(ClientEndpoint(unix_socket).has_value());
 }
 
 }  // namespace

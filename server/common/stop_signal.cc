@@ -4,12 +4,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <time.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
+
+#include "server/common/clock.h"
 
 namespace reef {
 namespace {
@@ -29,12 +29,6 @@ int PollTimeoutMs(absl::Duration deadline) {
 }
 
 }  // namespace
-
-absl::Duration MonotonicNow() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::DurationFromTimespec(now);
-}
 
 StopSignal::StopSignal() {
   fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -45,10 +45,6 @@ class StopSignal {
   std::atomic<bool> requested_{false};
 };
 
-// Time since an arbitrary fixed point, from CLOCK_MONOTONIC: for deadlines and periods,
-// which must not jump when the wall clock is set.
-absl::Duration MonotonicNow();
-
 // Waits until `fd` is readable, `stop` is requested or `timeout` passes. At most
 // `timeout` (absl::InfiniteDuration() for no limit); retried on EINTR.
 enum class WaitResult { kReadable, kStopped, kTimeout, kError };

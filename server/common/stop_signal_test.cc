@@ -81,11 +81,5 @@ TEST_CASE("WaitReadableOrStop tells readable, stopped and timeout apart") {
   close(fd);
 }
 
-TEST_CASE("MonotonicNow does not go backwards") {
-  absl::Duration a = MonotonicNow();
-  absl::Duration b = MonotonicNow();
-  CHECK(b >= a);
-}
-
 }  // namespace
 }  // namespace reef

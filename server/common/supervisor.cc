@@ -15,6 +15,7 @@
 
 #include "server/common/strings.h"
 #include "absl/strings/str_join.h"
+#include "server/common/clock.h"
 #include "server/common/log.h"
 
 namespace reef {

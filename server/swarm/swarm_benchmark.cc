@@ -31,8 +31,8 @@ InfoHash Hash(uint32_t n) {
   return InfoHash(bytes);
 }
 
-PeerEndpoint V4(uint32_t host) {
-  return PeerEndpoint::V4({static_cast<uint8_t>(10 + (host >> 24)),
+Endpoint V4(uint32_t host) {
+  return Endpoint::V4({static_cast<uint8_t>(10 + (host >> 24)),
                            static_cast<uint8_t>(host >> 16), static_cast<uint8_t>(host >> 8),
                            static_cast<uint8_t>(host)},
                           6881);
@@ -57,7 +57,7 @@ StoreConfig Config() {
 
 // Fills `store` with `peers` peers in torrent `t` (a third of them seeders).
 void Fill(TorrentStore& store, const InfoHash& t, uint32_t peers, Rng& rng) {
-  std::array<PeerEndpoint, 1> sink;
+  std::array<Endpoint, 1> sink;
   for (uint32_t i = 0; i < peers; ++i) {
     AnnounceRequest r = Req(t, i, i % 3 == 0);
     r.peers_wanted = 0;
@@ -66,14 +66,14 @@ void Fill(TorrentStore& store, const InfoHash& t, uint32_t peers, Rng& rng) {
 }
 
 // One peer re-announcing into a swarm of state.range(0) peers, 50 peers back as
-// PeerEndpoint structs (the copy the UDP worker would then serialize).
+// Endpoint structs (the copy the UDP worker would then serialize).
 void BM_ReannounceEndpoints(benchmark::State& state) {
-  TorrentStore store(Config());
+  TorrentStore store = TorrentStore::Create(Config()).value();
   Rng rng(1);
   const uint32_t size = static_cast<uint32_t>(state.range(0));
   const InfoHash t = Hash(1);
   Fill(store, t, size, rng);
-  std::array<PeerEndpoint, 50> out;
+  std::array<Endpoint, 50> out;
   uint32_t host = 0;
   for (auto _ : state) {
     const AnnounceResult r = store.Announce(Req(t, host, host % 3 == 0), 0, out, rng);
@@ -87,7 +87,7 @@ BENCHMARK(BM_ReannounceEndpoints)->Arg(1)->Arg(2)->Arg(3)->Arg(50)->Arg(10000);
 
 // The same, writing compact 6-byte entries straight into the datagram buffer.
 void BM_ReannounceCompact(benchmark::State& state) {
-  TorrentStore store(Config());
+  TorrentStore store = TorrentStore::Create(Config()).value();
   Rng rng(1);
   const uint32_t size = static_cast<uint32_t>(state.range(0));
   const InfoHash t = Hash(1);
@@ -106,7 +106,7 @@ BENCHMARK(BM_ReannounceCompact)->Arg(1)->Arg(2)->Arg(3)->Arg(50)->Arg(10000);
 
 // A new peer joining a swarm and leaving again (stopped): insert + remove, both forms.
 void BM_JoinAndStop(benchmark::State& state) {
-  TorrentStore store(Config());
+  TorrentStore store = TorrentStore::Create(Config()).value();
   Rng rng(1);
   const uint32_t size = static_cast<uint32_t>(state.range(0));
   const InfoHash t = Hash(1);
@@ -182,7 +182,7 @@ struct ZipfWorkload {
   }
 
   void Populate(TorrentStore& store, Rng& rng) const {
-    std::array<PeerEndpoint, 1> sink;
+    std::array<Endpoint, 1> sink;
     for (uint32_t t = 0; t < kTorrents; ++t) {
       const InfoHash h = Hash(t);
       for (uint32_t i = 0; i < std::max<uint32_t>(1, peers_of[t]); ++i) {
@@ -205,7 +205,7 @@ const ZipfWorkload& Workload() {
 
 TorrentStore& PopulatedStore() {
   static TorrentStore* const store = [] {
-    auto* s = new TorrentStore(Config());
+    auto* s = new TorrentStore(TorrentStore::Create(Config()).value());
     Rng rng(3);
     Workload().Populate(*s, rng);
     return s;
@@ -262,9 +262,9 @@ BENCHMARK(BM_CleanShardNothingExpired)->Unit(benchmark::kMicrosecond);
 void BM_CleanShardAllExpired(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
-    auto store = std::make_unique<TorrentStore>(Config());
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(Config()).value());
     Rng rng(1);
-    std::array<PeerEndpoint, 1> sink;
+    std::array<Endpoint, 1> sink;
     for (uint32_t t = 0; t < 100000; ++t) {
       AnnounceRequest r = Req(Hash(t), t, false);
       r.peers_wanted = 0;
@@ -291,16 +291,16 @@ void BM_MemoryPerTorrentOnePeer(benchmark::State& state) {
   const bool v6 = state.range(0) != 0;
   for (auto _ : state) {
     const size_t before = HeapInUse();
-    auto store = std::make_unique<TorrentStore>(Config());
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(Config()).value());
     Rng rng(1);
-    std::array<PeerEndpoint, 1> sink;
+    std::array<Endpoint, 1> sink;
     constexpr uint32_t kTorrents = 1000000;
     for (uint32_t t = 0; t < kTorrents; ++t) {
       AnnounceRequest r = Req(Hash(t), t, false);
       if (v6) {
         std::array<uint8_t, 16> a{0x20, 0x01};
         a[15] = static_cast<uint8_t>(t);
-        r.endpoint = PeerEndpoint::V6(a, 6881);
+        r.endpoint = Endpoint::V6(a, 6881);
       }
       r.peers_wanted = 0;
       store->Announce(r, 0, sink, rng);
@@ -314,9 +314,9 @@ BENCHMARK(BM_MemoryPerTorrentOnePeer)->ArgName("v6")->Arg(0)->Arg(1)->Iterations
 void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
   const bool v6 = state.range(0) != 0;
   for (auto _ : state) {
-    auto store = std::make_unique<TorrentStore>(Config());
+    auto store = std::make_unique<TorrentStore>(TorrentStore::Create(Config()).value());
     Rng rng(1);
-    std::array<PeerEndpoint, 1> sink;
+    std::array<Endpoint, 1> sink;
     constexpr uint32_t kSwarm = 1000;
     constexpr uint32_t kTorrents = 1000;
     const size_t before = HeapInUse();
@@ -327,7 +327,7 @@ void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
           std::array<uint8_t, 16> a{0x20, 0x01};
           a[14] = static_cast<uint8_t>(i >> 8);
           a[15] = static_cast<uint8_t>(i);
-          r.endpoint = PeerEndpoint::V6(a, 6881);
+          r.endpoint = Endpoint::V6(a, 6881);
         }
         r.peers_wanted = 0;
         store->Announce(r, 0, sink, rng);

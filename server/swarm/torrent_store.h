@@ -1,6 +1,6 @@
 // reef::swarm::TorrentStore: every torrent's peers, shared by all socket workers.
 //
-// Rules (issue 6):
+// Rules:
 //   - Sharded by info hash: each shard has its own lock, so workers announcing to
 //     different torrents rarely wait for each other.
 //   - A peer is identified by its endpoint: the address the request came from and the
@@ -19,86 +19,87 @@
 //   - Peers idle longer than peer_inactivity_timeout_s, and then torrents left without
 //     peers, are removed by CleanShard, one shard at a time (see CleanShard).
 //
+// Output: the chosen peers go straight from the shard into the caller's reply through a
+// PeerWriter (see the concept below), told the counts and the number of peers before the
+// first peer, so a compact HTTP body writes "5:peers<6n>:" and then the peers, and a UDP
+// reply its header and then the peers, with no list in between. The writer is a template
+// parameter: no call through a pointer per peer.
+//
 // Threads: Announce, Scrape, Stats, InspectSwarm and CleanShard may be called from any
 // number of threads at once. Each locks one shard (Stats locks them one after another);
-// none ever holds two locks.
+// none ever holds two locks. A PeerWriter runs under the shard's lock: it must only write
+// into its buffer.
+//
+// ---------------------------------------------------------------------------------------
+// WebTorrent peers (the design; the WebTorrent server implements it)
+//
+// A WebTorrent peer is a browser reachable only over WebRTC, through offers and answers
+// the tracker relays over its WebSocket. It has no endpoint anyone could connect to, so:
+//   - Its own peer family. Beside `v4` and `v6`, each shard gets a third map,
+//     info hash -> WebRtcSwarm. A WebRtcSwarm is a PeerSet (peer_set.h) whose key is the
+//     20-byte peer id instead of a compact endpoint, and whose per-peer payload is the
+//     ConnectionHandle of the WebSocket that announced it ({worker index, connection
+//     slot, generation}: 8 bytes, the generation telling a reused slot from the
+//     connection that made the entry) and the last-announce stamp. PeerSet already
+//     treats its key as opaque fixed-size bytes (compared by SameEndpoint, hashed by the
+//     index); templating it on the key size (20) and on the payload (handle instead of
+//     peer id) gives WebRTC swarms inline small sets, O(1) lookup and uniform random
+//     selection without a second implementation.
+//   - Found by peer id: AnnounceWebRtc(info_hash, peer_id, handle, seeder, event, now,
+//     rng, writer) upserts and then chooses up to min(offers, numwant,
+//     max_response_peers) other WebRTC peers at random for the offers (the writer gets
+//     each one's handle and peer id, as the endpoint writers get endpoints);
+//     FindWebRtcPeer(info_hash, to_peer_id) returns the handle an answer is relayed to.
+//   - Owned by its connection: an entry is changed or removed only by a call carrying the
+//     same handle. An announce of a peer id that another live connection holds in that
+//     swarm is refused ("peer_id in use"), so no connection can take over, stop or
+//     receive messages for another's peer.
+//   - Never handed to UDP or HTTP clients, nor theirs to browsers: endpoint announces
+//     read only `v4`/`v6`, AnnounceWebRtc only the WebRTC map; the two APIs cannot mix
+//     them. Counts: a WebTorrent announce and scrape report the WebRTC swarm's seeders
+//     and leechers (the peers a browser can use); UDP and HTTP report v4 + v6, as now.
+//     `completed` is one count per torrent, summed over the families as today.
+//   - Cleaned when the connection closes: the WebSocket connection keeps the info hashes
+//     it announced (bounded by its torrents-per-connection limit) and on close, for each,
+//     calls RemoveWebRtcPeer(info_hash, peer_id, handle), which removes the entry only if
+//     the handle still matches. The staggered CleanShard also removes WebRTC peers idle
+//     past the timeout (a connection that vanished without a close), and a torrent is
+//     removed when all three families are empty.
+//   - Bounded by the same budget: the store's peer and torrent limits count WebRTC peers
+//     and torrents with the others, per shard.
+// ---------------------------------------------------------------------------------------
 #ifndef REEF_SERVER_SWARM_TORRENT_STORE_H_
 #define REEF_SERVER_SWARM_TORRENT_STORE_H_
 
+#include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
+#include <type_traits>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/common/fixed_bytes.h"
+#include "protocol/common/ip_address.h"
 #include "server/swarm/rng.h"
 
 namespace reef::swarm {
 
-enum class AddressFamily : uint8_t { kV4, kV6 };
-
-// Where a peer can be reached: the address its request came from and the port it
-// announced.
-struct PeerEndpoint {
-  AddressFamily family = AddressFamily::kV4;
-  // IPv4: the 4 bytes of the address come first, the other 12 are ignored (V4() zeroes
-  // them). IPv6: all 16. Network byte order, as in sockaddr_in/sockaddr_in6.
-  std::array<uint8_t, 16> address{};
-  uint16_t port = 0;  // host byte order
-
-  static constexpr PeerEndpoint V4(const std::array<uint8_t, 4>& address, uint16_t port) {
-    PeerEndpoint e;
-    e.family = AddressFamily::kV4;
-    for (size_t i = 0; i < 4; ++i) e.address[i] = address[i];
-    e.port = port;
-    return e;
-  }
-  static constexpr PeerEndpoint V6(const std::array<uint8_t, 16>& address, uint16_t port) {
-    PeerEndpoint e;
-    e.family = AddressFamily::kV6;
-    e.address = address;
-    e.port = port;
-    return e;
-  }
-
-  // The address bytes that count: 4 for IPv4, 16 for IPv6.
-  constexpr size_t address_size() const { return family == AddressFamily::kV4 ? 4 : 16; }
-
-  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a dual-stack socket reports for an
-  // IPv4 client) as the IPv4 endpoint a.b.c.d; any other endpoint unchanged. The store
-  // does not do this itself: the socket worker decides which family a client is.
-  constexpr PeerEndpoint Canonical() const {
-    if (family != AddressFamily::kV6) return *this;
-    for (size_t i = 0; i < 10; ++i) {
-      if (address[i] != 0) return *this;
-    }
-    if (address[10] != 0xff || address[11] != 0xff) return *this;
-    return V4({address[12], address[13], address[14], address[15]}, port);
-  }
-
-  // Equal family, port and address bytes that count.
-  friend constexpr bool operator==(const PeerEndpoint& a, const PeerEndpoint& b) {
-    if (a.family != b.family || a.port != b.port) return false;
-    for (size_t i = 0; i < a.address_size(); ++i) {
-      if (a.address[i] != b.address[i]) return false;
-    }
-    return true;
-  }
-
-  template <typename H>
-  friend H AbslHashValue(H state, const PeerEndpoint& e) {
-    return H::combine(H::combine_contiguous(std::move(state), e.address.data(),
-                                            e.address_size()),
-                      e.family, e.port);
-  }
-};
+// A peer as the store keeps it for compact replies: the address, then the port
+// big-endian (BEP 15, BEP 23 and BEP 7 send exactly these bytes).
+using CompactPeerV4 = std::array<uint8_t, kIpv4AddressSize + 2>;
+using CompactPeerV6 = std::array<uint8_t, kIpv6AddressSize + 2>;
+using PeerIdBytes = std::array<uint8_t, kPeerIdSize>;
 
 // A peer as an HTTP non-compact response lists it.
 struct PeerRecord {
-  PeerEndpoint endpoint;
+  Endpoint endpoint;
   PeerId peer_id;
 };
 
@@ -108,9 +109,9 @@ enum class AnnounceEvent : uint8_t { kNone, kStarted, kStopped, kCompleted, kPau
 struct AnnounceRequest {
   InfoHash info_hash;
   PeerId peer_id;
-  // The caller canonicalizes it (PeerEndpoint::Canonical) and refuses port 0 before
-  // calling; the store takes any endpoint as given.
-  PeerEndpoint endpoint;
+  // The caller canonicalizes it (ClientEndpoint in server/common/socket_address.h) and
+  // refuses port 0 before calling; the store takes any endpoint as given.
+  Endpoint endpoint;
   uint64_t left = 0;  // bytes left to download; 0 makes the peer a seeder
   AnnounceEvent event = AnnounceEvent::kNone;
   // How many peers the client wants. The caller maps "default" (UDP's -1, HTTP's missing
@@ -129,6 +130,68 @@ struct AnnounceResult {
   SwarmCounts counts;           // of both families, after the announce
   uint32_t peers_written = 0;   // entries written to the output
 };
+
+// Where an announce's peers go. Announce calls, in this order:
+//   Capacity(family)        once, before taking the shard's lock: how many peers of
+//                           `family` (the requester's) fit;
+//   Begin(family, counts, n) once, under the lock: the counts after the announce and
+//                           exactly how many peers follow (n <= Capacity; 0 for a
+//                           `stopped` announce);
+//   Add(peer, peer_id)      n times, under the lock, with a CompactPeerV4 or
+//                           CompactPeerV6 (the requester's family) and the peer's id.
+template <typename W>
+concept PeerWriter = requires(W& w, AddressFamily family, const SwarmCounts& counts,
+                              uint32_t n, const CompactPeerV4& v4, const CompactPeerV6& v6,
+                              const PeerIdBytes& peer_id) {
+  { w.Capacity(family) } -> std::convertible_to<uint32_t>;
+  w.Begin(family, counts, n);
+  w.Add(v4, peer_id);
+  w.Add(v6, peer_id);
+};
+
+// Compact entries into a byte buffer, one after another: CompactEntrySize(family) bytes
+// each. What the UDP reply and tests use; an HTTP body writes its own prefix in Begin.
+class CompactPeerWriter {
+ public:
+  explicit CompactPeerWriter(std::span<uint8_t> out) : out_(out) {}
+  uint32_t Capacity(AddressFamily family) const;
+  void Begin(AddressFamily, const SwarmCounts&, uint32_t) {}
+  template <size_t N>
+  void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes&) {
+    std::memcpy(out_.data() + written_, peer.data(), N);
+    written_ += N;
+  }
+  size_t bytes_written() const { return written_; }
+
+ private:
+  std::span<uint8_t> out_;
+  size_t written_ = 0;
+};
+
+// Peers into an array: of Endpoint, or of PeerRecord (with each peer's id).
+template <typename Entry>
+class ArrayPeerWriter {
+ public:
+  static_assert(std::is_same_v<Entry, Endpoint> || std::is_same_v<Entry, PeerRecord>);
+  explicit ArrayPeerWriter(std::span<Entry> out) : out_(out) {}
+  uint32_t Capacity(AddressFamily) const {
+    return static_cast<uint32_t>(
+        std::min<size_t>(out_.size() - written_, std::numeric_limits<uint32_t>::max()));
+  }
+  void Begin(AddressFamily, const SwarmCounts&, uint32_t) {}
+  template <size_t N>
+  void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes& peer_id);
+
+ private:
+  std::span<Entry> out_;
+  size_t written_ = 0;
+};
+using EndpointWriter = ArrayPeerWriter<Endpoint>;
+using RecordWriter = ArrayPeerWriter<PeerRecord>;
+
+// The Endpoint a compact entry stands for.
+template <size_t N>
+Endpoint EndpointOf(const std::array<uint8_t, N>& peer);
 
 // Limits on StoreConfig (ValidateStoreConfig checks them).
 inline constexpr size_t kMaxShards = 4096;
@@ -179,37 +242,42 @@ struct SwarmInfo {
   size_t heap_bytes = 0;   // array and index capacity when not inline
 };
 
+namespace internal {
+struct Shard;  // torrent_store_inl.h
+}  // namespace internal
+
 class TorrentStore {
  public:
   // Bytes per compact peer entry: 6 for IPv4, 18 for IPv6 (address, port big-endian).
   static constexpr size_t CompactEntrySize(AddressFamily family) {
-    return family == AddressFamily::kV4 ? 6 : 18;
+    return family == AddressFamily::kV4 ? sizeof(CompactPeerV4) : sizeof(CompactPeerV6);
   }
 
-  // `config` must pass ValidateStoreConfig (the config loader checks it and reports
-  // errors); an invalid one aborts with the reason.
-  explicit TorrentStore(const StoreConfig& config);
+  // A store of config.shards empty shards, or InvalidArgument (ValidateStoreConfig's
+  // reason) for a config out of range.
+  static absl::StatusOr<TorrentStore> Create(const StoreConfig& config);
+  TorrentStore(TorrentStore&&) noexcept;
+  TorrentStore& operator=(TorrentStore&&) noexcept;
   ~TorrentStore();
-  TorrentStore(const TorrentStore&) = delete;
-  TorrentStore& operator=(const TorrentStore&) = delete;
 
   // Applies the announce at time `now` (seconds on the caller's monotonic clock; only
   // differences matter) and writes up to min(peers_wanted, max_response_peers,
-  // out.size()) peers of the requester's family into `out`, never the requester. A
-  // `stopped` announce removes the peer and writes none; it never creates a torrent.
-  // Returns the counts after the announce (the requester included) and the number of
-  // peers written. `rng` is the calling thread's own. Allocates only when it adds a
-  // torrent or a peer (and then not always). Uses about 12 KiB of the caller's stack
-  // (the drawn positions), and holds one shard's lock for its duration.
+  // writer.Capacity(family)) peers of the requester's family through `writer`, never the
+  // requester. A `stopped` announce removes the peer and writes none; it never creates a
+  // torrent. Returns the counts after the announce (the requester included) and the
+  // number of peers written. `rng` is the calling thread's own. Allocates only when it
+  // adds a torrent or a peer (and then not always). Uses about 12 KiB of the caller's
+  // stack (the drawn positions), and holds one shard's lock for its duration.
+  template <PeerWriter Writer>
+  AnnounceResult Announce(const AnnounceRequest& request, int64_t now, Rng& rng,
+                          Writer& writer);
+
+  // The same into an array of endpoints, of records with each peer's id, or of compact
+  // entries (bytes written = peers_written * CompactEntrySize(family)).
   AnnounceResult Announce(const AnnounceRequest& request, int64_t now,
-                          std::span<PeerEndpoint> out, Rng& rng);
-  // The same, with each peer's id (HTTP non-compact responses).
+                          std::span<Endpoint> out, Rng& rng);
   AnnounceResult Announce(const AnnounceRequest& request, int64_t now,
                           std::span<PeerRecord> out, Rng& rng);
-  // The same, writing each peer straight in its compact form: CompactEntrySize(family)
-  // bytes per peer, address then port big-endian, as BEP 15 and BEP 23 send them. Writes
-  // up to out.size() / CompactEntrySize(family) peers; bytes written =
-  // peers_written * CompactEntrySize(family).
   AnnounceResult AnnounceCompact(const AnnounceRequest& request, int64_t now,
                                  std::span<uint8_t> out, Rng& rng);
 
@@ -241,17 +309,15 @@ class TorrentStore {
   const StoreConfig& config() const { return config_; }
 
  private:
-  struct Shard;
-
-  template <typename Sink>
-  AnnounceResult AnnounceWith(const AnnounceRequest& request, int64_t now, uint32_t room,
-                              Rng& rng, Sink&& sink);
+  explicit TorrentStore(const StoreConfig& config);
 
   StoreConfig config_;
   size_t shard_count_;
-  std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<internal::Shard[]> shards_;
 };
 
 }  // namespace reef::swarm
+
+#include "server/swarm/torrent_store_inl.h"  // IWYU pragma: export
 
 #endif  // REEF_SERVER_SWARM_TORRENT_STORE_H_

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,21 +33,21 @@ PeerId Id(uint32_t n) {
   return PeerId(bytes);
 }
 
-PeerEndpoint V4(uint32_t host, uint16_t port = 6881) {
-  return PeerEndpoint::V4({10, static_cast<uint8_t>(host >> 16), static_cast<uint8_t>(host >> 8),
+Endpoint V4(uint32_t host, uint16_t port = 6881) {
+  return Endpoint::V4({10, static_cast<uint8_t>(host >> 16), static_cast<uint8_t>(host >> 8),
                            static_cast<uint8_t>(host)},
                           port);
 }
 
-PeerEndpoint V6(uint32_t host, uint16_t port = 6881) {
+Endpoint V6(uint32_t host, uint16_t port = 6881) {
   std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
   a[13] = static_cast<uint8_t>(host >> 16);
   a[14] = static_cast<uint8_t>(host >> 8);
   a[15] = static_cast<uint8_t>(host);
-  return PeerEndpoint::V6(a, port);
+  return Endpoint::V6(a, port);
 }
 
-AnnounceRequest Req(const InfoHash& info_hash, const PeerEndpoint& endpoint, uint64_t left,
+AnnounceRequest Req(const InfoHash& info_hash, const Endpoint& endpoint, uint64_t left,
                     AnnounceEvent event = AnnounceEvent::kNone, uint32_t peer_id = 0,
                     uint32_t wanted = 1000) {
   AnnounceRequest r;
@@ -69,19 +70,19 @@ StoreConfig Config(uint32_t max_peers = 50, uint32_t timeout = 100, size_t shard
 
 // A store, a clock and an Rng, with helpers that return what was written.
 struct Fixture {
-  explicit Fixture(const StoreConfig& config = Config()) : store(config) {}
+  explicit Fixture(const StoreConfig& config = Config()) : store(TorrentStore::Create(config).value()) {}
 
-  AnnounceResult Announce(const AnnounceRequest& r, std::vector<PeerEndpoint>* got = nullptr,
+  AnnounceResult Announce(const AnnounceRequest& r, std::vector<Endpoint>* got = nullptr,
                           size_t room = 1024) {
-    std::vector<PeerEndpoint> out(room);
+    std::vector<Endpoint> out(room);
     AnnounceResult result = store.Announce(r, now, out, rng);
     out.resize(result.peers_written);
     if (got != nullptr) *got = out;
     return result;
   }
 
-  std::vector<PeerEndpoint> Peers(const AnnounceRequest& r) {
-    std::vector<PeerEndpoint> got;
+  std::vector<Endpoint> Peers(const AnnounceRequest& r) {
+    std::vector<Endpoint> got;
     Announce(r, &got);
     return got;
   }
@@ -102,43 +103,8 @@ struct Fixture {
   Rng rng{1};
 };
 
-bool Contains(const std::vector<PeerEndpoint>& v, const PeerEndpoint& e) {
+bool Contains(const std::vector<Endpoint>& v, const Endpoint& e) {
   return std::find(v.begin(), v.end(), e) != v.end();
-}
-
-// ---------------------------------------------------------------------------------------
-// PeerEndpoint
-
-TEST_CASE("PeerEndpoint: IPv4 equality ignores the 12 unused address bytes") {
-  PeerEndpoint a = V4(1);
-  PeerEndpoint b = a;
-  b.address[10] = 0xff;
-  CHECK(a == b);
-  CHECK(absl::Hash<PeerEndpoint>{}(a) == absl::Hash<PeerEndpoint>{}(b));
-  CHECK_FALSE(V4(1) == V4(1, 6882));
-  CHECK_FALSE(V4(1) == V4(2));
-  PeerEndpoint v6 = a;
-  v6.family = AddressFamily::kV6;
-  CHECK_FALSE(a == v6);
-}
-
-TEST_CASE("PeerEndpoint::Canonical turns IPv4-mapped IPv6 into IPv4, nothing else") {
-  std::array<uint8_t, 16> mapped{};
-  mapped[10] = 0xff;
-  mapped[11] = 0xff;
-  mapped[12] = 192;
-  mapped[13] = 0;
-  mapped[14] = 2;
-  mapped[15] = 7;
-  CHECK(PeerEndpoint::V6(mapped, 80).Canonical() == PeerEndpoint::V4({192, 0, 2, 7}, 80));
-  std::array<uint8_t, 16> not_mapped = mapped;
-  not_mapped[9] = 1;
-  CHECK(PeerEndpoint::V6(not_mapped, 80).Canonical() == PeerEndpoint::V6(not_mapped, 80));
-  not_mapped = mapped;
-  not_mapped[11] = 0xfe;
-  CHECK(PeerEndpoint::V6(not_mapped, 80).Canonical().family == AddressFamily::kV6);
-  CHECK(V4(3).Canonical() == V4(3));
-  CHECK(V6(3).Canonical() == V6(3));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,7 +191,7 @@ TEST_CASE("stopped removes the peer, writes no peers, never creates a torrent") 
   const InfoHash t = Hash(1);
   f.Announce(Req(t, V4(1), 10));
   f.Announce(Req(t, V4(2), 0));
-  std::vector<PeerEndpoint> got;
+  std::vector<Endpoint> got;
   AnnounceResult r = f.Announce(Req(t, V4(1), 10, AnnounceEvent::kStopped), &got);
   CHECK(r.counts == SwarmCounts{1, 0, 0});
   CHECK(r.peers_written == 0);
@@ -333,14 +299,14 @@ TEST_CASE("IPv4 and IPv6 peers are kept apart; the counts are of both") {
   for (uint32_t i = 0; i < 5; ++i) f.Announce(Req(t, V4(i), i % 2));
   for (uint32_t i = 0; i < 3; ++i) f.Announce(Req(t, V6(i), 0));
   // The same address bytes in both families are different peers.
-  std::vector<PeerEndpoint> got;
+  std::vector<Endpoint> got;
   AnnounceResult r = f.Announce(Req(t, V4(100), 10), &got);
   CHECK(r.counts == SwarmCounts{3 + 3, 2 + 1, 0});
   CHECK(got.size() == 5);
-  for (const PeerEndpoint& e : got) CHECK(e.family == AddressFamily::kV4);
+  for (const Endpoint& e : got) CHECK(e.family() == AddressFamily::kV4);
   r = f.Announce(Req(t, V6(100), 10), &got);
   CHECK(got.size() == 3);
-  for (const PeerEndpoint& e : got) CHECK(e.family == AddressFamily::kV6);
+  for (const Endpoint& e : got) CHECK(e.family() == AddressFamily::kV6);
   CHECK(r.counts == SwarmCounts{6, 4, 0});
   CHECK(f.store.Stats() == StoreStats{1, 6, 4, 6, 4});
   // A v6 peer's stop does not touch the v4 peer with the same address bytes.
@@ -379,7 +345,7 @@ TEST_CASE("the requester is never in its own response") {
   CHECK(f.Peers(Req(t, V4(1), 0)).empty());  // alone
   for (uint32_t i = 2; i <= 30; ++i) f.Announce(Req(t, V4(i), i % 3));
   for (uint32_t i = 1; i <= 30; ++i) {
-    const std::vector<PeerEndpoint> got = f.Peers(Req(t, V4(i), i % 3));
+    const std::vector<Endpoint> got = f.Peers(Req(t, V4(i), i % 3));
     CHECK(got.size() == 29);
     CHECK_FALSE(Contains(got, V4(i)));
   }
@@ -389,7 +355,7 @@ TEST_CASE("at most min(peers_wanted, max_response_peers, room) peers, all distin
   Fixture f(Config(/*max_peers=*/20));
   const InfoHash t = Hash(1);
   for (uint32_t i = 0; i < 100; ++i) f.Announce(Req(t, V4(i), i % 2));
-  std::vector<PeerEndpoint> got;
+  std::vector<Endpoint> got;
   f.Announce(Req(t, V4(500), 1, AnnounceEvent::kNone, 0, /*wanted=*/1000), &got);
   CHECK(got.size() == 20);  // max_response_peers
   f.Announce(Req(t, V4(500), 1, AnnounceEvent::kNone, 0, /*wanted=*/7), &got);
@@ -402,8 +368,8 @@ TEST_CASE("at most min(peers_wanted, max_response_peers, room) peers, all distin
   CHECK(got.empty());
   f.Announce(Req(t, V4(500), 1, AnnounceEvent::kNone, 0, 1000), &got);
   std::set<std::vector<uint8_t>> distinct;
-  for (const PeerEndpoint& e : got) {
-    distinct.insert({e.address[0], e.address[1], e.address[2], e.address[3],
+  for (const Endpoint& e : got) {
+    distinct.insert({e.address.bytes[0], e.address.bytes[1], e.address.bytes[2], e.address.bytes[3],
                      static_cast<uint8_t>(e.port >> 8), static_cast<uint8_t>(e.port)});
   }
   CHECK(distinct.size() == got.size());
@@ -413,7 +379,7 @@ TEST_CASE("max_response_peers at its limit returns that many") {
   Fixture f(Config(kMaxResponsePeersLimit));
   const InfoHash t = Hash(1);
   for (uint32_t i = 0; i < kMaxResponsePeersLimit + 10; ++i) f.Announce(Req(t, V4(i), 1, AnnounceEvent::kNone, 0, 0));
-  std::vector<PeerEndpoint> got;
+  std::vector<Endpoint> got;
   f.Announce(Req(t, V4(1), 1, AnnounceEvent::kNone, 0, 0xffffffffu), &got, 5000);
   CHECK(got.size() == kMaxResponsePeersLimit);
   CHECK_FALSE(Contains(got, V4(1)));
@@ -425,7 +391,7 @@ TEST_CASE("a seeder gets leechers first, seeders only to fill up") {
   for (uint32_t i = 0; i < 4; ++i) f.Announce(Req(t, V4(i), 100));        // leechers
   for (uint32_t i = 100; i < 150; ++i) f.Announce(Req(t, V4(i), 0));      // seeders
   for (int trial = 0; trial < 50; ++trial) {
-    const std::vector<PeerEndpoint> got = f.Peers(Req(t, V4(120), 0));
+    const std::vector<Endpoint> got = f.Peers(Req(t, V4(120), 0));
     REQUIRE(got.size() == 10);
     for (uint32_t i = 0; i < 4; ++i) CHECK(Contains(got, V4(i)));  // all 4 leechers
     CHECK_FALSE(Contains(got, V4(120)));
@@ -433,7 +399,7 @@ TEST_CASE("a seeder gets leechers first, seeders only to fill up") {
   // With more leechers than room, a seeder gets only leechers.
   for (uint32_t i = 4; i < 30; ++i) f.Announce(Req(t, V4(i), 100));
   for (int trial = 0; trial < 50; ++trial) {
-    for (const PeerEndpoint& e : f.Peers(Req(t, V4(120), 0))) CHECK(e.address[3] < 30);
+    for (const Endpoint& e : f.Peers(Req(t, V4(120), 0))) CHECK(e.address.bytes[3] < 30);
   }
 }
 
@@ -444,8 +410,8 @@ TEST_CASE("a leecher gets seeders and leechers alike") {
   for (uint32_t i = 100; i < 120; ++i) f.Announce(Req(t, V4(i), 0));   // seeders
   int seeders = 0, total = 0;
   for (int trial = 0; trial < 400; ++trial) {
-    for (const PeerEndpoint& e : f.Peers(Req(t, V4(5), 100))) {
-      seeders += e.address[3] >= 100 ? 1 : 0;
+    for (const Endpoint& e : f.Peers(Req(t, V4(5), 100))) {
+      seeders += e.address.bytes[3] >= 100 ? 1 : 0;
       ++total;
     }
   }
@@ -463,8 +429,8 @@ TEST_CASE("selection from a large swarm is spread over all of it") {
   std::vector<int> picked(kPeers, 0);
   constexpr int kTrials = 2000;  // 100000 picks, ~50 per peer
   for (int trial = 0; trial < kTrials; ++trial) {
-    for (const PeerEndpoint& e : f.Peers(Req(t, V4(0), 1))) {
-      ++picked[(uint32_t{e.address[1]} << 16) | (uint32_t{e.address[2]} << 8) | e.address[3]];
+    for (const Endpoint& e : f.Peers(Req(t, V4(0), 1))) {
+      ++picked[(uint32_t{e.address.bytes[1]} << 16) | (uint32_t{e.address.bytes[2]} << 8) | e.address.bytes[3]];
     }
   }
   CHECK(picked[0] == 0);  // the requester
@@ -478,9 +444,9 @@ TEST_CASE("selection from a large swarm is spread over all of it") {
 TEST_CASE("the three outputs agree: endpoints, records with ids, compact bytes") {
   Fixture f;
   const InfoHash t = Hash(1);
-  f.Announce(Req(t, PeerEndpoint::V4({192, 0, 2, 1}, 0x1ae1), 0, AnnounceEvent::kNone, 11));
+  f.Announce(Req(t, Endpoint::V4({192, 0, 2, 1}, 0x1ae1), 0, AnnounceEvent::kNone, 11));
   std::array<uint8_t, 16> a6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
-  f.Announce(Req(t, PeerEndpoint::V6(a6, 0xc8d5), 0, AnnounceEvent::kNone, 12));
+  f.Announce(Req(t, Endpoint::V6(a6, 0xc8d5), 0, AnnounceEvent::kNone, 12));
 
   std::array<uint8_t, 64> bytes{};
   AnnounceResult r = f.store.AnnounceCompact(Req(t, V4(9), 1), f.now, bytes, f.rng);
@@ -505,10 +471,107 @@ TEST_CASE("the three outputs agree: endpoints, records with ids, compact bytes")
   std::vector<PeerRecord> records(4);
   r = f.store.Announce(Req(t, V6(9), 1), f.now, records, f.rng);
   REQUIRE(r.peers_written == 1);
-  CHECK(records[0].endpoint == PeerEndpoint::V6(a6, 0xc8d5));
+  CHECK(records[0].endpoint == Endpoint::V6(a6, 0xc8d5));
   CHECK(records[0].peer_id == Id(12));
   CHECK(TorrentStore::CompactEntrySize(AddressFamily::kV4) == 6);
   CHECK(TorrentStore::CompactEntrySize(AddressFamily::kV6) == 18);
+}
+
+// A writer that records the order of its calls, and writes a bencoded compact "peers"
+// string the way an HTTP body does: "5:peers<6n>:" and then the entries, in one pass.
+struct BencodeLikeWriter {
+  uint32_t Capacity(AddressFamily) const { return capacity; }
+  void Begin(AddressFamily f, const SwarmCounts& c, uint32_t n) {
+    calls.push_back("begin " + std::to_string(n));
+    family = f;
+    counts = c;
+    const size_t entry = TorrentStore::CompactEntrySize(f);
+    const std::string prefix = (f == AddressFamily::kV4 ? "5:peers" : "6:peers6") +
+                               std::to_string(n * entry) + ":";
+    out.insert(out.end(), prefix.begin(), prefix.end());
+  }
+  template <size_t N>
+  void Add(const std::array<uint8_t, N>& peer, const PeerIdBytes& id) {
+    calls.push_back("add");
+    out.insert(out.end(), peer.begin(), peer.end());
+    ids.push_back(PeerId(id));
+  }
+
+  uint32_t capacity = 1000;
+  AddressFamily family = AddressFamily::kV6;
+  SwarmCounts counts;
+  std::vector<std::string> calls;
+  std::vector<uint8_t> out;
+  std::vector<PeerId> ids;
+};
+static_assert(PeerWriter<BencodeLikeWriter>);
+static_assert(PeerWriter<CompactPeerWriter>);
+static_assert(PeerWriter<EndpointWriter>);
+static_assert(PeerWriter<RecordWriter>);
+
+TEST_CASE("a PeerWriter is told the counts and the number of peers before the first peer") {
+  Fixture f;
+  const InfoHash t = Hash(1);
+  f.Announce(Req(t, Endpoint::V4({192, 0, 2, 1}, 0x1ae1), 0, AnnounceEvent::kNone, 11));
+  f.Announce(Req(t, V4(2), 5, AnnounceEvent::kCompleted, 12));
+
+  BencodeLikeWriter w;
+  AnnounceResult r = f.store.Announce(Req(t, V4(3), 1, AnnounceEvent::kNone, 13), f.now, f.rng, w);
+  CHECK(r.peers_written == 2);
+  CHECK(w.calls == std::vector<std::string>{"begin 2", "add", "add"});
+  CHECK(w.family == AddressFamily::kV4);
+  CHECK(w.counts == SwarmCounts{1, 2, 1});  // after the announce, the requester included
+  CHECK(w.counts == r.counts);
+  const std::string prefix = "5:peers12:";
+  REQUIRE(w.out.size() == prefix.size() + 12);
+  CHECK(std::string(w.out.begin(), w.out.begin() + static_cast<long>(prefix.size())) == prefix);
+  CHECK(std::set<PeerId>(w.ids.begin(), w.ids.end()) == std::set<PeerId>{Id(11), Id(12)});
+
+  // The count is capped by wanted, max_response_peers and the writer's capacity alike.
+  for (uint32_t capacity : {0u, 1u}) {
+    BencodeLikeWriter small;
+    small.capacity = capacity;
+    r = f.store.Announce(Req(t, V4(3), 1), f.now, f.rng, small);
+    CHECK(r.peers_written == capacity);
+    CHECK(small.calls.front() == "begin " + std::to_string(capacity));
+    CHECK(small.calls.size() == 1 + capacity);
+  }
+  BencodeLikeWriter wants_one;
+  r = f.store.Announce(Req(t, V4(3), 1, AnnounceEvent::kNone, 13, /*wanted=*/1), f.now, f.rng,
+                       wants_one);
+  CHECK(wants_one.calls == std::vector<std::string>{"begin 1", "add"});
+
+  // stopped: Begin with 0 and the counts without the peer; nothing added.
+  BencodeLikeWriter stopped;
+  r = f.store.Announce(Req(t, V4(3), 1, AnnounceEvent::kStopped), f.now, f.rng, stopped);
+  CHECK(stopped.calls == std::vector<std::string>{"begin 0"});
+  CHECK(stopped.counts == SwarmCounts{1, 1, 1});
+  CHECK(std::string(stopped.out.begin(), stopped.out.end()) == "5:peers0:");
+  // ...also for a torrent the store does not hold.
+  BencodeLikeWriter unknown;
+  r = f.store.Announce(Req(Hash(99), V6(3), 1, AnnounceEvent::kStopped), f.now, f.rng, unknown);
+  CHECK(unknown.calls == std::vector<std::string>{"begin 0"});
+  CHECK(unknown.family == AddressFamily::kV6);
+  CHECK(unknown.counts == SwarmCounts{});
+  CHECK(std::string(unknown.out.begin(), unknown.out.end()) == "6:peers60:");
+}
+
+TEST_CASE("Create refuses an invalid config with the reason; a store can be moved") {
+  StoreConfig bad = Config();
+  bad.shards = 0;
+  absl::StatusOr<TorrentStore> refused = TorrentStore::Create(bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(absl::IsInvalidArgument(refused.status()));
+  CHECK(refused.status().message() == ValidateStoreConfig(bad).message());
+
+  absl::StatusOr<TorrentStore> created = TorrentStore::Create(Config());
+  REQUIRE(created.ok());
+  TorrentStore store = std::move(*created);
+  Rng rng(1);
+  std::vector<Endpoint> out(4);
+  store.Announce(Req(Hash(1), V4(1), 0), 0, out, rng);
+  CHECK(store.Scrape(Hash(1)).seeders == 1);
+  CHECK(store.shard_count() == Config().shards);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -540,7 +603,7 @@ TEST_CASE("a swarm switches from inline to hashed past kInlinePeers, and back on
   CHECK(info->is_inline);
   CHECK(info->heap_bytes == 0);
   CHECK(f.store.Scrape(t) == SwarmCounts{1, kInlinePeers - 1, 0});
-  std::vector<PeerEndpoint> got = f.Peers(Req(t, V4(77), 1));
+  std::vector<Endpoint> got = f.Peers(Req(t, V4(77), 1));
   CHECK(got.size() == kInlinePeers);
   for (uint32_t i = 1; i <= kInlinePeers; ++i) CHECK(Contains(got, V4(i)));
 }
@@ -559,7 +622,7 @@ TEST_CASE("a large swarm cleaned down to a few peers keeps the right ones") {
   REQUIRE(info.has_value());
   CHECK(info->is_inline);
   CHECK(f.store.Scrape(t) == SwarmCounts{1, 1, 0});
-  const std::vector<PeerEndpoint> got = f.Peers(Req(t, V4(5000), 1));
+  const std::vector<Endpoint> got = f.Peers(Req(t, V4(5000), 1));
   CHECK(got.size() == 2);
   CHECK(Contains(got, V4(500)));
   CHECK(Contains(got, V4(777)));
@@ -591,7 +654,7 @@ TEST_CASE("an idle peer is still served until its shard is cleaned; announcing r
   f.now += 50;                   // 1 idle 50 s, 2 idle 140 s
   CHECK(f.Peers(Req(t, V4(3), 1)).size() == 2);  // cleaning has not run yet
   CHECK(f.CleanAll() == CleanStats{1, 0});
-  const std::vector<PeerEndpoint> got = f.Peers(Req(t, V4(3), 1));
+  const std::vector<Endpoint> got = f.Peers(Req(t, V4(3), 1));
   CHECK(got.size() == 1);
   CHECK(Contains(got, V4(1)));
 }
@@ -659,7 +722,7 @@ TEST_CASE("no allocation: announcing into a small swarm that is already present"
   Fixture f;
   const InfoHash t = Hash(1);
   f.Announce(Req(t, V4(1), 0));  // creates the torrent
-  std::array<PeerEndpoint, 50> out;
+  std::array<Endpoint, 50> out;
   std::array<uint8_t, 300> compact;
   std::array<PeerRecord, 50> records;
   testing::AllocationScope scope;
@@ -680,7 +743,7 @@ TEST_CASE("no allocation: re-announcing into a large swarm, and scraping") {
   Fixture f;
   const InfoHash t = Hash(1);
   for (uint32_t i = 0; i < 1000; ++i) f.Announce(Req(t, V4(i), i % 2));
-  std::array<PeerEndpoint, 50> out;
+  std::array<Endpoint, 50> out;
   testing::AllocationScope scope;
   for (uint32_t i = 0; i < 1000; i += 7) {
     const AnnounceResult r = f.store.Announce(Req(t, V4(i), (i + 1) % 2), f.now, out, f.rng);
@@ -696,7 +759,7 @@ TEST_CASE("no allocation: re-announcing into a large swarm, and scraping") {
 
 TEST_CASE("concurrent announces, scrapes, stats and cleaning stay consistent") {
   StoreConfig config = Config(30, 5, 8);
-  TorrentStore store(config);
+  TorrentStore store = TorrentStore::Create(config).value();
   constexpr int kWorkers = 4;
   constexpr uint32_t kTorrents = 64;
   constexpr int kAnnounces = 20000;
@@ -708,7 +771,7 @@ TEST_CASE("concurrent announces, scrapes, stats and cleaning stay consistent") {
   for (int w = 0; w < kWorkers; ++w) {
     threads.emplace_back([&, w] {
       Rng rng(static_cast<uint64_t>(w) + 1);
-      std::array<PeerEndpoint, 30> out;
+      std::array<Endpoint, 30> out;
       for (int i = 0; i < kAnnounces; ++i) {
         AnnounceRequest r;
         // A few hot torrents shared by all workers, and endpoints shared too, so the same
@@ -723,7 +786,7 @@ TEST_CASE("concurrent announces, scrapes, stats and cleaning stay consistent") {
         const AnnounceResult result = store.Announce(r, clock.load(), out, rng);
         bool bad = result.peers_written > 30;
         for (uint32_t k = 0; k < result.peers_written && !bad; ++k) {
-          bad = out[k].family != r.endpoint.family || out[k] == r.endpoint;
+          bad = out[k].family() != r.endpoint.family() || out[k] == r.endpoint;
         }
         if (bad) bad_responses.fetch_add(1);
         if (i % 64 == 0) (void)store.Scrape(Hash(rng.Below(kTorrents)));

@@ -21,30 +21,14 @@
 #ifndef REEF_SERVER_UDP_CONNECTION_ID_H_
 #define REEF_SERVER_UDP_CONNECTION_ID_H_
 
-#include <netinet/in.h>
-
-#include <array>
 #include <cstdint>
-#include <optional>
-#include <span>
 #include <string_view>
 
+#include "absl/status/statusor.h"
+#include "protocol/common/ip_address.h"
 #include "server/udp/siphash.h"
 
 namespace reef::udp {
-
-// The part of a client's address that a connection id is bound to.
-struct ClientAddress {
-  bool is_v6 = false;
-  // IPv4 in the first 4 bytes, IPv6 in all 16; IPv4-mapped IPv6 addresses are treated
-  // as IPv4 so a dual-stack socket sees the same client the same way.
-  std::array<uint8_t, 16> bytes{};
-
-  static ClientAddress FromIpv4(std::span<const uint8_t, 4> address);
-  static ClientAddress FromIpv6(std::span<const uint8_t, 16> address);
-  // From a socket address (AF_INET or AF_INET6); nullopt for any other family.
-  static std::optional<ClientAddress> FromSockaddr(const sockaddr_storage& address);
-};
 
 class ConnectionIds {
  public:
@@ -52,19 +36,22 @@ class ConnectionIds {
   static constexpr uint16_t kMaxAgeTicks = 8;
   static constexpr uint16_t kMaxFutureTicks = 1;
 
-  // A key from the kernel's random source (ids die with the process).
-  static ConnectionIds WithRandomKey();
+  // A key from the kernel's random source (ids die with the process); an error if the
+  // kernel gives no randomness (then no id would be safe).
+  static absl::StatusOr<ConnectionIds> WithRandomKey();
   // A key derived from a shared secret (SHA-256), so instances sharing it accept each
-  // other's ids and ids survive a restart.
-  static ConnectionIds WithSecret(std::string_view secret);
+  // other's ids and ids survive a restart; an error if libcrypto fails.
+  static absl::StatusOr<ConnectionIds> WithSecret(std::string_view secret);
   explicit ConnectionIds(const SipHashKey& key) : key_(key) {}
 
-  // `now_seconds` is wall-clock time (CLOCK_REALTIME), shared between instances.
-  uint64_t Mint(const ClientAddress& client, int64_t now_seconds) const;
-  bool Valid(uint64_t connection_id, const ClientAddress& client, int64_t now_seconds) const;
+  // `client` is the address as ClientEndpoint() gives it (an IPv4-mapped IPv6 address
+  // already IPv4, so a dual-stack socket sees an IPv4 client as one address).
+  // `now_seconds` is wall-clock time (Clock::WallSeconds), shared between instances.
+  uint64_t Mint(const IpAddress& client, int64_t now_seconds) const;
+  bool Valid(uint64_t connection_id, const IpAddress& client, int64_t now_seconds) const;
 
  private:
-  uint64_t Mac(uint64_t tick, const ClientAddress& client) const;
+  uint64_t Mac(uint64_t tick, const IpAddress& client) const;
 
   SipHashKey key_;
 };

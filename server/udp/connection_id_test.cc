@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <random>
 
+#include "server/common/socket_address.h"
 #include "testing/alloc_counter.h"
 
 namespace reef::udp {
@@ -15,10 +17,7 @@ namespace {
 
 constexpr int64_t kNow = 1795660000;  // 2026-11-26, wall clock
 
-ClientAddress V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  std::array<uint8_t, 4> bytes = {a, b, c, d};
-  return ClientAddress::FromIpv4(bytes);
-}
+IpAddress V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return IpAddress::V4({a, b, c, d}); }
 
 ConnectionIds TestIds(uint8_t seed = 1) {
   SipHashKey key;
@@ -28,7 +27,7 @@ ConnectionIds TestIds(uint8_t seed = 1) {
 
 TEST_CASE("an id is valid for the address it was minted for, and no other") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(127, 0, 0, 1);
+  const IpAddress client = V4(127, 0, 0, 1);
   const uint64_t id = ids.Mint(client, kNow);
   CHECK(ids.Valid(id, client, kNow));
   CHECK_FALSE(ids.Valid(id, V4(127, 0, 0, 2), kNow));
@@ -37,7 +36,7 @@ TEST_CASE("an id is valid for the address it was minted for, and no other") {
 
 TEST_CASE("an id lives at least two minutes and at most 144 seconds") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(192, 0, 2, 7);
+  const IpAddress client = V4(192, 0, 2, 7);
   // Mint at the very end of a tick: the shortest life an id can have.
   const int64_t minted = (kNow / 16) * 16 + 15;
   const uint64_t id = ids.Mint(client, minted);
@@ -53,7 +52,7 @@ TEST_CASE("an id lives at least two minutes and at most 144 seconds") {
 
 TEST_CASE("one tick of clock skew into the future is accepted, two are not") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(198, 51, 100, 1);
+  const IpAddress client = V4(198, 51, 100, 1);
   const int64_t start = (kNow / 16) * 16;
   const uint64_t id = ids.Mint(client, start + 16);  // minted by a host 1 tick ahead
   CHECK(ids.Valid(id, client, start));
@@ -63,7 +62,7 @@ TEST_CASE("one tick of clock skew into the future is accepted, two are not") {
 
 TEST_CASE("validity survives the 16-bit tick wrapping around") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(203, 0, 113, 9);
+  const IpAddress client = V4(203, 0, 113, 9);
   // The last tick before the counter wraps to 0.
   const int64_t before_wrap = (int64_t{65535} + 65536 * 1000) * 16;
   const uint64_t id = ids.Mint(client, before_wrap);
@@ -79,7 +78,7 @@ TEST_CASE("an id is refused one wrap of the 16-bit tick later, and every wrap af
   // The wire keeps only 16 bits of the tick; the MAC covers all 64, so an id minted at T
   // is not valid again at T + 65,536 ticks (where its 16 wire bits come round again).
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(192, 0, 2, 44);
+  const IpAddress client = V4(192, 0, 2, 44);
   const int64_t minted = (kNow / 16) * 16;
   const uint64_t id = ids.Mint(client, minted);
   REQUIRE(ids.Valid(id, client, minted));
@@ -99,7 +98,7 @@ TEST_CASE("an id is refused one wrap of the 16-bit tick later, and every wrap af
 
 TEST_CASE("across the wrap of the 16-bit tick, an id lives its full life, no more") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(198, 51, 100, 77);
+  const IpAddress client = V4(198, 51, 100, 77);
   // Every tick from 9 before a wrap to 9 after it: minted there, valid for 8 ticks after
   // and 1 before, refused outside that, whichever side of the wrap each lies on.
   const int64_t wrap_tick = int64_t{65536} * 27000;  // a multiple of 65,536
@@ -118,7 +117,7 @@ TEST_CASE("across the wrap of the 16-bit tick, an id lives its full life, no mor
 
 TEST_CASE("one tick of future tolerance also holds across the wrap") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(203, 0, 113, 200);
+  const IpAddress client = V4(203, 0, 113, 200);
   const int64_t first_of_wrap = int64_t{65536} * 27001 * 16;  // 16-bit tick 0
   // A host one tick ahead minted at tick 0 of the new wrap; we are still at 65535.
   const uint64_t id = ids.Mint(client, first_of_wrap);
@@ -133,7 +132,7 @@ TEST_CASE("one tick of future tolerance also holds across the wrap") {
 TEST_CASE("another key, or any flipped bit, makes an id invalid") {
   ConnectionIds ids = TestIds(1);
   ConnectionIds other = TestIds(2);
-  const ClientAddress client = V4(127, 0, 0, 1);
+  const IpAddress client = V4(127, 0, 0, 1);
   const uint64_t id = ids.Mint(client, kNow);
   CHECK_FALSE(other.Valid(id, client, kNow));
   for (int bit = 0; bit < 64; ++bit) {
@@ -144,7 +143,7 @@ TEST_CASE("another key, or any flipped bit, makes an id invalid") {
 
 TEST_CASE("random ids are refused") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(127, 0, 0, 1);
+  const IpAddress client = V4(127, 0, 0, 1);
   std::mt19937_64 rng(42);
   int accepted = 0;
   for (int i = 0; i < 100000; ++i) accepted += ids.Valid(rng(), client, kNow) ? 1 : 0;
@@ -152,15 +151,15 @@ TEST_CASE("random ids are refused") {
 }
 
 TEST_CASE("a shared secret gives every instance the same ids") {
-  auto a = ConnectionIds::WithSecret("correct horse battery staple");
-  auto b = ConnectionIds::WithSecret("correct horse battery staple");
-  auto c = ConnectionIds::WithSecret("correct horse battery stapler");
-  const ClientAddress client = V4(127, 0, 0, 1);
+  auto a = ConnectionIds::WithSecret("correct horse battery staple").value();
+  auto b = ConnectionIds::WithSecret("correct horse battery staple").value();
+  auto c = ConnectionIds::WithSecret("correct horse battery stapler").value();
+  const IpAddress client = V4(127, 0, 0, 1);
   const uint64_t id = a.Mint(client, kNow);
   CHECK(b.Valid(id, client, kNow));
   CHECK_FALSE(c.Valid(id, client, kNow));
-  auto random1 = ConnectionIds::WithRandomKey();
-  auto random2 = ConnectionIds::WithRandomKey();
+  auto random1 = ConnectionIds::WithRandomKey().value();
+  auto random2 = ConnectionIds::WithRandomKey().value();
   CHECK_FALSE(random2.Valid(random1.Mint(client, kNow), client, kNow));
 }
 
@@ -168,35 +167,40 @@ TEST_CASE("IPv6, and IPv4-mapped IPv6 counts as the IPv4 address") {
   ConnectionIds ids = TestIds();
   std::array<uint8_t, 16> loopback6{};
   loopback6[15] = 1;
-  const ClientAddress v6 = ClientAddress::FromIpv6(loopback6);
-  CHECK(v6.is_v6);
+  const IpAddress v6 = IpAddress::V6(loopback6);
   const uint64_t id6 = ids.Mint(v6, kNow);
   CHECK(ids.Valid(id6, v6, kNow));
   CHECK_FALSE(ids.Valid(id6, V4(127, 0, 0, 1), kNow));
 
+  // A dual-stack socket reports an IPv4 client as ::ffff:127.0.0.1; the address the
+  // worker takes from it (ClientEndpoint) is the IPv4 one, so the ids match.
   std::array<uint8_t, 16> mapped{};
   mapped[10] = 0xff;
   mapped[11] = 0xff;
   mapped[12] = 127;
   mapped[15] = 1;
-  const ClientAddress as_v4 = ClientAddress::FromIpv6(mapped);
-  CHECK_FALSE(as_v4.is_v6);
-  CHECK(ids.Valid(ids.Mint(V4(127, 0, 0, 1), kNow), as_v4, kNow));
-
   sockaddr_storage storage{};
   auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
   in6.sin6_family = AF_INET6;
   std::memcpy(&in6.sin6_addr, mapped.data(), 16);
-  auto from_sockaddr = ClientAddress::FromSockaddr(storage);
-  REQUIRE(from_sockaddr.has_value());
-  CHECK_FALSE(from_sockaddr->is_v6);
-  storage.ss_family = AF_UNIX;
-  CHECK_FALSE(ClientAddress::FromSockaddr(storage).has_value());
+  const std::optional<Endpoint> from_socket = ClientEndpoint(storage);
+  REQUIRE(from_socket.has_value());
+  CHECK(from_socket->address.is_v4());
+  CHECK(ids.Valid(ids.Mint(V4(127, 0, 0, 1), kNow), from_socket->address, kNow));
+  CHECK(ids.Valid(ids.Mint(from_socket->address, kNow), V4(127, 0, 0, 1), kNow));
+}
+
+TEST_CASE("an id depends on the address bytes that count, not the unused ones") {
+  ConnectionIds ids = TestIds();
+  IpAddress with_junk = V4(192, 0, 2, 1);
+  with_junk.bytes[8] = 0xaa;  // bytes past an IPv4 address are never read
+  CHECK(ids.Mint(with_junk, kNow) == ids.Mint(V4(192, 0, 2, 1), kNow));
+  CHECK(ids.Valid(ids.Mint(with_junk, kNow), V4(192, 0, 2, 1), kNow));
 }
 
 TEST_CASE("minting and checking allocate nothing") {
   ConnectionIds ids = TestIds();
-  const ClientAddress client = V4(127, 0, 0, 1);
+  const IpAddress client = V4(127, 0, 0, 1);
   testing::AllocationScope scope;
   const uint64_t id = ids.Mint(client, kNow);
   const bool valid = ids.Valid(id, client, kNow);

@@ -8,22 +8,32 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
+#include "server/common/access_list.h"
+#include "server/common/clock.h"
+#include "server/swarm/torrent_store.h"
+#include "server/tracker/tracker.h"
 #include "testing/alloc_counter.h"
 
 namespace reef::udp {
 namespace {
 
-class FakeClock final : public TrackerClock {
- public:
-  int64_t WallSeconds() const override { return wall; }
-  int64_t MonotonicSeconds() const override { return monotonic; }
-  int64_t wall = 1795660000;
-  int64_t monotonic = 1000;
+// The options of both layers the tests set: the core's and UDP's own.
+struct TestOptions {
+  int32_t announce_interval_s = 1800;
+  uint32_t max_response_peers = 50;
+  size_t max_scrape_hashes = kMaxScrapeHashes;
+  bool reply_to_bad_connection_id = false;
 };
+
+// The reasons a client is sent, as BEP 15 error messages.
+constexpr std::string_view kReasonPortZero = "port must be 1-65535";
+constexpr std::string_view kReasonNotAllowed = "info_hash not allowed on this tracker";
+constexpr std::string_view kReasonTooManyHashes = "too many info hashes in one scrape";
 
 sockaddr_storage V4(const char* ip, uint16_t port) {
   sockaddr_storage s{};
@@ -50,15 +60,21 @@ InfoHash Hash(uint8_t seed) {
 }
 
 struct Fixture {
-  explicit Fixture(TrackerOptions options = {}, AccessListMode mode = AccessListMode::kOff)
-      : store({.shards = 4, .max_response_peers = 50, .peer_inactivity_timeout_s = 1200}),
+  explicit Fixture(TestOptions options = {}, AccessListMode mode = AccessListMode::kOff)
+      : store(swarm::TorrentStore::Create(
+                  {.shards = 4, .max_response_peers = 50, .peer_inactivity_timeout_s = 1200})
+                  .value()),
         access(mode),
-        ids(ConnectionIds::WithSecret("test")),
-        tracker(options, store, access, ids, clock, 7) {}
+        ids(ConnectionIds::WithSecret("test").value()),
+        core({.announce_interval_s = options.announce_interval_s,
+              .max_response_peers = options.max_response_peers,
+              .max_scrape_hashes = options.max_scrape_hashes},
+             store, access, clock, 7),
+        tracker({.reply_to_bad_connection_id = options.reply_to_bad_connection_id}, core, ids) {}
 
   // Sends one datagram; returns the reply (empty for silence).
   std::vector<uint8_t> SendBytes(const sockaddr_storage& from, std::span<const uint8_t> datagram) {
-    std::vector<uint8_t> reply(UdpTracker::MaxReplySize({}) + 1024);
+    std::vector<uint8_t> reply(UdpTracker::MaxReplySize(tracker::Options{}) + 1024);
     reply.resize(tracker.Handle(from, datagram, reply));
     return reply;
   }
@@ -93,6 +109,7 @@ struct Fixture {
   swarm::TorrentStore store;
   AccessList access;
   ConnectionIds ids;
+  tracker::Tracker core;
   UdpTracker tracker;
 };
 
@@ -113,7 +130,7 @@ TEST_CASE("connect, announce: two peers find each other; scrape counts them") {
   REQUIRE(first.ok());
   const auto& r1 = std::get<AnnounceResponse>(first.value());
   CHECK(r1.transaction_id == 0x1234);
-  CHECK(r1.interval == TrackerOptions{}.announce_interval_s);
+  CHECK(r1.interval == TestOptions{}.announce_interval_s);
   CHECK(r1.seeders == 1);
   CHECK(r1.leechers == 0);
   CHECK(r1.peers.empty());  // never the requester itself
@@ -172,7 +189,7 @@ TEST_CASE("a forged, expired or other address's connection id is never served") 
   // Someone else's.
   CHECK(f.Send(V4("10.0.0.9", 1), Request(f.Announce(id, 1, 6881, 0))).empty());
   // Expired: 9 ticks later.
-  f.clock.wall += 16 * 9 + 15;
+  f.clock.SetWall(f.clock.WallSeconds() + 16 * 9 + 15);
   CHECK(f.Send(client, Request(f.Announce(id, 1, 6881, 0))).empty());
   CHECK(f.tracker.stats().bad_connection_ids.load() == 3);
   CHECK(f.store.Scrape(Hash(1)).seeders == 0);  // none of them reached the store

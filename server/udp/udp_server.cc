@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
 #include "server/udp/connection_id.h"
@@ -20,25 +19,22 @@ namespace {
 
 // What every UDP worker shares; kept alive by each worker's shared_ptr.
 struct Shared {
-  Shared(ConnectionIds connection_ids, std::shared_ptr<const AccessList> list,
-         std::shared_ptr<swarm::TorrentStore> torrent_store)
-      : ids(connection_ids), access_list(std::move(list)), store(std::move(torrent_store)) {}
+  Shared(ConnectionIds connection_ids, const tracker::Shared& tracker_core)
+      : ids(connection_ids), core(tracker_core) {}
   const ConnectionIds ids;
-  const TrackerClock clock;
-  const std::shared_ptr<const AccessList> access_list;
-  const std::shared_ptr<swarm::TorrentStore> store;
+  const tracker::Shared core;  // holds the store and the access list
 };
 
 class UdpWorker final : public Worker {
  public:
   UdpWorker(std::string name, std::shared_ptr<Shared> shared, std::vector<int> sockets,
-            std::unique_ptr<UdpEventLoop> loop, const TrackerOptions& options, int cpu)
+            std::unique_ptr<UdpEventLoop> loop, const UdpOptions& options, int cpu)
       : Worker(std::move(name)),
         shared_(std::move(shared)),
         sockets_(std::move(sockets)),
         loop_(std::move(loop)),
-        tracker_(options, *shared_->store, *shared_->access_list, shared_->ids, shared_->clock,
-                 RandomSeed()),
+        core_(shared_->core, RandomSeed()),
+        tracker_(options, core_, shared_->ids),
         cpu_(cpu) {}
 
   ~UdpWorker() override {
@@ -46,7 +42,8 @@ class UdpWorker final : public Worker {
   }
 
   const LoopStats& loop_stats() const { return loop_->stats(); }
-  const TrackerStats& tracker_stats() const { return tracker_.stats(); }
+  const UdpStats& udp_stats() const { return tracker_.stats(); }
+  const tracker::Counters& core_counters() const { return core_.counters(); }
 
   absl::Status Run(const StopSignal& stop) override {
     if (cpu_ >= 0) {
@@ -54,14 +51,26 @@ class UdpWorker final : public Worker {
     }
     absl::Status status = loop_->Run(sockets_, stop.fd(), tracker_);
     const LoopStats& io = loop_->stats();
-    const TrackerStats& t = tracker_.stats();
+    const UdpStats& u = tracker_.stats();
+    const tracker::CountersSnapshot c = core_.counters().Snapshot();
+    using tracker::Action;
+    using tracker::Protocol;
+    using tracker::Refusal;
     REEF_LOG(Info) << "datagrams received " << io.received.load() << ", sent " << io.sent.load()
                    << ", oversized " << io.oversized.load() << ", send errors "
                    << io.send_errors.load() + io.send_dropped.load() << "; connects "
-                   << t.connects.load() << ", announces " << t.announces.load() << ", scrapes "
-                   << t.scrapes.load() << ", errors sent " << t.errors_sent.load()
-                   << ", bad connection ids " << t.bad_connection_ids.load() << ", dropped "
-                   << t.dropped.load();
+                   << u.connects.load() << ", announces "
+                   << c.Served(Protocol::kUdp, Action::kAnnounce) << ", scrapes "
+                   << c.Served(Protocol::kUdp, Action::kScrape) << ", errors sent "
+                   << u.errors_sent.load() << ", bad connection ids "
+                   << u.bad_connection_ids.load() << ", dropped " << u.dropped.load()
+                   << "; refused: " << tracker::RefusalName(Refusal::kPortZero) << " "
+                   << c.Refusals(Refusal::kPortZero) << ", "
+                   << tracker::RefusalName(Refusal::kNotAllowed) << " "
+                   << c.Refusals(Refusal::kNotAllowed) << ", "
+                   << tracker::RefusalName(Refusal::kTooManyHashes) << " "
+                   << c.Refusals(Refusal::kTooManyHashes) << "; info hashes hidden from scrapes "
+                   << c.hidden_info_hashes[static_cast<size_t>(Protocol::kUdp)];
     return status;
   }
 
@@ -75,6 +84,7 @@ class UdpWorker final : public Worker {
   const std::shared_ptr<Shared> shared_;
   const std::vector<int> sockets_;
   const std::unique_ptr<UdpEventLoop> loop_;
+  tracker::Tracker core_;
   UdpTracker tracker_;
   const int cpu_;
 };
@@ -85,24 +95,19 @@ void CloseAll(const std::vector<int>& fds) {
 
 }  // namespace
 
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const SwarmConfig& swarm_config,
-                                           std::shared_ptr<const AccessList> access_list,
-                                           std::shared_ptr<swarm::TorrentStore> store) {
-  auto shared = std::make_shared<Shared>(
-      udp.connection_id_secret.empty() ? ConnectionIds::WithRandomKey()
-                                       : ConnectionIds::WithSecret(udp.connection_id_secret),
-      std::move(access_list), std::move(store));
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::Shared& core) {
+  absl::StatusOr<ConnectionIds> ids = udp.connection_id_secret.empty()
+                                          ? ConnectionIds::WithRandomKey()
+                                          : ConnectionIds::WithSecret(udp.connection_id_secret);
+  if (!ids.ok()) return ids.status();
+  auto shared = std::make_shared<Shared>(*ids, core);
 
-  TrackerOptions options;
-  options.announce_interval_s =
-      static_cast<int32_t>(absl::ToInt64Seconds(swarm_config.announce_interval));
-  options.max_response_peers = static_cast<uint32_t>(swarm_config.max_response_peers);
-  options.max_scrape_hashes = static_cast<size_t>(swarm_config.max_scrape_hashes);
+  UdpOptions options;
   options.reply_to_bad_connection_id = udp.error_on_bad_connection_id;
 
   LoopOptions loop_options;
   loop_options.max_datagram_bytes = static_cast<size_t>(udp.max_datagram_size);
-  loop_options.max_reply_bytes = UdpTracker::MaxReplySize(options);
+  loop_options.max_reply_bytes = UdpTracker::MaxReplySize(core.options);
 
   SocketOptions socket_options;
   socket_options.receive_buffer_bytes = static_cast<size_t>(udp.receive_buffer_size);
@@ -155,7 +160,8 @@ absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const SwarmConf
     auto worker = std::make_unique<UdpWorker>(name, shared, std::move(sockets), std::move(loop),
                                               options, cpu);
     out.loop_stats.push_back(&worker->loop_stats());
-    out.tracker_stats.push_back(&worker->tracker_stats());
+    out.udp_stats.push_back(&worker->udp_stats());
+    out.core_counters.push_back(&worker->core_counters());
     out.workers.push_back(std::move(worker));
   }
   REEF_LOG(Info) << "udp: " << udp.socket_workers << " socket worker(s), "

@@ -1,9 +1,10 @@
 // The UDP tracker's workers, built from the configuration.
 //
 // For each of udp.socket_workers workers: one SO_REUSEPORT socket per udp.listen address
-// (so the kernel spreads clients across workers), the event loop udp.backend names, and a
-// UdpTracker over the shared swarm store. Everything that can fail at start (binding,
-// io_uring support) fails here, on the main thread, before privileges are dropped.
+// (so the kernel spreads clients across workers), the event loop udp.backend names, its
+// own tracker core over the shared store, and a UdpTracker (BEP 15 <-> core). Everything
+// that can fail at start (binding, io_uring support, the connection id key) fails here,
+// on the main thread, before privileges are dropped.
 #ifndef REEF_SERVER_UDP_UDP_SERVER_H_
 #define REEF_SERVER_UDP_UDP_SERVER_H_
 
@@ -11,10 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/common/access_list.h"
 #include "server/common/worker.h"
-#include "server/swarm/swarm_config.h"
-#include "server/swarm/torrent_store.h"
+#include "server/tracker/tracker.h"
 #include "server/udp/event_loop.h"
 #include "server/udp/tracker.h"
 #include "server/udp/udp_config.h"
@@ -29,12 +28,12 @@ struct UdpWorkers {
   std::vector<SocketAddress> bound;
   // Each worker's counters, valid while its worker lives (for metrics and tests).
   std::vector<const LoopStats*> loop_stats;
-  std::vector<const TrackerStats*> tracker_stats;
+  std::vector<const UdpStats*> udp_stats;
+  std::vector<const tracker::Counters*> core_counters;
 };
 
-absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const SwarmConfig& swarm_config,
-                                           std::shared_ptr<const AccessList> access_list,
-                                           std::shared_ptr<swarm::TorrentStore> store);
+// Reads the [udp] section; what the announce and scrape rules need comes in `core`.
+absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::Shared& core);
 
 }  // namespace reef::udp
 

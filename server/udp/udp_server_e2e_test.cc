@@ -129,7 +129,7 @@ void RunScenario(UdpBackend backend, bool ipv6) {
             .has_value());
   CHECK(server.Stop().ok());
   uint64_t bad_ids = 0;
-  for (const TrackerStats* stats : server.tracker_stats()) bad_ids += stats->bad_connection_ids.load();
+  for (const UdpStats* stats : server.udp_stats()) bad_ids += stats->bad_connection_ids.load();
   CHECK(bad_ids == 1);
 }
 

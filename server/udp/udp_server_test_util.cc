@@ -11,7 +11,7 @@
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
 #include "server/common/seccomp.h"
-#include "server/swarm/torrent_store.h"
+#include "server/protocol_workers.h"
 
 namespace reef::udp::testing {
 
@@ -25,15 +25,13 @@ Config TestServer::LoopbackConfig(UdpBackend backend, int workers) {
 
 TestServer::TestServer(const Config& config)
     : access_list_(std::make_shared<AccessList>(config.access_list.mode)) {
-  swarm::StoreConfig store_config;
-  store_config.shards = static_cast<size_t>(config.swarm.shards);
-  store_config.max_response_peers = static_cast<uint32_t>(config.swarm.max_response_peers);
-  auto store = std::make_shared<swarm::TorrentStore>(store_config);
-  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config.udp, config.swarm, access_list_, store);
+  absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config.swarm, access_list_);
+  REQUIRE_MESSAGE(core.ok(), core.status().ToString());
+  absl::StatusOr<UdpWorkers> built = BuildUdpWorkers(config.udp, *core);
   REQUIRE_MESSAGE(built.ok(), built.status().ToString());
   bound_ = built->bound;
   loop_stats_ = built->loop_stats;
-  tracker_stats_ = built->tracker_stats;
+  udp_stats_ = built->udp_stats;
   // Each worker runs under the seccomp filter the reef binary installs (on its own
   // thread only, so the test's clients are not filtered).
   for (auto& worker : built->workers) supervisor_.Add(WithSeccompFilter(std::move(worker)));

@@ -30,7 +30,7 @@ class TestServer {
   const SocketAddress& v6() const { return bound_.at(1); }
   // Sum over workers.
   uint64_t DatagramsReceived() const;
-  const std::vector<const TrackerStats*>& tracker_stats() const { return tracker_stats_; }
+  const std::vector<const UdpStats*>& udp_stats() const { return udp_stats_; }
   // Stops the server and returns what Supervisor::Run returned.
   absl::Status Stop();
 
@@ -38,7 +38,7 @@ class TestServer {
   std::shared_ptr<AccessList> access_list_;
   std::vector<SocketAddress> bound_;
   std::vector<const LoopStats*> loop_stats_;
-  std::vector<const TrackerStats*> tracker_stats_;
+  std::vector<const UdpStats*> udp_stats_;
   Supervisor supervisor_;
   std::thread thread_;
   absl::Status status_;
