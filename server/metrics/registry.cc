@@ -3,23 +3,9 @@
 #include <utility>
 
 #include "server/common/log.h"
-#include "server/common/stop_signal.h"
 #include "server/common/strings.h"
 
 namespace reef::metrics {
-namespace {
-
-class Monotonic final : public Clock {
- public:
-  absl::Duration Now() const override { return MonotonicNow(); }
-};
-
-}  // namespace
-
-const Clock& MonotonicClock() {
-  static const Monotonic clock;
-  return clock;
-}
 
 void SeriesExpiry::Apply(Exposition& exposition, absl::Duration now) {
   ++generation_;
@@ -62,7 +48,7 @@ Exposition Registry::Collect() {
   MutexLock lock(&mu_);
   Exposition exposition;
   for (Collector& collector : collectors_) collector(exposition);
-  expiry_.Apply(exposition, clock_.Now());
+  expiry_.Apply(exposition, absl::Seconds(clock_.MonotonicSeconds()));
   if (!exposition.status().ok() && !logged_problem_) {
     logged_problem_ = true;
     REEF_LOG(Error) << "metrics: left out of the export: " << exposition.status();

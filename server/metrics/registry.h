@@ -26,19 +26,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
+#include "server/common/clock.h"
 #include "server/common/mutex.h"
 #include "server/metrics/exposition.h"
 
 namespace reef::metrics {
-
-// Monotonic time, injectable for tests.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual absl::Duration Now() const = 0;
-};
-// CLOCK_MONOTONIC (MonotonicNow()).
-const Clock& MonotonicClock();
 
 // Remembers when each series of the expiring families was last seen.
 class SeriesExpiry {
@@ -73,7 +65,8 @@ class Registry {
  public:
   using Collector = absl::AnyInvocable<void(Exposition&)>;
 
-  explicit Registry(RegistryOptions options = {}, const Clock& clock = MonotonicClock());
+  // Ages are measured on `clock`'s monotonic seconds (a FakeClock in tests).
+  explicit Registry(RegistryOptions options = {}, const Clock& clock = SystemClock());
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 

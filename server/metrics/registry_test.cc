@@ -2,21 +2,12 @@
 
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "server/metrics/counters.h"
 
 namespace reef::metrics {
 namespace {
-
-class FakeClock final : public Clock {
- public:
-  absl::Duration Now() const override { return now; }
-  absl::Duration now = absl::Hours(1);
-};
 
 constexpr FamilyInfo kClients = {
     .name = "reef_peer_clients",
@@ -62,20 +53,20 @@ TEST_CASE("a gauge series at zero leaves the export after stale_after, and comes
   const std::string qb = "reef_peer_clients{client=\"qBittorrent\"}";
   CHECK(Has(registry.Render(), qb + " 3\n"));
   qbittorrent = 0;  // its last peer left
-  clock.now += absl::Minutes(1);
+  clock.Advance(60);
   CHECK(Has(registry.Render(), qb + " 0\n"));  // a change: seen now, at +1 min
-  clock.now += absl::Minutes(5);
+  clock.Advance(300);
   CHECK(Has(registry.Render(), qb + " 0\n"));  // zero and unchanged: not seen
-  clock.now += absl::Minutes(5);                // exactly stale_after since last seen
+  clock.Advance(300);  // exactly stale_after since last seen
   CHECK(Has(registry.Render(), qb + " 0\n"));
-  clock.now += absl::Seconds(1);                // just past it
+  clock.Advance(1);    // just past it
   std::string text = registry.Render();
   CHECK_FALSE(Has(text, qb));
   CHECK(Has(text, "reef_peer_clients{client=\"Transmission\"} 2\n"));  // non-zero: seen
   CHECK(Has(text, "reef_torrents 0\n"));
   CHECK(Has(text, "# TYPE reef_peer_clients gauge"));
   qbittorrent = 1;  // a qBittorrent peer again
-  clock.now += absl::Hours(5);
+  clock.Advance(18000);
   CHECK(Has(registry.Render(), qb + " 1\n"));
 }
 
@@ -86,15 +77,15 @@ TEST_CASE("a counter series that stops changing leaves after stale_after") {
   registry.AddCollector([&](Exposition& out) { out.Add(kErrors, {{"reason", "x"}}, errors); });
   const std::string series = "reef_errors_total{reason=\"x\"} ";
   CHECK(Has(registry.Render(), series + "5\n"));
-  clock.now += absl::Seconds(50);
+  clock.Advance(50);
   errors = 6;  // changed: seen now
   CHECK(Has(registry.Render(), series + "6\n"));
-  clock.now += absl::Seconds(60);
+  clock.Advance(60);
   CHECK(Has(registry.Render(), series + "6\n"));
-  clock.now += absl::Seconds(1);
+  clock.Advance(1);
   CHECK_FALSE(Has(registry.Render(), series));
   errors = 7;  // changes again: back with its whole count
-  clock.now += absl::Seconds(1);
+  clock.Advance(1);
   CHECK(Has(registry.Render(), series + "7\n"));
 }
 
@@ -107,15 +98,15 @@ TEST_CASE("the schedule ages series without a scrape; what is no longer reported
     if (report) out.Add(kErrors, {{"reason", "x"}}, errors);
   });
   registry.Expire();  // seen at t
-  clock.now += absl::Seconds(30);
+  clock.Advance(30);
   errors = 2;
   registry.Expire();  // changed at t+30, with no scrape in between
-  clock.now += absl::Seconds(45);
+  clock.Advance(45);
   CHECK(Has(registry.Render(), "reef_errors_total{reason=\"x\"} 2\n"));  // 45 s since seen
   report = false;
   registry.Expire();
   report = true;  // reported again after a gap: a new series, seen now
-  clock.now += absl::Seconds(59);
+  clock.Advance(59);
   CHECK(Has(registry.Render(), "reef_errors_total{reason=\"x\"} 2\n"));
 }
 
@@ -129,50 +120,6 @@ TEST_CASE("SeriesExpiry remembers only the series currently reported") {
     expiry.Apply(out, absl::Seconds(round));
     CHECK(expiry.tracked() == 100);
   }
-}
-
-enum class TestCounter { kA, kB, kCount };
-
-TEST_CASE("per-worker counters: each worker adds to its own block, the exporter sums") {
-  PerWorker<CounterArray<TestCounter>> counters;
-  constexpr int kWorkers = 4;
-  constexpr uint64_t kAdds = 20000;
-  std::vector<CounterArray<TestCounter>*> blocks;
-  for (int i = 0; i < kWorkers; ++i) blocks.push_back(&counters.Add());
-  CHECK(reinterpret_cast<uintptr_t>(blocks[0]) % kCacheLineBytes == 0);
-  std::atomic<bool> done{false};
-  // The exporter reads while the workers write (TSan checks that this is race-free).
-  std::thread exporter([&] {
-    uint64_t last = 0;
-    while (!done.load()) {
-      const uint64_t now = counters.Sum(TestCounter::kA);
-      CHECK(now >= last);  // each block only grows, so the sum never goes back
-      last = now;
-    }
-  });
-  std::vector<std::thread> workers;
-  for (int i = 0; i < kWorkers; ++i) {
-    workers.emplace_back([block = blocks[static_cast<size_t>(i)]] {
-      for (uint64_t n = 0; n < kAdds; ++n) (*block)[TestCounter::kA].Add();
-      (*block)[TestCounter::kB].Add(7);
-    });
-  }
-  for (std::thread& t : workers) t.join();
-  done = true;
-  exporter.join();
-  CHECK(counters.Sum(TestCounter::kA) == kWorkers * kAdds);
-  CHECK(counters.Sum(TestCounter::kB) == kWorkers * 7);
-  CHECK(counters.size() == kWorkers);
-}
-
-TEST_CASE("OwnedGauge sets, adds and keeps a maximum") {
-  OwnedGauge gauge;
-  gauge.Set(5);
-  gauge.Add(-7);
-  CHECK(gauge.value() == -2);
-  gauge.SetMax(3);
-  gauge.SetMax(1);
-  CHECK(gauge.value() == 3);
 }
 
 }  // namespace
