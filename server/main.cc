@@ -9,12 +9,14 @@
 //      what depends on the machine (access-list file, user, CPUs): any problem is exit 2;
 //   3. the access list, loaded once (a broken file at start is exit 2);
 //   4. the protocol workers (BuildProtocolWorkers, the one place protocols plug in), which
-//      bind their sockets now, while reef may still be root;
+//      bind their sockets now, while reef may still be root; then the snapshot of the
+//      swarms is loaded into their store ([snapshot]), and the metrics listener is bound;
 //   5. drop privileges, if configured;
 //   6. the seccomp filter (seccomp.h): every thread, those running and those to come, may
 //      make only the system calls serving needs;
 //   7. the supervisor runs every worker until SIGTERM/SIGINT (exit 0) or a failure (exit 1;
-//      3 if a worker would not stop).
+//      3 if a worker would not stop); after a clean stop, with every worker joined, the
+//      snapshot is written.
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,15 +30,22 @@
 
 #include "server/common/access_list.h"
 #include "server/common/fatal.h"
+#include "server/common/clock.h"
 #include "server/common/log.h"
+#include "server/common/periodic.h"
 #include "server/common/privileges.h"
 #include "server/common/seccomp.h"
 #include "server/common/supervisor.h"
 #include "server/config.h"
 #include "server/metrics/metrics_server.h"
 #include "server/metrics/process_metrics.h"
+#include "server/metrics/peer_census.h"
 #include "server/metrics/registry.h"
+#include "server/metrics/stats_source.h"
+#include "server/metrics/store_metrics.h"
+#include "server/metrics/worker_metrics.h"
 #include "server/protocol_workers.h"
+#include "server/snapshot/store_snapshot.h"
 
 #ifdef REEF_TEST_HOOKS
 #include "server/test_hooks.h"
@@ -179,18 +188,34 @@ int CheckConfig(const std::string& path) {
   return fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
 
+// [snapshot]: the directory the snapshot is written in (opened now, before the seccomp
+// filter), with the last run's swarms loaded into the store; nullopt when reef runs
+// without one (logged: off, or the default directory is not usable). An error if the
+// directory cannot be opened.
+absl::StatusOr<std::optional<snapshot::SnapshotDirectory>> LoadSnapshot(
+    const Config& config, const ServerObservables& observed) {
+  std::string why_not;
+  if (observed.store == nullptr) return std::nullopt;
+  if (!SnapshotInUse(config.snapshot, config.privileges, &why_not)) {
+    REEF_LOG(Info) << "snapshot: none (" << why_not << "); swarms are lost at a restart";
+    return std::nullopt;
+  }
+  absl::StatusOr<snapshot::SnapshotDirectory> directory =
+      snapshot::SnapshotDirectory::Open(config.snapshot.path);
+  if (!directory.ok()) return directory.status();
+  snapshot::Options options;
+  options.path = config.snapshot.path;
+  options.peer_timeout_s = observed.store->config().peer_inactivity_timeout_s;
+  snapshot::LoadIntoStore(options, SystemClock(), *observed.store);
+  return std::optional<snapshot::SnapshotDirectory>(*std::move(directory));
+}
+
 int Serve(const Config& config, std::string_view config_source, absl::Time start) {
   REEF_LOG(Info) << "reef starting (pid " << getpid() << ") with " << config_source;
 
-  // Metrics: the registry every part adds its collector to, and its listener, bound now.
+  // Metrics: the registry every part adds its collector to.
   metrics::Registry registry({.stale_after = config.metrics.stale_series});
   metrics::AddProcessCollector(registry, start);
-  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
-      metrics::BuildMetricsServer(config.metrics, registry);
-  if (!metrics_server.ok()) {
-    REEF_LOG(Error) << "cannot start: " << metrics_server.status();
-    return kExitFailure;
-  }
 
   // The access list: loaded now, so that a broken file stops reef before it serves.
   auto access_list = std::make_shared<AccessList>(config.access_list.mode);
@@ -212,11 +237,63 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   }
 
   // Protocol workers: the one place protocols plug in (server/protocol_workers.cc).
-  ServerContext context{config, access_list};
+  ServerObservables observed;
+  ServerContext context{config, access_list, &observed, nullptr};
+  std::unique_ptr<metrics::PeerClientCensus> census;
+  if (config.metrics.enabled && config.metrics.peer_clients) {
+    census = std::make_unique<metrics::PeerClientCensus>(
+        static_cast<size_t>(config.swarm.shards),
+        static_cast<size_t>(config.metrics.peer_client_max_series));
+    context.after_cleaning = [census = census.get()](const swarm::TorrentStore& store,
+                                                     size_t shard, int64_t now) {
+      metrics::PeerClientCensus::Tally tally = census->NewTally();
+      store.VisitShard(
+          shard, now, [](const swarm::StoredTorrent&) {},
+          [&tally](const swarm::StoredPeer& peer) { tally.Add(PeerId(peer.peer_id)); });
+      census->Replace(shard, std::move(tally));
+    };
+    registry.AddCollector([census = census.get()](metrics::Exposition& out) {
+      census->Collect(out);
+    });
+  }
   absl::StatusOr<std::vector<std::unique_ptr<Worker>>> protocol_workers =
       BuildProtocolWorkers(context);
   if (!protocol_workers.ok()) {
     REEF_LOG(Error) << "cannot start: " << protocol_workers.status();
+    return kExitFailure;
+  }
+
+  // The swarms of the last run, before any worker serves ([snapshot]).
+  std::optional<snapshot::SnapshotDirectory> snapshot_directory;
+  if (absl::StatusOr<std::optional<snapshot::SnapshotDirectory>> opened =
+          LoadSnapshot(config, observed);
+      !opened.ok()) {
+    REEF_LOG(Error) << "cannot start: " << opened.status();
+    return kExitFailure;
+  } else {
+    snapshot_directory = *std::move(opened);
+  }
+
+  // The metrics listener, with the statistics page, bound now.
+  if (observed.store != nullptr) metrics::AddStoreCollector(registry, observed.store);
+  metrics::AddWorkerCollector(registry, observed);
+  std::vector<tracker::Protocol> served;
+  if (config.udp.enabled) served.push_back(tracker::Protocol::kUdp);
+  metrics::StatsSource stats(observed, start, served,
+                             metrics::AnnounceUrls(observed.udp_bound, config.metrics.public_host),
+                             config.metrics.homepage);
+  std::vector<metrics::MetricsServerOptions::Page> pages;
+  if (config.metrics.stats_page) {
+    pages.push_back({config.metrics.stats_path, "text/html; charset=utf-8",
+                     [&stats] { return metrics::RenderStatsHtml(stats.Data(absl::Now())); }});
+    pages.push_back({config.metrics.stats_path + ".json", "application/json",
+                     [&stats] { return metrics::RenderStatsJson(stats.Data(absl::Now())); }});
+  }
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+      metrics::BuildMetricsServer(config.metrics, registry, std::move(pages),
+                                  [&stats](absl::Duration now) { stats.Sample(now); });
+  if (!metrics_server.ok()) {
+    REEF_LOG(Error) << "cannot start: " << metrics_server.status();
     return kExitFailure;
   }
 
@@ -260,6 +337,15 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
     supervisor.Add(std::move(worker));
   }
   if (*metrics_server != nullptr) supervisor.Add(*std::move(metrics_server));
+  if (snapshot_directory.has_value() && config.snapshot.interval > absl::ZeroDuration()) {
+    supervisor.Add(std::make_unique<PeriodicWorker>(
+        "snapshot", config.snapshot.interval,
+        [&snapshot_directory, store = observed.store](PeriodicWorker::Reason) {
+          // A failed write is logged and the previous file kept; serving goes on.
+          (void)snapshot::WriteFromStore(*snapshot_directory, *store, SystemClock());
+          return absl::OkStatus();
+        }));
+  }
 #ifdef REEF_TEST_HOOKS
   if (absl::Status added = test_hooks::AddWorkersFromEnvironment(supervisor); !added.ok()) {
     REEF_LOG(Error) << added;
@@ -271,11 +357,14 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   // io_uring rings made, the access list read): from here on, only the system calls on
   // the seccomp allow-list (seccomp.h).
   if (config.privileges.seccomp) {
-    if (absl::Status installed = InstallSeccompFilter(SeccompScope::kProcess); !installed.ok()) {
+    SeccompOptions seccomp;
+    if (snapshot_directory.has_value()) seccomp.writable_directory = snapshot_directory->fd();
+    if (absl::Status installed = InstallSeccompFilter(SeccompScope::kProcess, seccomp);
+        !installed.ok()) {
       REEF_LOG(Error) << "cannot install the seccomp filter: " << installed;
       return kExitFailure;
     }
-    REEF_LOG(Info) << "seccomp: " << SeccompAllowedCalls().size()
+    REEF_LOG(Info) << "seccomp: " << SeccompAllowedCalls(seccomp).size()
                    << " system calls allowed; any other ends reef (exit 1, naming the call)";
   } else {
     REEF_LOG(Warn) << "seccomp: off ([privileges] seccomp = false)";
@@ -284,6 +373,11 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   absl::Status status = supervisor.Run();
   if (!status.ok()) {
     REEF_LOG(Error) << "reef stopped: " << status;
+    return kExitFailure;
+  }
+  // Every worker has stopped: nothing changes the store while it is written.
+  if (snapshot_directory.has_value() &&
+      !snapshot::WriteFromStore(*snapshot_directory, *observed.store, SystemClock()).ok()) {
     return kExitFailure;
   }
   REEF_LOG(Info) << "reef stopped";

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -22,6 +23,7 @@
 #include "server/common/sanitizers.h"
 #include "server/config.h"
 #include "server/common/subprocess_for_test.h"
+#include "server/udp/udp_server_test_util.h"
 
 namespace reef {
 namespace {
@@ -475,6 +477,142 @@ TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one
   } else {
     MESSAGE("127.0.0.1:9469 is held by another process: the default-address case is not run");
   }
+}
+
+// ---- [snapshot]: the swarms across a restart, through the binary ----------------------
+
+// The UDP port of reef's "udp: listening on 127.0.0.1:PORT" line.
+uint16_t UdpPort(Subprocess& reef) {
+  const std::string needle = "udp: listening on 127.0.0.1:";
+  REQUIRE_MESSAGE(reef.WaitForStderr(needle, kStartLimit), reef.stderr_text());
+  const std::string& log = reef.stderr_text();
+  return static_cast<uint16_t>(std::stoi(log.substr(log.find(needle) + needle.size())));
+}
+
+constexpr uint8_t kSwarmHash = 0x5a;
+
+InfoHash SwarmHash() {
+  std::array<uint8_t, 20> bytes;
+  bytes.fill(kSwarmHash);
+  return InfoHash(bytes);
+}
+
+// Announces from 127.0.0.1 with announced port `port` (each port is a peer of its own);
+// the peers in the answer, by port.
+std::vector<uint16_t> UdpAnnounce(udp::testing::TestClient& client, uint64_t connection_id,
+                                  uint16_t port, int64_t left, udp::AnnounceEvent event) {
+  udp::AnnounceRequest announce;
+  announce.connection_id = connection_id;
+  announce.transaction_id = port;
+  announce.info_hash = SwarmHash();
+  announce.peer_id = *PeerId::FromString("-qB4500-" + std::to_string(100000000000 + port));
+  announce.left = left;
+  announce.event = event;
+  announce.port = port;
+  std::vector<uint8_t> storage;
+  std::optional<udp::Response> reply = client.Exchange(announce, &storage);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<udp::AnnounceResponse>(*reply));
+  std::vector<uint16_t> ports;
+  const udp::PeerList& peers = std::get<udp::AnnounceResponse>(*reply).peers;
+  for (size_t i = 0; i < peers.size(); ++i) ports.push_back(peers[i].port);
+  std::sort(ports.begin(), ports.end());
+  return ports;
+}
+
+udp::TorrentStats UdpScrape(udp::testing::TestClient& client, uint64_t connection_id) {
+  const InfoHash hash = SwarmHash();
+  udp::ScrapeRequest scrape{.connection_id = connection_id,
+                            .transaction_id = 9,
+                            .info_hashes = udp::InfoHashList::FromBytes(hash.bytes()).value()};
+  std::vector<uint8_t> storage;
+  std::optional<udp::Response> reply = client.Exchange(scrape, &storage);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<udp::ScrapeResponse>(*reply));
+  REQUIRE(std::get<udp::ScrapeResponse>(*reply).stats.size() == 1);
+  return std::get<udp::ScrapeResponse>(*reply).stats[0];
+}
+
+struct Served {
+  std::unique_ptr<Subprocess> reef;
+  std::unique_ptr<udp::testing::TestClient> client;
+  uint64_t connection_id = 0;
+  uint16_t metrics_port = 0;
+};
+
+Served StartServing(const std::string& config) {
+  Served served;
+  served.reef = Start({kReef, "--config", config});
+  const uint16_t udp_port = UdpPort(*served.reef);
+  served.metrics_port = MetricsPort(*served.reef);
+  WaitUntilRunning(*served.reef);
+  served.client = std::make_unique<udp::testing::TestClient>(
+      *SocketAddress::Parse("127.0.0.1:" + std::to_string(udp_port)));
+  served.connection_id = served.client->Connect();
+  return served;
+}
+
+TEST_CASE("[snapshot]: announce, SIGTERM, start again: the same peers and counts are back") {
+  const std::string dir = TempPath("snapshot-e2e");
+  mkdir(dir.c_str(), 0700);
+  const std::string path = dir + "/reef.snapshot";
+  unlink(path.c_str());
+  // The default seccomp filter is on: the write at SIGTERM goes through its allow-list.
+  const std::string config =
+      WriteFile("snapshot.toml", std::string(kServeConfig) + "[snapshot]\npath = \"" + path + "\"\n");
+  {
+    Served first = StartServing(config);
+    CHECK(Has(first.reef->stderr_text(), "no snapshot at " + path + ": starting with no swarms"));
+    UdpAnnounce(*first.client, first.connection_id, 1001, 0, udp::AnnounceEvent::kCompleted);
+    UdpAnnounce(*first.client, first.connection_id, 1002, 500, udp::AnnounceEvent::kStarted);
+    UdpAnnounce(*first.client, first.connection_id, 1003, 500, udp::AnnounceEvent::kStarted);
+    CHECK(UdpScrape(*first.client, first.connection_id) ==
+          udp::TorrentStats{.seeders = 1, .completed = 1, .leechers = 2});
+    REQUIRE(first.reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*first.reef) == 0);
+    CHECK(Has(first.reef->stderr_text(), "snapshot " + path + ": wrote 1 torrents and 3 peers"));
+  }
+  {
+    Served second = StartServing(config);
+    CHECK(Has(second.reef->stderr_text(), "snapshot " + path + ": loaded 1 torrents and 3 peers"));
+    CHECK(UdpScrape(*second.client, second.connection_id) ==
+          udp::TorrentStats{.seeders = 1, .completed = 1, .leechers = 2});
+    // A new peer is handed the three from before the restart.
+    CHECK(UdpAnnounce(*second.client, second.connection_id, 1004, 500,
+                      udp::AnnounceEvent::kStarted) == std::vector<uint16_t>{1001, 1002, 1003});
+    // The seeder's completed was counted before the restart: a repeat is not.
+    UdpAnnounce(*second.client, second.connection_id, 1001, 0, udp::AnnounceEvent::kCompleted);
+    CHECK(UdpScrape(*second.client, second.connection_id).completed == 1);
+    const std::string metrics = HttpGet(second.metrics_port, "/metrics");
+    CHECK(Has(metrics, "\nreef_torrents 1\n"));
+    CHECK(Has(metrics, "\nreef_peers{family=\"ipv4\"} 4\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"announce\",family=\"ipv4\"} 2\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"connect\",family=\"ipv4\"} 1\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"scrape\",family=\"ipv4\"} 2\n"));
+    const std::string stats = HttpGet(second.metrics_port, "/stats.json");
+    CHECK(stats.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(Has(stats, "\"torrents\":1"));
+    REQUIRE(second.reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*second.reef) == 0);
+    CHECK(Has(second.reef->stderr_text(), "snapshot " + path + ": wrote 1 torrents and 4 peers"));
+  }
+  // A damaged snapshot: moved aside with the reason, and reef starts empty.
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(40);
+    file.put('\xff');
+  }
+  Served third = StartServing(config);
+  const std::string log = third.reef->stderr_text();
+  CHECK(Has(log, "snapshot " + path + " not loaded: snapshot: checksum mismatch"));
+  CHECK(Has(log, "moved to " + path + ".bad-"));
+  CHECK(Has(log, "starting with no swarms"));
+  CHECK(UdpScrape(*third.client, third.connection_id) == udp::TorrentStats{});
+  REQUIRE(third.reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*third.reef) == 0);
 }
 
 TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so") {

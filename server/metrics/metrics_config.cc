@@ -1,5 +1,7 @@
 #include "server/metrics/metrics_config.h"
 
+#include <cctype>
+
 #include "server/common/strings.h"
 
 namespace reef {
@@ -18,6 +20,36 @@ std::optional<std::string> CheckPath(const std::string& path) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<std::string> CheckHomepage(const std::string& url) {
+  if (url.empty()) return std::nullopt;
+  if (url.size() > kMaxHomepageLength) {
+    return StrCat("must be at most ", kMaxHomepageLength, " characters, got ", url.size());
+  }
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+    return "must start with http:// or https:// (or be empty: no link)";
+  }
+  return config::NoControl(url);
+}
+
+std::optional<std::string> CheckPublicHost(const std::string& host) {
+  if (host.size() > kMaxPublicHostLength) {
+    return StrCat("must be at most ", kMaxPublicHostLength, " characters, got ", host.size());
+  }
+  for (char c : host) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (!(std::isalnum(byte) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']')) {
+      return "must be a host name or an address (letters, digits, . - : [ ])";
+    }
+  }
+  return std::nullopt;
+}
+
+void CheckStatsPath(const MetricsConfig& metrics, config::Problems& problems) {
+  if (metrics.stats_page && metrics.stats_path == metrics.path) {
+    problems.Add("stats_path", "must differ from path (the metrics)");
+  }
 }
 
 void CheckListen(const MetricsConfig& metrics, config::Problems& problems) {
@@ -71,7 +103,20 @@ const config::Section<MetricsConfig>& MetricsSection() {
                        static_cast<int>(metrics::kMaxPeerClientSeries)),
            "Most (client, version) series exported, 1 to 1000: the commonest ones, the rest\n"
            "summed as client=\"other\". Bounds the series a crowd of odd peer ids can make.");
+    s->Key("stats_page", &MetricsConfig::stats_page, config::Bool(),
+           "Serve the statistics page (HTML, no script, no external asset) at stats_path and\n"
+           "the same numbers as JSON at stats_path.json, on the metrics listener: torrents,\n"
+           "peers by family, requests per protocol with their rate over the last minute,\n"
+           "uptime, version, the tracker's announce URLs.");
+    s->Key("stats_path", &MetricsConfig::stats_path, config::String(&CheckPath),
+           "Where the statistics page is; its JSON is at this path plus \".json\".");
+    s->Key("public_host", &MetricsConfig::public_host, config::String(&CheckPublicHost),
+           "The host name clients use to reach this tracker, for the announce URLs the page\n"
+           "shows (udp://HOST:PORT/announce). Empty: the listen addresses as they are.");
+    s->Key("homepage", &MetricsConfig::homepage, config::String(&CheckHomepage),
+           "A link the page shows at its top (http:// or https://); empty for none.");
     s->Check(&CheckListen);
+    s->Check(&CheckStatsPath);
     return s;
   }();
   return *section;

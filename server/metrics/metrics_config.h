@@ -17,6 +17,8 @@ inline constexpr size_t kMaxMetricsListenAddresses = 8;
 inline constexpr int kMaxMetricsConnections = 1024;
 inline constexpr int64_t kMaxMetricsRequestTimeoutSeconds = 300;
 inline constexpr size_t kMaxMetricsPathLength = 256;
+inline constexpr size_t kMaxHomepageLength = 2048;
+inline constexpr size_t kMaxPublicHostLength = 253;  // a DNS name
 
 struct MetricsConfig {
   bool enabled = true;
@@ -27,6 +29,13 @@ struct MetricsConfig {
   absl::Duration stale_series = absl::Seconds(900);
   bool peer_clients = false;
   int peer_client_max_series = 100;
+  // The statistics page (stats_page.h), GET stats_path and stats_path + ".json".
+  bool stats_page = true;
+  std::string stats_path = "/stats";
+  // What the page's announce URLs say the tracker is called ("" : the listen addresses).
+  std::string public_host;
+  // A link at the top of the page ("": none).
+  std::string homepage;
 
   // 127.0.0.1:9469: loopback only, so nothing is exposed by accident.
   static std::vector<SocketAddress> DefaultListen();

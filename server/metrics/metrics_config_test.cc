@@ -51,5 +51,24 @@ TEST_CASE("[metrics] path and listen are checked") {
   CHECK(Error("enabled = false\nlisten = []\n").empty());
 }
 
+TEST_CASE("[metrics] the statistics page's keys are checked, at and past their limits") {
+  CHECK(Error("stats_path = \"/status\"\nhomepage = \"https://example.org/\"\n").empty());
+  CHECK(absl::StrContains(Error("stats_path = \"/metrics\"\n"),
+                          "metrics.stats_path: must differ from path"));
+  CHECK(Error("stats_page = false\nstats_path = \"/metrics\"\n").empty());
+  CHECK(absl::StrContains(Error("stats_path = \"stats\"\n"), "must start with /"));
+  CHECK(absl::StrContains(Error("homepage = \"javascript:alert(1)\"\n"),
+                          "must start with http:// or https://"));
+  const std::string longest = "https://e.org/" + std::string(kMaxHomepageLength - 14, 'a');
+  CHECK(Error("homepage = \"" + longest + "\"\n").empty());
+  CHECK(absl::StrContains(Error("homepage = \"" + longest + "a\"\n"), "must be at most 2048"));
+  CHECK(Error("public_host = \"tracker.example.org\"\n").empty());
+  CHECK(Error("public_host = \"[2001:db8::1]\"\n").empty());
+  CHECK(Error("public_host = \"" + std::string(kMaxPublicHostLength, 'a') + "\"\n").empty());
+  CHECK(absl::StrContains(Error("public_host = \"" + std::string(kMaxPublicHostLength + 1, 'a') + "\"\n"),
+                          "must be at most 253"));
+  CHECK(absl::StrContains(Error("public_host = \"a/b\"\n"), "must be a host name"));
+}
+
 }  // namespace
 }  // namespace reef

@@ -15,6 +15,7 @@
 #include "protocol/http/errors.h"
 #include "protocol/http/request.h"
 #include "protocol/http/response.h"
+#include "server/common/clock.h"
 #include "server/common/log.h"
 #include "server/common/strings.h"
 
@@ -120,6 +121,13 @@ void MetricsServer::Respond(Connection& connection, int status, std::string_view
   connection.responding = true;
 }
 
+const MetricsServerOptions::Page* MetricsServer::FindPage(std::string_view path) const {
+  for (const MetricsServerOptions::Page& page : options_.pages) {
+    if (page.path == path) return &page;
+  }
+  return nullptr;
+}
+
 bool MetricsServer::OnReadable(Connection& connection) {
   char buffer[4096];
   while (true) {
@@ -145,11 +153,13 @@ bool MetricsServer::OnReadable(Connection& connection) {
   } else if (!parsed.ok()) {
     Respond(connection, http::HttpStatusFor(parsed.error()), "text/plain; charset=utf-8",
             StrCat(http::ErrorReason(parsed.error()), "\n"));
-  } else if (parsed.value().path != options_.path) {
+  } else if (parsed.value().path == options_.path) {
+    Respond(connection, 200, "text/plain; version=0.0.4; charset=utf-8", registry_.Render());
+  } else if (const MetricsServerOptions::Page* page = FindPage(parsed.value().path)) {
+    Respond(connection, 200, page->content_type, page->render());
+  } else {
     Respond(connection, 404, "text/plain; charset=utf-8",
             StrCat("not found; metrics are at ", options_.path, "\n"));
-  } else {
-    Respond(connection, 200, "text/plain; version=0.0.4; charset=utf-8", registry_.Render());
   }
   return OnWritable(connection);
 }
@@ -198,6 +208,7 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
   const absl::Duration expire_every =
       std::max(registry_.options().stale_after / 4, absl::Seconds(1));
   absl::Duration next_expiry = MonotonicNow() + expire_every;
+  absl::Duration next_tick = MonotonicNow();
   absl::Status result;
 
   std::array<epoll_event, kMaxEvents> events;
@@ -250,14 +261,19 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
       registry_.Expire();
       next_expiry = now + expire_every;
     }
+    if (options_.on_tick && now >= next_tick) {
+      options_.on_tick(now);
+      next_tick = now + options_.tick_every;
+    }
   }
   for (auto& [fd, c] : connections) CloseFd(fd);
   CloseFd(epoll_fd);
   return result;
 }
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(const MetricsConfig& config,
-                                                                  Registry& registry) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(
+    const MetricsConfig& config, Registry& registry,
+    std::vector<MetricsServerOptions::Page> pages, std::function<void(absl::Duration)> on_tick) {
   if (!config.enabled) {
     REEF_LOG(Info) << "metrics: off ([metrics] enabled = false)";
     return nullptr;
@@ -267,6 +283,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(const MetricsC
   options.path = config.path;
   options.max_connections = static_cast<size_t>(config.max_connections);
   options.request_timeout = config.request_timeout;
+  options.pages = std::move(pages);
+  options.on_tick = std::move(on_tick);
   absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Bind(options, registry);
   if (!server.ok() && absl::IsUnavailable(server.status()) &&
       config.listen == MetricsConfig::DefaultListen()) {

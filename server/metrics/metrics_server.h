@@ -18,6 +18,7 @@
 #ifndef REEF_SERVER_METRICS_METRICS_SERVER_H_
 #define REEF_SERVER_METRICS_METRICS_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,18 @@ struct MetricsServerOptions {
   std::string path = "/metrics";
   size_t max_connections = 16;
   absl::Duration request_timeout = absl::Seconds(10);
+  // Other pages on the same listener (the statistics page): GET `path` answers
+  // render() as `content_type`. Rendered on the worker's thread, per request.
+  struct Page {
+    std::string path;
+    std::string content_type;
+    std::function<std::string()> render;
+  };
+  std::vector<Page> pages;
+  // Called on the worker's thread about every `tick_every` (the statistics page's rate
+  // samples), with the monotonic time.
+  std::function<void(absl::Duration)> on_tick;
+  absl::Duration tick_every = absl::Seconds(5);
 };
 
 class MetricsServer final : public Worker {
@@ -61,6 +74,7 @@ class MetricsServer final : public Worker {
   // Reads and answers; false when the connection is done (closed by the caller).
   bool OnReadable(Connection& connection);
   bool OnWritable(Connection& connection);
+  const MetricsServerOptions::Page* FindPage(std::string_view path) const;
   void Respond(Connection& connection, int status, std::string_view content_type,
                std::string body);
 
@@ -74,8 +88,10 @@ class MetricsServer final : public Worker {
 // are off, or when the default address is taken (a second reef on the machine: logged,
 // reef serves on without metrics). An address the config chose that cannot be bound is
 // an error, which stops reef at start.
-absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(const MetricsConfig& config,
-                                                                  Registry& registry);
+absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(
+    const MetricsConfig& config, Registry& registry,
+    std::vector<MetricsServerOptions::Page> pages = {},
+    std::function<void(absl::Duration)> on_tick = nullptr);
 
 }  // namespace reef::metrics
 
