@@ -18,8 +18,9 @@ packages=(
   # real clients, captures and peers for tests and benchmarks
   python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
   opentracker wrk util-linux procps iproute2 time
-  # operating reef: promtool checks the /metrics output, systemd-analyze the unit
-  prometheus systemd
+  # operating reef: promtool checks the /metrics output, systemd-analyze the unit,
+  # headless chromium the statistics page
+  prometheus systemd chromium
 )
 
 # prometheus is here for promtool only: if this run installs it, its server (which Debian

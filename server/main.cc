@@ -281,7 +281,9 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   if (config.udp.enabled) served.push_back(tracker::Protocol::kUdp);
   metrics::StatsSource stats(observed, start, served,
                              metrics::AnnounceUrls(observed.udp_bound, config.metrics.public_host),
-                             config.metrics.homepage);
+                             config.metrics.homepage,
+                             config.metrics.stats_path.substr(
+                                 config.metrics.stats_path.rfind('/') + 1) + ".json");
   std::vector<metrics::MetricsServerOptions::Page> pages;
   if (config.metrics.stats_page) {
     pages.push_back({config.metrics.stats_path, "text/html; charset=utf-8",

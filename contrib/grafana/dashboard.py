@@ -55,6 +55,25 @@ panel("Peers by client (top 10; needs [metrics] peer_clients = true)", "timeseri
       [(f'topk(10, sum by (client, version) (reef_peer_clients{I}))', "{{client}} {{version}}")], 0, 24, 8,
       desc="From the peer id prefix, counted as the cleaner walks the store. Off by default.")
 y += 8
+row("Traffic")
+panel("Requests per second by protocol and action", "timeseries",
+      [(f"sum by (protocol, action) (rate(reef_requests_total{I}[$__rate_interval]))", "{{protocol}} {{action}}")],
+      0, 8, 8, unit="reqps", desc="Requests answered: connect (UDP), announce, scrape.")
+panel("Requests per second by address family", "timeseries",
+      [(f"sum by (family) (rate(reef_requests_total{I}[$__rate_interval]))", "{{family}}")], 8, 8, 8, unit="reqps")
+panel("Errors sent per second by reason", "timeseries",
+      [(f"sum by (protocol, reason) (rate(reef_errors_sent_total{I}[$__rate_interval]))", "{{protocol}}: {{reason}}")],
+      16, 8, 8, unit="reqps")
+y += 8
+panel("UDP datagrams dropped per second by cause", "timeseries",
+      [(f"sum by (cause) (rate(reef_udp_dropped_datagrams_total{I}[$__rate_interval]))", "{{cause}}")], 0, 8, 8, unit="pps",
+      desc="Malformed and unanswerable, a bad connection id (silence), oversized, a reply the kernel refused or had no room for.")
+panel("UDP bad connection ids per second", "timeseries",
+      [(f"rate(reef_udp_bad_connection_ids_total{I}[$__rate_interval])", "{{instance}}")], 8, 8, 8, unit="pps")
+panel("Cleaning: longest pause of one shard", "timeseries",
+      [(f"reef_cleaning_longest_pause_seconds{I}", "{{instance}}")], 16, 8, 8, unit="s",
+      desc="The longest time one shard's cleaning held its lock since start: announces to that shard waited at most this long.")
+y += 8
 row("Process")
 panel("CPU", "timeseries", [(f"rate(process_cpu_seconds_total{I}[$__rate_interval])", "{{instance}}")], 0, 8, 8, unit="percentunit",
       desc="CPU seconds per second: 1 is one core busy.")

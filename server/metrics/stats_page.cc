@@ -143,8 +143,8 @@ std::string RenderStatsHtml(const StatsData& data) {
     StrAppend(&out, "<a rel=\"noopener noreferrer\" href=\"", EscapeHtml(data.homepage), "\">",
               EscapeHtml(data.homepage), "</a> &middot; ");
   }
-  StrAppend(&out, "The same numbers as JSON: <a href=\"stats.json\">stats.json</a></footer>\n",
-            "</body></html>\n");
+  StrAppend(&out, "The same numbers as JSON: <a href=\"", EscapeHtml(data.json_link), "\">",
+            EscapeHtml(data.json_link), "</a></footer>\n</body></html>\n");
   return out;
 }
 

@@ -43,6 +43,8 @@ struct StatsData {
   std::vector<Protocol> protocols;
   std::vector<std::string> announce_urls;
   std::string homepage;  // empty: no link
+  // The link to the JSON, relative to the page ("stats.json" for /stats).
+  std::string json_link = "stats.json";
 };
 
 std::string RenderStatsHtml(const StatsData& data);

@@ -10,12 +10,14 @@ namespace reef::metrics {
 
 StatsSource::StatsSource(const ServerObservables& observed, absl::Time start,
                          std::vector<tracker::Protocol> protocols,
-                         std::vector<std::string> announce_urls, std::string homepage)
+                         std::vector<std::string> announce_urls, std::string homepage,
+                         std::string json_link)
     : observed_(observed),
       start_(start),
       protocols_(std::move(protocols)),
       announce_urls_(std::move(announce_urls)),
-      homepage_(std::move(homepage)) {}
+      homepage_(std::move(homepage)),
+      json_link_(std::move(json_link)) {}
 
 void StatsSource::Sample(absl::Duration now) {
   const ProtocolTotals totals = SumRequests(observed_);
@@ -40,6 +42,7 @@ StatsData StatsSource::Data(absl::Time now) const {
   }
   data.announce_urls = announce_urls_;
   data.homepage = homepage_;
+  data.json_link = json_link_;
   return data;
 }
 

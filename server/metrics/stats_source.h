@@ -21,7 +21,7 @@ class StatsSource {
   // those); `announce_urls` and `homepage` are shown as they are (escaped).
   StatsSource(const ServerObservables& observed, absl::Time start,
               std::vector<tracker::Protocol> protocols, std::vector<std::string> announce_urls,
-              std::string homepage);
+              std::string homepage, std::string json_link);
 
   // A sample of every protocol's total at monotonic time `now` (the metrics worker's tick).
   void Sample(absl::Duration now);
@@ -34,6 +34,7 @@ class StatsSource {
   const std::vector<tracker::Protocol> protocols_;
   const std::vector<std::string> announce_urls_;
   const std::string homepage_;
+  const std::string json_link_;
   std::array<RateWindow, tracker::kProtocolCount> rates_;
 };
 
