@@ -1,6 +1,7 @@
 #include "load/http_client.h"
 
 #include "load/drive_loop.h"
+#include "load/tls_client.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -105,6 +106,7 @@ struct Outstanding {
 struct Conn {
   int fd = -1;
   bool connecting = false;
+  std::unique_ptr<TlsStream> tls;  // HTTPS: the TLS stream over fd
   bool closing = false;  // the server said Connection: close; no new requests
   bool writable_armed = false;
   std::string out;
@@ -144,6 +146,11 @@ class HttpThread {
       for (Outstanding& r : c.ring) r.hashes.reserve(static_cast<size_t>(o_.scrape_hashes));
     }
     read_buf_.resize(kReadChunk);
+    if (o_.protocol == Protocol::kHttps) {
+      absl::StatusOr<std::unique_ptr<TlsClientContext>> tls = TlsClientContext::Create(o_.tls_resume);
+      if (!tls.ok()) return tls.status();
+      tls_ = std::move(*tls);
+    }
     return absl::OkStatus();
   }
 
@@ -173,6 +180,10 @@ class HttpThread {
         return;
       }
       c.connecting = false;
+      if (tls_ != nullptr && !StartTls(c)) return;
+    }
+    if (c.tls != nullptr && !c.tls->handshake_done()) {
+      if (!AdvanceHandshake(c)) return;
     }
     if (e.events & EPOLLOUT) Flush(c);
     if (c.fd >= 0 && (e.events & (EPOLLIN | EPOLLERR | EPOLLHUP))) Read(c);
@@ -203,7 +214,55 @@ class HttpThread {
     c.in.clear();
     c.out.clear();
     c.out_pos = 0;
-    return true;
+    // Connected at once (it happens on loopback): the TLS handshake starts now.
+    if (!c.connecting && tls_ != nullptr) StartTls(c);
+    return c.fd >= 0;
+  }
+
+  // HTTPS: a TLS stream over the connected socket, and the first handshake step. False if
+  // the connection closed.
+  bool StartTls(Conn& c) {
+    c.tls = TlsStream::Start(*tls_, c.fd);
+    if (c.tls == nullptr) {
+      Close(c, Failure::kIoError);
+      return false;
+    }
+    return AdvanceHandshake(c);
+  }
+
+  // True once the handshake is done (requests then go out); false while it waits for the
+  // socket, or if it failed (the connection closed).
+  bool AdvanceHandshake(Conn& c) {
+    switch (c.tls->Handshake()) {
+      case TlsStream::Io::kOk:
+        Flush(c);
+        return c.fd >= 0;
+      case TlsStream::Io::kWantRead:
+        Arm(c, false);
+        return false;
+      case TlsStream::Io::kWantWrite:
+        Arm(c, true);
+        return false;
+      case TlsStream::Io::kClosed:
+      case TlsStream::Io::kError:
+        break;
+    }
+    Close(c, Failure::kIoError);
+    return false;
+  }
+
+  // Whether requests can be written: connected and, under TLS, past the handshake.
+  static bool Ready(const Conn& c) {
+    return c.fd >= 0 && !c.connecting && (c.tls == nullptr || c.tls->handshake_done());
+  }
+
+  void Arm(Conn& c, bool writable) {
+    if (writable == c.writable_armed) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (writable ? EPOLLOUT : 0u);
+    ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.writable_armed = writable;
   }
 
   // Every outstanding request on `c` ends as `failure`; the connection closes.
@@ -212,6 +271,7 @@ class HttpThread {
       stats_->Failed(c.ring[c.head].type, failure);
       Pop(c);
     }
+    c.tls.reset();  // before its socket closes
     if (c.fd >= 0) {
       epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
       close(c.fd);
@@ -297,12 +357,24 @@ class HttpThread {
       stats_->Sent(r.type);
       --*budget;
     }
-    if (!c.connecting && c.fd >= 0) Flush(c);
+    if (Ready(c)) Flush(c);
   }
 
   void Flush(Conn& c) {
-    if (c.fd < 0 || c.connecting) return;
+    if (!Ready(c)) return;
     while (c.out_pos < c.out.size()) {
+      if (c.tls != nullptr) {
+        size_t written = 0;
+        const TlsStream::Io io =
+            c.tls->Write(c.out.data() + c.out_pos, c.out.size() - c.out_pos, &written);
+        if (io == TlsStream::Io::kOk) {
+          c.out_pos += written;
+          continue;
+        }
+        if (io == TlsStream::Io::kWantRead || io == TlsStream::Io::kWantWrite) break;
+        Close(c, Failure::kIoError);
+        return;
+      }
       const ssize_t n = send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos,
                              MSG_NOSIGNAL);
       if (n > 0) {
@@ -318,19 +390,25 @@ class HttpThread {
       c.out.clear();
       c.out_pos = 0;
     }
-    const bool want = !c.out.empty();
-    if (want != c.writable_armed) {
-      epoll_event ev{};
-      ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
-      ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
-      c.writable_armed = want;
-    }
+    Arm(c, !c.out.empty());
   }
 
   void Read(Conn& c) {
     bool eof = false;
-    while (true) {
+    while (c.tls != nullptr) {
+      if (!c.tls->handshake_done()) return;
+      size_t n = 0;
+      const TlsStream::Io io = c.tls->Read(read_buf_.data(), read_buf_.size(), &n);
+      if (io == TlsStream::Io::kOk) {
+        c.in.append(read_buf_.data(), n);
+        if (c.in.size() > kMaxHttpResponseBytes * 2) break;
+        continue;
+      }
+      if (io == TlsStream::Io::kWantRead || io == TlsStream::Io::kWantWrite) break;
+      eof = true;  // close_notify, a reset, or broken records
+      break;
+    }
+    while (c.tls == nullptr) {
       const ssize_t n = recv(c.fd, read_buf_.data(), read_buf_.size(), 0);
       if (n > 0) {
         c.in.append(read_buf_.data(), static_cast<size_t>(n));
@@ -444,6 +522,7 @@ class HttpThread {
   std::string host_;
   bool loopback_;
   int epoll_fd_ = -1;
+  std::unique_ptr<TlsClientContext> tls_;  // HTTPS only
   std::vector<Conn> conns_;
   size_t next_conn_ = 0;
   size_t busy_ = 0;

@@ -6,12 +6,24 @@
 
 namespace reef::load {
 
-std::string_view ProtocolName(Protocol p) { return p == Protocol::kUdp ? "udp" : "http"; }
+std::string_view ProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kHttp:
+      return "http";
+    case Protocol::kHttps:
+      return "https";
+  }
+  return "?";
+}
 
 absl::StatusOr<Protocol> ParseProtocol(std::string_view name) {
   if (name == "udp") return Protocol::kUdp;
   if (name == "http") return Protocol::kHttp;
-  return absl::InvalidArgumentError(absl::StrCat("unknown protocol '", std::string(name), "' (udp, http)"));
+  if (name == "https") return Protocol::kHttps;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown protocol '", std::string(name), "' (udp, http, https)"));
 }
 
 namespace {
@@ -67,7 +79,10 @@ absl::Status ValidateOptions(const LoadOptions& o) {
   if (o.started_share + o.completed_share + o.stopped_share > 1.0 + 1e-9) {
     return absl::InvalidArgumentError("started + completed + stopped shares exceed 1");
   }
-  if (o.protocol == Protocol::kHttp) {
+  if (o.tls_resume && o.protocol != Protocol::kHttps) {
+    return absl::InvalidArgumentError("tls_resume needs --protocol=https");
+  }
+  if (o.protocol == Protocol::kHttp || o.protocol == Protocol::kHttps) {
     if (o.connect_share > 0) {
       return absl::InvalidArgumentError("HTTP has no connect requests: connect_share must be 0");
     }

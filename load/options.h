@@ -14,7 +14,7 @@
 
 namespace reef::load {
 
-enum class Protocol : uint8_t { kUdp, kHttp };
+enum class Protocol : uint8_t { kUdp, kHttp, kHttps };
 std::string_view ProtocolName(Protocol p);
 absl::StatusOr<Protocol> ParseProtocol(std::string_view name);
 
@@ -69,8 +69,11 @@ struct LoadOptions {
   // An answer with more peers than this is implausible even when num_want is -1.
   int max_plausible_peers = 1000;
 
-  // HTTP.
+  // HTTP and HTTPS.
   bool keep_alive = true;
+  // HTTPS: offer the previous connection's session (a TLS 1.3 ticket) on each new
+  // connection, as a returning client would; false: a full handshake every time.
+  bool tls_resume = false;
   std::string announce_path = "/announce";
   std::string scrape_path = "/scrape";
 

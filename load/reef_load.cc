@@ -2,6 +2,7 @@
 //
 //   reef_load --protocol=udp --target=127.0.0.1:6969 --duration=10s --threads=1
 //   reef_load --protocol=http --target=127.0.0.1:6969 --keep_alive=false --json
+//   reef_load --protocol=https --target=127.0.0.1:6970 --keep_alive=false --tls_resume
 //   reef_load --print_info_hashes --torrents=100000 > whitelist.txt
 //
 // Prints a progress line on stderr every second, then the report (text, or one JSON
@@ -22,7 +23,7 @@
 #include "load/report.h"
 #include "load/torrents.h"
 
-ABSL_FLAG(std::string, protocol, "udp", "udp or http");
+ABSL_FLAG(std::string, protocol, "udp", "udp, http or https");
 ABSL_FLAG(std::string, target, "127.0.0.1:6969", "tracker address, 127.0.0.1:PORT or [::1]:PORT");
 ABSL_FLAG(bool, allow_non_loopback, false,
           "allow a target outside 127.0.0.0/8 and ::1 (only a tracker you may load)");
@@ -48,6 +49,8 @@ ABSL_FLAG(int, num_want, 50, "peers asked per announce; -1 for the tracker's def
 ABSL_FLAG(int, scrape_hashes, 1, "info hashes per scrape (1..74)");
 ABSL_FLAG(int, max_plausible_peers, 1000, "more peers than this in one answer is implausible");
 ABSL_FLAG(bool, keep_alive, true, "HTTP: keep connections open (else one per request)");
+ABSL_FLAG(bool, tls_resume, false,
+          "HTTPS: resume the previous connection's TLS session (else a full handshake each)");
 ABSL_FLAG(std::string, announce_path, "/announce", "HTTP announce path");
 ABSL_FLAG(std::string, scrape_path, "/scrape", "HTTP scrape path");
 ABSL_FLAG(uint64_t, seed, 1, "random seed (same seed, same requests)");
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
   o.scrape_hashes = absl::GetFlag(FLAGS_scrape_hashes);
   o.max_plausible_peers = absl::GetFlag(FLAGS_max_plausible_peers);
   o.keep_alive = absl::GetFlag(FLAGS_keep_alive);
+  o.tls_resume = absl::GetFlag(FLAGS_tls_resume);
   o.announce_path = absl::GetFlag(FLAGS_announce_path);
   o.scrape_path = absl::GetFlag(FLAGS_scrape_path);
   o.seed = absl::GetFlag(FLAGS_seed);

@@ -27,6 +27,7 @@
 #include "server/common/config_section.h"
 #include "server/common/log_config.h"
 #include "server/common/privileges_config.h"
+#include "server/http/http_config.h"
 #include "server/metrics/metrics_config.h"
 #include "server/snapshot/snapshot_config.h"
 #include "server/swarm/swarm_config.h"
@@ -37,6 +38,8 @@ namespace reef {
 struct Config {
   LogConfig log;
   UdpConfig udp;
+  HttpConfig http;
+  HttpTlsConfig http_tls;
   SwarmConfig swarm;
   AccessListConfig access_list;
   PrivilegesConfig privileges;
@@ -53,12 +56,13 @@ inline const config::Schema<Config>& ConfigSchema() {
       "Every key is optional: a key left out keeps the default. Durations are whole\n"
       "seconds. `reef --print-config` prints the defaults; with `--config FILE` it prints\n"
       "what reef would run with. An unknown section or key, or an impossible value, stops\n"
-      "reef at start with a message naming the key (exit status 2). [http] and [ws]\n"
-      "(HTTP(S) and WebTorrent) are not built yet: a file that has them is refused rather\n"
-      "than silently ignored.",
+      "reef at start with a message naming the key (exit status 2). [ws] (WebTorrent) is\n"
+      "not built yet: a file that has it is refused rather than silently ignored.",
       {
           config::Bind(&Config::log, LogSection()),
           config::Bind(&Config::udp, UdpSection()),
+          config::Bind(&Config::http, HttpSection()),
+          config::Bind(&Config::http_tls, HttpTlsSection()),
           config::Bind(&Config::swarm, SwarmSection()),
           config::Bind(&Config::access_list, AccessListSection()),
           config::Bind(&Config::privileges, PrivilegesSection()),

@@ -9,6 +9,8 @@
 #include "proptest/rapidcheck_doctest.h"
 #include "server/common/access_list.h"
 #include "server/config.h"
+#include "server/http/response_size.h"
+#include "server/tcp/connection.h"
 #include "server/swarm/torrent_store.h"
 
 namespace reef {
@@ -136,6 +138,52 @@ Config RandomValidConfig() {
   }
   c.access_list.reload_interval =
       absl::Seconds(*rc::gen::inRange<int64_t>(0, kMaxIntervalSeconds + 1));
+  // [http] and [http.tls]: no address in both listens; the output buffer holds the largest
+  // answer the [swarm] limits allow (HTTP's CheckWith).
+  c.http.enabled = *rc::gen::arbitrary<bool>();
+  c.http.listen.clear();
+  c.http_tls.listen.clear();
+  for (const SocketAddress& a : *rc::gen::container<std::vector<SocketAddress>>(Address())) {
+    bool seen = false;
+    for (const SocketAddress& b : c.http.listen) seen = seen || a == b;
+    for (const SocketAddress& b : c.http_tls.listen) seen = seen || a == b;
+    if (seen) continue;
+    auto& list = *rc::gen::arbitrary<bool>() ? c.http.listen : c.http_tls.listen;
+    if (list.size() < kMaxHttpListenAddresses) list.push_back(a);
+  }
+  if (c.http.enabled && c.http.listen.empty() && c.http_tls.listen.empty()) {
+    c.http.listen = HttpConfig::DefaultListen();
+  }
+  c.http.socket_workers = *rc::gen::inRange(1, kMaxHttpSocketWorkers + 1);
+  if (*rc::gen::arbitrary<bool>()) {
+    c.http.cpu_pinning = *rc::gen::container<std::vector<int>>(
+        static_cast<size_t>(c.http.socket_workers), rc::gen::inRange(0, CPU_SETSIZE));
+  }
+  c.http.max_connections = *rc::gen::inRange(1, kMaxHttpConnectionsPerWorker + 1);
+  c.http.max_request_head_size = *rc::gen::inRange(kMinRequestHeadSize, kMaxRequestHeadSize + 1);
+  c.http.max_headers = *rc::gen::inRange(1, kMaxHttpHeaders + 1);
+  c.http.request_head_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
+  c.http.keep_alive_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
+  c.http.write_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
+  c.http.linger_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxLingerTimeoutSeconds + 1));
+  const int needed = static_cast<int>(
+      tcp::TlsSealedSize(http_server::MaxHttpResponseBytes(
+          static_cast<size_t>(c.swarm.max_response_peers),
+          static_cast<size_t>(c.swarm.max_scrape_hashes))) +
+      tcp::kTlsOutputSlack);
+  c.http.max_output_size = *rc::gen::inRange(needed, kMaxOutputSize + 1);
+  if (*rc::gen::arbitrary<bool>()) {
+    c.http.client_ip_header = *rc::gen::element<std::string>("X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP");
+    c.http.trusted_proxies = {http_server::AddressPrefix::Parse("10.0.0.0/8").value(),
+                              http_server::AddressPrefix::Parse("::1").value()};
+  }
+  c.http_tls.certificate_chain = *TrickyString(/*allow_nul=*/false);
+  c.http_tls.private_key = *TrickyString(/*allow_nul=*/false);
+  if (!c.http_tls.listen.empty()) {
+    if (c.http_tls.certificate_chain.empty()) c.http_tls.certificate_chain = "/chain.pem";
+    if (c.http_tls.private_key.empty()) c.http_tls.private_key = "/key.pem";
+  }
+  c.http_tls.handshake_timeout = absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxHttpTimeoutSeconds + 1));
   c.privileges.user = *NameString();
   c.privileges.group = *NameString();
   c.privileges.seccomp = *rc::gen::arbitrary<bool>();

@@ -58,6 +58,25 @@ Config EverythingChanged() {
   c.access_list.mode = AccessListMode::kDeny;
   c.access_list.path = "/etc/reef/deny list #1.txt";
   c.access_list.reload_interval = absl::ZeroDuration();
+  c.http.enabled = false;
+  c.http.listen = {SocketAddress::Parse("127.0.0.1:8080").value()};
+  c.http.socket_workers = 3;
+  c.http.cpu_pinning = {0, 1, 0};
+  c.http.max_connections = 7;
+  c.http.max_request_head_size = kMinRequestHeadSize;
+  c.http.max_headers = 1;
+  c.http.request_head_timeout = absl::Seconds(1);
+  c.http.keep_alive_timeout = absl::Seconds(3600);
+  c.http.write_timeout = absl::Seconds(2);
+  c.http.linger_timeout = absl::Seconds(60);
+  c.http.max_output_size = 1 << 20;
+  c.http.client_ip_header = "X-Real-IP";
+  c.http.trusted_proxies = {http_server::AddressPrefix::Parse("10.0.0.0/8").value(),
+                            http_server::AddressPrefix::Parse("::1").value()};
+  c.http_tls.listen = {SocketAddress::Parse("[::]:443").value()};
+  c.http_tls.certificate_chain = "/etc/reef/chain \"1\".pem";
+  c.http_tls.private_key = "/etc/reef/key.pem";
+  c.http_tls.handshake_timeout = absl::Seconds(5);
   c.privileges.user = "nobody";
   c.privileges.group = "nogroup";
   c.privileges.seccomp = false;
@@ -157,8 +176,8 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     sections += is_section;
     previous = line;
   }
-  CHECK(sections == 7);
-  CHECK(keys == 38);
+  CHECK(sections == 9);
+  CHECK(keys == 56);
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -183,9 +202,9 @@ TEST_CASE("keys left out keep their defaults") {
 
 TEST_CASE("unknown sections and keys are refused, with file and line") {
   CHECK(Error("[udp]\nworkers = 4\n") == "test.toml:2: udp.workers: unknown key");
-  CHECK(Error("\n[http]\nlisten = []\n") ==
-        "test.toml:2: unknown section [http] (reef knows log, udp, swarm, access_list, "
-        "privileges, metrics, snapshot)");
+  CHECK(Error("\n[ws]\nlisten = []\n") ==
+        "test.toml:2: unknown section [ws] (reef knows log, udp, http, http.tls, swarm, "
+        "access_list, privileges, metrics, snapshot)");
   CHECK(Error("level = \"info\"\n") ==
         "test.toml:1: level: unknown key (keys belong in a section)");
   CHECK(Error("[udp.extra]\nx = 1\n") == "test.toml:1: udp.extra: unknown key");
@@ -255,12 +274,14 @@ TEST_CASE("values out of range: each limit and the value just past it") {
         "test.toml:2: swarm.max_response_peers: must be from 1 to 1024, got 0");
   CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_response_peers = 1025\n") ==
         "test.toml:4: swarm.max_response_peers: must be from 1 to 1024, got 1025");
-  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_response_peers = 1024\n").empty());
+  CHECK(Error("[udp]\nenabled = false\n[http]\nenabled = false\n[swarm]\n"
+              "max_response_peers = 1024\n").empty());
   CHECK(Error("[swarm]\nmax_scrape_hashes = 0\n") ==
         "test.toml:2: swarm.max_scrape_hashes: must be from 1 to 1000, got 0");
   CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_scrape_hashes = 1001\n") ==
         "test.toml:4: swarm.max_scrape_hashes: must be from 1 to 1000, got 1001");
-  CHECK(Error("[udp]\nenabled = false\n[swarm]\nmax_scrape_hashes = 1000\n").empty());
+  CHECK(Error("[udp]\nenabled = false\n[http]\nenabled = false\n[swarm]\n"
+              "max_scrape_hashes = 1000\n").empty());
   CHECK(Error("[swarm]\nshards = 0\n") ==
         "test.toml:2: swarm.shards: must be from 1 to 4096, got 0");
   CHECK(Error("[swarm]\nshards = 4097\n") ==
@@ -485,6 +506,86 @@ TEST_CASE("LoadConfigFile reads a file, and says so when it cannot") {
   CHECK(missing.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(missing.status().message() ==
         "cannot open config file " + TempPath("nope.toml") + ": No such file or directory");
+}
+
+}  // namespace
+}  // namespace reef
+
+namespace reef {
+namespace {
+
+std::string HttpError(const std::string& toml) {
+  absl::StatusOr<Config> parsed = ParseConfig(toml, "http.toml");
+  return parsed.ok() ? "" : std::string(parsed.status().message());
+}
+
+TEST_CASE("[http] and [http.tls]: every limit just past it, and the rules across keys") {
+  CHECK(HttpError("[http]\nsocket_workers = 0\n") ==
+        "http.toml:2: http.socket_workers: must be from 1 to 256, got 0");
+  CHECK(HttpError("[http]\nsocket_workers = 257\n") ==
+        "http.toml:2: http.socket_workers: must be from 1 to 256, got 257");
+  CHECK(HttpError("[http]\nmax_connections = 0\n") ==
+        "http.toml:2: http.max_connections: must be from 1 to 1000000, got 0");
+  CHECK(HttpError("[http]\nmax_request_head_size = 255\n") ==
+        "http.toml:2: http.max_request_head_size: must be from 256 to 1048576, got 255");
+  CHECK(HttpError("[http]\nmax_headers = 1025\n") ==
+        "http.toml:2: http.max_headers: must be from 1 to 1024, got 1025");
+  CHECK(HttpError("[http]\nrequest_head_timeout_seconds = 0\n") ==
+        "http.toml:2: http.request_head_timeout_seconds: must be from 1 to 3600 seconds, got 0");
+  CHECK(HttpError("[http]\nlinger_timeout_seconds = 61\n") ==
+        "http.toml:2: http.linger_timeout_seconds: must be from 1 to 60 seconds, got 61");
+  CHECK(HttpError("[http.tls]\nhandshake_timeout_seconds = 3601\n") ==
+        "http.toml:2: http.tls.handshake_timeout_seconds: must be from 1 to 3600 seconds, got "
+        "3601");
+  // The output buffer holds the largest answer (a scrape of 74 hashes, 8560 bytes),
+  // encrypted, with room for TLS messages: 10672 bytes for the defaults.
+  CHECK(HttpError("[http]\nmax_output_size = 10672\n").empty());
+  CHECK(HttpError("[http]\nmax_output_size = 10671\n") ==
+        "http.toml:2: http.max_output_size: must be at least 10672 bytes, to hold the largest "
+        "answer swarm.max_response_peers (50) and swarm.max_scrape_hashes (74) allow, "
+        "encrypted; got 10671");
+  CHECK(HttpError("[http]\nenabled = false\nmax_output_size = 10671\n").empty());
+  CHECK(HttpError("[http]\nclient_ip_header = \"X-Forwarded-For\"\n") ==
+        "http.toml: http.trusted_proxies: is empty while client_ip_header is set: list the "
+        "proxies whose header reef may believe");
+  CHECK(HttpError("[http]\nclient_ip_header = \"X Forwarded\"\n") ==
+        "http.toml:2: http.client_ip_header: \"X Forwarded\" is not a header name");
+  CHECK(HttpError("[http]\ntrusted_proxies = [\"10.1.2.3/8\"]\n") ==
+        "http.toml:2: http.trusted_proxies: \"10.1.2.3/8\": has bits set past the prefix length");
+  CHECK(HttpError("[http]\nlisten = []\n") ==
+        "http.toml:2: http.listen: is empty, and so is http.tls.listen, while http.enabled is "
+        "true (set enabled = false instead)");
+  CHECK(HttpError("[http]\nlisten = []\n[http.tls]\nlisten = [\"127.0.0.1:443\"]\n"
+                  "certificate_chain = \"c\"\nprivate_key = \"k\"\n")
+            .empty());
+  CHECK(HttpError("[http.tls]\nlisten = [\"127.0.0.1:443\"]\n") ==
+        "http.toml: http.tls.certificate_chain: is required when listen is not empty\n"
+        "http.toml: http.tls.private_key: is required when listen is not empty");
+  CHECK(HttpError("[http]\nlisten = [\"[::]:6969\"]\n[http.tls]\nlisten = [\"[::]:6969\"]\n"
+                  "certificate_chain = \"c\"\nprivate_key = \"k\"\n") ==
+        "http.toml:4: http.tls.listen: \"[::]:6969\" is also in http.listen: one port serves "
+        "either HTTP or HTTPS");
+  CHECK(HttpError("[http]\nlisten = [\"[::1]:0\"]\n[http.tls]\nlisten = [\"[::1]:0\"]\n"
+                  "certificate_chain = \"c\"\nprivate_key = \"k\"\n")
+            .empty());  // port 0: a port of its own for each
+  CHECK(HttpError("[http.tls]\nlisten = [\"127.0.0.1:443\"]\ncertificate_chain = \"c\"\n"
+                  "private_key = \"k\"\nkey_password = \"x\"\n") ==
+        "http.toml:5: http.tls.key_password: unknown key");
+}
+
+TEST_CASE("a certificate that does not load is a problem of the configuration (exit 2)") {
+  absl::StatusOr<Config> config = ParseConfig(
+      "[http.tls]\nlisten = [\"127.0.0.1:0\"]\ncertificate_chain = \"/nonexistent/chain.pem\"\n"
+      "private_key = \"/nonexistent/key.pem\"\n",
+      "tls.toml");
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  absl::Status checked = CheckConfigAgainstSystem(*config);
+  REQUIRE_FALSE(checked.ok());
+  CHECK(std::string(checked.message()).find("http.tls.certificate_chain: certificate chain "
+                                            "/nonexistent/chain.pem: No such file") !=
+        std::string::npos);
+  config->http.enabled = false;  // nothing is served: nothing to load
+  CHECK(CheckConfigAgainstSystem(*config).ok());
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,7 +71,8 @@ constexpr char kUsage[] =
     "                       ExecStartPre and before a reload\n"
     "  --help               print this and exit\n"
     "\n"
-    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list.\n"
+    "Signals: SIGTERM or SIGINT stop reef; SIGUSR1 or SIGHUP reloads the access list and\n"
+    "the HTTPS certificate.\n"
     "Exit status: 0 stopped cleanly; 1 a worker failed, start-up failed, memory ran out\n"
     "or a system call the seccomp filter forbids was made; 2 bad flags or configuration;\n"
     "3 a worker did not stop in time after being asked.\n";
@@ -238,7 +240,8 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
 
   // Protocol workers: the one place protocols plug in (server/protocol_workers.cc).
   ServerObservables observed;
-  ServerContext context{config, access_list, &observed, nullptr};
+  std::vector<std::function<void()>> reload_hooks;
+  ServerContext context{config, access_list, &reload_hooks, &observed, nullptr};
   std::unique_ptr<metrics::PeerClientCensus> census;
   if (config.metrics.enabled && config.metrics.peer_clients) {
     census = std::make_unique<metrics::PeerClientCensus>(
@@ -278,9 +281,11 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   if (observed.store != nullptr) metrics::AddStoreCollector(registry, observed.store);
   metrics::AddWorkerCollector(registry, observed);
   std::vector<tracker::Protocol> served;
-  if (config.udp.enabled) served.push_back(tracker::Protocol::kUdp);
+  if (!observed.udp_bound.empty()) served.push_back(tracker::Protocol::kUdp);
+  if (!observed.http_bound.empty()) served.push_back(tracker::Protocol::kHttp);
+  if (!observed.https_bound.empty()) served.push_back(tracker::Protocol::kHttps);
   metrics::StatsSource stats(observed, start, served,
-                             metrics::AnnounceUrls(observed.udp_bound, config.metrics.public_host),
+                             metrics::AnnounceUrls(observed, config.metrics.public_host),
                              config.metrics.homepage,
                              config.metrics.stats_path.substr(
                                  config.metrics.stats_path.rfind('/') + 1) + ".json");
@@ -334,6 +339,10 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
         REEF_LOG(Info) << "access_list.mode is \"off\": nothing to reload";
       });
     }
+  }
+  // What protocols reload on the same signals (HTTPS certificates).
+  for (std::function<void()>& hook : reload_hooks) {
+    for (int signo : {SIGUSR1, SIGHUP}) supervisor.OnSignal(signo, hook);
   }
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));

@@ -9,6 +9,7 @@
 #include "server/common/periodic.h"
 #include "server/swarm/torrent_store.h"
 #include "server/tracker/tracker.h"
+#include "server/http/http_server.h"
 #include "server/udp/udp_server.h"
 
 namespace reef {
@@ -104,7 +105,25 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     observed.udp_bound = udp->bound;
   }
 
-  // [http], [ws]: future protocols add their workers here, over the same `core`.
+  // [http], [http.tls]
+  if (config.http.enabled) {
+    absl::StatusOr<http_server::HttpWorkers> http =
+        http_server::BuildHttpWorkers(config.http, config.http_tls, *core);
+    if (!http.ok()) return http.status();
+    for (auto& worker : http->workers) workers.push_back(std::move(worker));
+    observed.core_counters.insert(observed.core_counters.end(), http->core_counters.begin(),
+                                  http->core_counters.end());
+    observed.tcp_workers = http->worker_stats;
+    observed.tcp_connections = http->connection_stats;
+    observed.http_bound = http->bound;
+    observed.https_bound = http->tls_bound;
+    if (http->tls != nullptr && context.reload_hooks != nullptr) {
+      context.reload_hooks->push_back(
+          [tls = http->tls] { http_server::ReloadCertificate(*tls); });
+    }
+  }
+
+  // [ws]: a future protocol adds its workers here, over the same `core`.
 
   if (workers.empty()) {
     REEF_LOG(Warn) << "no protocol is enabled: reef serves nothing and waits for SIGTERM";

@@ -24,6 +24,8 @@
 #include "server/config.h"
 #include "server/common/worker.h"
 #include "server/swarm/torrent_store.h"
+#include "server/tcp/connection.h"
+#include "server/tcp/tcp_worker.h"
 #include "server/tracker/tracker.h"
 #include "server/udp/event_loop.h"
 #include "server/udp/tracker.h"
@@ -50,8 +52,13 @@ struct ServerObservables {
   // UDP's own: each worker's event loop and BEP 15 adapter.
   std::vector<const udp::LoopStats*> udp_loops;
   std::vector<const udp::UdpStats*> udp;
-  // What each udp.listen address was bound to (the statistics page's announce URLs).
+  // HTTP(S)'s own: each worker's connections.
+  std::vector<const tcp::TcpWorkerStats*> tcp_workers;
+  std::vector<const tcp::ConnectionStats*> tcp_connections;
+  // What each listen address was bound to (the statistics page's announce URLs).
   std::vector<SocketAddress> udp_bound;
+  std::vector<SocketAddress> http_bound;
+  std::vector<SocketAddress> https_bound;
 };
 
 // What protocol workers are built from; everything here outlives every worker.
@@ -60,6 +67,10 @@ struct ServerContext {
   // Which info hashes to serve: call access_list->Allows(info_hash) per request (cheap,
   // any thread). Always set; in mode "off" it allows everything.
   std::shared_ptr<const AccessList> access_list;
+  // Where protocols put what SIGUSR1 and SIGHUP should reload (HTTPS certificates): each
+  // function runs on the supervisor's thread per signal, and must be quick. May be null
+  // (tests): nothing is reloaded then.
+  std::vector<std::function<void()>>* reload_hooks = nullptr;
   // Where BuildProtocolWorkers says what can be observed; may be null (tests).
   ServerObservables* observed = nullptr;
   // Called on the cleaner's thread after each shard it cleans (the peer-client census);

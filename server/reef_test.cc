@@ -43,6 +43,8 @@ constexpr absl::Duration kExitLimit = absl::Seconds(30);
 constexpr char kServeConfig[] =
     "[udp]\n"
     "listen = [\"127.0.0.1:0\"]\n"
+    "[http]\n"
+    "enabled = false\n"
     "[metrics]\n"
     "listen = [\"127.0.0.1:0\"]\n";
 
@@ -318,7 +320,8 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
 }
 
 TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
-  const std::string config = WriteFile("none.toml", "[udp]\nenabled = false\n[metrics]\nenabled = false\n");
+  const std::string config = WriteFile(
+      "none.toml", "[udp]\nenabled = false\n[http]\nenabled = false\n[metrics]\nenabled = false\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   WaitUntilRunning(*reef);
   CHECK(Has(reef->stderr_text(), "no protocol is enabled"));
@@ -436,7 +439,7 @@ uint16_t MetricsPort(Subprocess& reef) {
 
 TEST_CASE("[metrics]: the binary serves /metrics on its own listener") {
   const std::string config = WriteFile(
-      "metrics.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = [\"127.0.0.1:0\"]\n"
+      "metrics.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n[metrics]\nlisten = [\"127.0.0.1:0\"]\n"
                       "path = \"/m\"\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   const uint16_t port = MetricsPort(*reef);
@@ -458,7 +461,7 @@ TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one
   REQUIRE(held->ok());
   const std::string taken = held->address();
   Result result = Run({kReef, "--config",
-                       WriteFile("taken.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\nlisten = [\"" +
+                       WriteFile("taken.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n[metrics]\nlisten = [\"" +
                                                    taken + "\"]\n")});
   CHECK(result.exit_code() == 1);
   CHECK(Has(result.err, "cannot start: UNAVAILABLE: metrics: bind " + taken + ": address already in use"));
@@ -468,7 +471,7 @@ TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one
   HeldPort default_holder(SOCK_STREAM, 9469);
   const bool holding = default_holder.ok();
   if (holding) {
-    std::unique_ptr<Subprocess> reef = Start({kReef, "--config", WriteFile("default.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n")});
+    std::unique_ptr<Subprocess> reef = Start({kReef, "--config", WriteFile("default.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n")});
     WaitUntilRunning(*reef);
     CHECK(Has(reef->stderr_text(), "metrics: bind 127.0.0.1:9469: address already in use; serving "
                                    "without metrics (another reef here? set [metrics] listen)"));

@@ -35,6 +35,9 @@ PY
 cat > "$work/reef.toml" <<TOML
 [udp]
 listen = ["127.0.0.1:$port", "[::1]:$port"]
+
+[http]
+enabled = false
 TOML
 
 "$reef" --config "$work/reef.toml" 2> "$work/reef.log" &

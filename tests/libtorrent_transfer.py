@@ -2,10 +2,14 @@
 """A real BitTorrent transfer through a tracker, with Debian's python3-libtorrent.
 
     tests/libtorrent_transfer.py --tracker udp://127.0.0.1:6969/announce [--size-mib 4]
+        [--leecher-tracker http://127.0.0.1:6969/announce]
 
 A seeder and a leecher, each its own libtorrent session on 127.0.0.1 (or ::1 with
 --ipv6), share a v1
-torrent whose only tracker is --tracker. DHT, local service discovery, UPnP, NAT-PMP
+torrent whose only tracker is --tracker (the leecher's is --leecher-tracker when given,
+so that a seeder known to the tracker by one protocol is found by a leecher using
+another). An https:// tracker's certificate is checked against OpenSSL's default CA
+paths; SSL_CERT_FILE points them at a test CA. DHT, local service discovery, UPnP, NAT-PMP
 and every extension (so peer exchange too) are off: the only way the leecher can learn
 the seeder's address is from the tracker. Passes (exit 0) when
   - the leecher has the whole content and its SHA-256 matches the seeder's, and
@@ -66,6 +70,7 @@ def drain(session, who, log):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracker", required=True)
+    parser.add_argument("--leecher-tracker", help="the leecher's tracker (default: --tracker)")
     parser.add_argument("--size-mib", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--ipv6", action="store_true",
@@ -88,16 +93,19 @@ def main():
         lt.add_files(files, os.path.join(seed_dir, "payload.bin"))
         # v1 only: hybrid torrents announce twice (v1 and truncated v2 hash).
         creator = lt.create_torrent(files, 256 * 1024, flags=lt.create_torrent.v1_only)
-        creator.add_tracker(args.tracker)
         lt.set_piece_hashes(creator, seed_dir)
+        # No tracker in the torrent: each session gets its own below.
         info = lt.torrent_info(creator.generate())
-        print(f"torrent {info.info_hash()} ({args.size_mib} MiB), tracker {args.tracker}")
+        leecher_tracker = args.leecher_tracker or args.tracker
+        print(f"torrent {info.info_hash()} ({args.size_mib} MiB), seeder's tracker "
+              f"{args.tracker}, leecher's tracker {leecher_tracker}")
 
         loopback = "[::1]" if args.ipv6 else "127.0.0.1"
         seeder = make_session("seeder", loopback)
         leecher = make_session("leecher", loopback)
         seed_port = seeder.listen_port()
-        seed_handle = seeder.add_torrent({"ti": info, "save_path": seed_dir})
+        seed_handle = seeder.add_torrent({"ti": info, "save_path": seed_dir,
+                                          "trackers": [args.tracker]})
 
         deadline = time.monotonic() + args.timeout
         # Let the seeder check its data and announce first, so the tracker knows it.
@@ -107,7 +115,8 @@ def main():
             seeder_announced = any(isinstance(a, lt.tracker_reply_alert) for a in alerts)
             time.sleep(0.05)
 
-        leech_handle = leecher.add_torrent({"ti": info, "save_path": leech_dir})
+        leech_handle = leecher.add_torrent({"ti": info, "save_path": leech_dir,
+                                            "trackers": [leecher_tracker]})
         saw_seeder_from_tracker = False
         while time.monotonic() < deadline:
             drain(seeder, "seeder", log)

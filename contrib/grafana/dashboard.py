@@ -70,6 +70,12 @@ panel("UDP datagrams dropped per second by cause", "timeseries",
       desc="Malformed and unanswerable, a bad connection id (silence), oversized, a reply the kernel refused or had no room for.")
 panel("UDP bad connection ids per second", "timeseries",
       [(f"rate(reef_udp_bad_connection_ids_total{I}[$__rate_interval])", "{{instance}}")], 8, 8, 8, unit="pps")
+y += 8
+panel("HTTP(S) connections open", "timeseries",
+      [(f"sum(reef_tcp_connections_open{I})", "open")], 0, 8, 8)
+panel("HTTP(S) connections closed per second by cause", "timeseries",
+      [(f'sum by (cause) (rate(reef_tcp_connections_closed_total{{instance=~"$instance",cause!="closed"}}[$__rate_interval]))', "{{cause}}")],
+      8, 8, 8, unit="cps", desc="Connections reef closed for a limit or a timeout (every close is cause=\"closed\").")
 panel("Cleaning: longest pause of one shard", "timeseries",
       [(f"reef_cleaning_longest_pause_seconds{I}", "{{instance}}")], 16, 8, 8, unit="s",
       desc="The longest time one shard's cleaning held its lock since start: announces to that shard waited at most this long.")

@@ -71,8 +71,20 @@ void Problems::AddFor(std::string_view section, std::string_view key, std::strin
   list_.AddForKey(StrCat(section, ".", key), reason);
 }
 
+// A section name is a bare key, or bare keys joined by dots for a table inside another
+// section's table ("http.tls").
+bool IsSectionName(std::string_view name) {
+  while (true) {
+    const size_t dot = name.find('.');
+    const std::string_view part = name.substr(0, dot);
+    if (part.empty() || KeyText(part) != part) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
 SectionBase::SectionBase(std::string_view name, std::string_view doc) : name_(name), doc_(doc) {
-  if (name.empty() || KeyText(name) != name) Misconfigured(StrCat("bad section name ", name));
+  if (!IsSectionName(name)) Misconfigured(StrCat("bad section name ", name));
   if (doc.empty()) Misconfigured(StrCat("section [", name, "] has no text"));
 }
 
@@ -120,6 +132,31 @@ const SchemaBase::Entry* SchemaBase::Find(std::string_view name) const {
   return nullptr;
 }
 
+void SchemaBase::ReadSection(const Entry& entry, const Value& table, void* aggregate,
+                             ProblemList& problems) const {
+  void* section = entry.get(aggregate);
+  for (const Value& value : table.children) {
+    const std::string path = StrCat(entry.section->name(), ".", KeyText(value.key));
+    problems.RememberLine(path, value.line);
+    const SectionBase::KeyBase* key = entry.section->FindKey(value.key);
+    if (key == nullptr) {
+      // A table inside the section's table ([http.tls]) is the section of that name.
+      const Entry* inner =
+          value.type == ValueType::kTable ? Find(StrCat(entry.section->name(), ".", value.key))
+                                          : nullptr;
+      if (inner != nullptr) {
+        ReadSection(*inner, value, aggregate, problems);
+      } else {
+        problems.Add(value.line, path, "unknown key");
+      }
+      continue;
+    }
+    if (std::optional<std::string> why = key->Read(value, section); why.has_value()) {
+      problems.Add(value.line, path, *why);
+    }
+  }
+}
+
 absl::Status SchemaBase::ParseInto(std::string_view text, std::string_view source,
                                    void* aggregate) const {
   absl::StatusOr<Value> root = ParseToml(text, source);
@@ -128,7 +165,8 @@ absl::Status SchemaBase::ParseInto(std::string_view text, std::string_view sourc
   ProblemList problems(source);
   for (const Value& top : root->children) {
     const std::string section_name = KeyText(top.key);
-    const Entry* entry = Find(top.key);
+    // A dotted name is a table inside its parent's ([http.tls]), never a top-level one.
+    const Entry* entry = top.key.find('.') == std::string::npos ? Find(top.key) : nullptr;
     if (entry == nullptr) {
       if (top.type == ValueType::kTable) {
         std::vector<std::string> known;
@@ -147,19 +185,7 @@ absl::Status SchemaBase::ParseInto(std::string_view text, std::string_view sourc
           StrCat(Expected("a table", top), " (write [", section_name, "] above its keys)"));
       continue;
     }
-    void* section = entry->get(aggregate);
-    for (const Value& value : top.children) {
-      const std::string path = StrCat(section_name, ".", KeyText(value.key));
-      problems.RememberLine(path, value.line);
-      const SectionBase::KeyBase* key = entry->section->FindKey(value.key);
-      if (key == nullptr) {
-        problems.Add(value.line, path, "unknown key");
-        continue;
-      }
-      if (std::optional<std::string> why = key->Read(value, section); why.has_value()) {
-        problems.Add(value.line, path, *why);
-      }
-    }
+    ReadSection(*entry, top, aggregate, problems);
   }
   // Checks assume values in range, so they wait for a file whose keys all read.
   if (problems.empty()) RunChecks(aggregate, /*system=*/false, problems);

@@ -39,6 +39,11 @@
 // and just past it. The section itself needs no test of the machinery:
 // config_section_test.cc builds two test-only sections exactly this way.
 //
+// A table inside a section's table is a section of its own named with a dot: register
+// config::Section<HttpTlsConfig>("http.tls", ...) after [http], and the file's
+// [http.tls] table (TOML's table inside [http]) is read into it; --print-config writes it
+// as [http.tls] after [http].
+//
 // ## How to add a key
 //
 // A member with its default in the struct, and one Key(...) line in the section, in the
@@ -275,6 +280,10 @@ class SchemaBase {
 
  private:
   const Entry* Find(std::string_view name) const;
+  // Reads the keys of `table` into `entry`'s section, and the tables in it into the
+  // sections named after them ("http" holding "tls" is [http.tls]).
+  void ReadSection(const Entry& entry, const Value& table, void* aggregate,
+                   ProblemList& problems) const;
   void RunChecks(void* aggregate, bool system, ProblemList& problems) const;
 
   std::string_view preamble_;

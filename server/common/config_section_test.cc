@@ -363,3 +363,63 @@ TEST_CASE("ReadConfigFile reads a file, and says so when it cannot") {
 
 }  // namespace
 }  // namespace reef::config
+
+namespace reef::config {
+namespace {
+
+// A section inside another's table: [greeting.echo].
+const Section<EchoConfig>& InnerEchoSection() {
+  static const auto* section = [] {
+    auto* s = new Section<EchoConfig>("greeting.echo", "Repeats, inside greeting.");
+    s->Key("times", &EchoConfig::times, Int(0, 100), "How often.");
+    return s;
+  }();
+  return *section;
+}
+
+struct NestedConfig {
+  GreetingConfig greeting;
+  EchoConfig inner;
+  friend bool operator==(const NestedConfig&, const NestedConfig&) = default;
+};
+
+const Schema<NestedConfig>& NestedSchema() {
+  static const auto* schema = new Schema<NestedConfig>(
+      "Nested.", {Bind(&NestedConfig::greeting, GreetingSection()),
+                  Bind(&NestedConfig::inner, InnerEchoSection())});
+  return *schema;
+}
+
+TEST_CASE("a dotted section is the table inside its parent's: read, refused, rendered") {
+  absl::StatusOr<NestedConfig> parsed =
+      NestedSchema().Parse("[greeting]\nrepeat = 2\n[greeting.echo]\ntimes = 3\n", "n.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status());
+  CHECK(parsed->greeting.repeat == 2);
+  CHECK(parsed->inner.times == 3);
+  // Without its parent's own keys, and as an inline table, too.
+  parsed = NestedSchema().Parse("[greeting.echo]\ntimes = 4\n", "n.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status());
+  CHECK(parsed->inner.times == 4);
+  parsed = NestedSchema().Parse("[greeting]\necho = { times = 5 }\n", "n.toml");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status());
+  CHECK(parsed->inner.times == 5);
+
+  absl::StatusOr<NestedConfig> bad = NestedSchema().Parse("[greeting.echo]\ntimez = 1\n", "n.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()) == "n.toml:2: greeting.echo.timez: unknown key");
+  // A quoted top-level name with a dot is not the nested section.
+  bad = NestedSchema().Parse("[\"greeting.echo\"]\ntimes = 1\n", "n.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()).find("unknown section") != std::string::npos);
+
+  NestedConfig changed;
+  changed.inner.times = 9;
+  const std::string text = NestedSchema().Render(changed);
+  CHECK(text.find("\n[greeting.echo]\n") != std::string::npos);
+  absl::StatusOr<NestedConfig> back = NestedSchema().Parse(text, "r.toml");
+  REQUIRE_MESSAGE(back.ok(), back.status());
+  CHECK(*back == changed);
+}
+
+}  // namespace
+}  // namespace reef::config

@@ -37,6 +37,12 @@ int main() {
   loop.received = 2;
   observed.udp_loops.push_back(&loop);
   observed.cleaner = std::make_shared<CleanerStats>();
+  tcp::TcpWorkerStats tcp_worker;
+  tcp_worker.open = 1;
+  observed.tcp_workers.push_back(&tcp_worker);
+  tcp::ConnectionStats tcp_connections;
+  tcp_connections.requests = 1;
+  observed.tcp_connections.push_back(&tcp_connections);
   metrics::AddStoreCollector(registry, observed.store);
   metrics::AddWorkerCollector(registry, observed);
   metrics::PeerClientCensus census(4, 100);

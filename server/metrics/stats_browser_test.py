@@ -2,7 +2,7 @@
 """The statistics page in a real browser: headless Chromium (Debian's chromium) loads
 /stats from the reef binary, and every number it shows must be the one /stats.json gives.
 
-Starts reef (UDP and the metrics listener on 127.0.0.1 port 0, no snapshot), makes a small
+Starts reef (UDP, HTTP and the metrics listener on 127.0.0.1 port 0, no snapshot), makes a small
 swarm over BEP 15 (three peers of one torrent from 127.0.0.1, one a seeder), then, with no
 more traffic, reads /stats.json and the DOM Chromium built from /stats (--dump-dom) and
 compares each element's data-stat value with its key in the JSON. Also checks what the
@@ -147,7 +147,7 @@ def main():
     tmp = os.environ.get("TEST_TMPDIR", tempfile.gettempdir())
     config = os.path.join(tmp, "stats_browser.toml")
     with open(config, "w") as f:
-        f.write('[udp]\nlisten = ["127.0.0.1:0"]\n'
+        f.write('[udp]\nlisten = ["127.0.0.1:0"]\n[http]\nlisten = ["127.0.0.1:0"]\n'
                 '[metrics]\nlisten = ["127.0.0.1:0"]\npublic_host = "tracker.example.org"\n'
                 'homepage = "https://example.org/about?a=1&b=<2>"\n'
                 '[snapshot]\nenabled = false\n')
@@ -186,8 +186,9 @@ def main():
                     "requests.udp", "version", "uptime_s"):
             if key not in collected.stats:
                 fail("the page shows no %s" % key)
-        if collected.urls != data["announce_urls"] or collected.urls != [
-                "udp://tracker.example.org:%d/announce" % udp_port]:
+        if (collected.urls != data["announce_urls"] or len(collected.urls) != 2 or
+                collected.urls[0] != "udp://tracker.example.org:%d/announce" % udp_port or
+                not re.fullmatch(r"http://tracker\.example\.org:\d+/announce", collected.urls[1])):
             fail("announce URLs: page %r, JSON %r" % (collected.urls, data["announce_urls"]))
         if collected.loaders:
             fail("the page has elements that load things: %r" % collected.loaders)

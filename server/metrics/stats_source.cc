@@ -46,16 +46,22 @@ StatsData StatsSource::Data(absl::Time now) const {
   return data;
 }
 
-std::vector<std::string> AnnounceUrls(const std::vector<SocketAddress>& udp_bound,
+std::vector<std::string> AnnounceUrls(const ServerObservables& observed,
                                       const std::string& public_host) {
   std::vector<std::string> urls;
-  for (const SocketAddress& address : udp_bound) {
-    // ToString() is "1.2.3.4:6969" or "[::1]:6969".
-    std::string host_port = address.ToString();
-    if (!public_host.empty()) host_port = StrCat(public_host, ":", address.port());
-    std::string url = StrCat("udp://", host_port, "/announce");
-    if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(std::move(url));
-  }
+  auto add = [&](std::string_view scheme, const std::vector<SocketAddress>& bound) {
+    for (const SocketAddress& address : bound) {
+      // ToString() is "1.2.3.4:6969" or "[::1]:6969".
+      const std::string host_port = public_host.empty()
+                                        ? address.ToString()
+                                        : StrCat(public_host, ":", address.port());
+      std::string url = StrCat(scheme, "://", host_port, "/announce");
+      if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(std::move(url));
+    }
+  };
+  add("udp", observed.udp_bound);
+  add("http", observed.http_bound);
+  add("https", observed.https_bound);
   return urls;
 }
 

@@ -38,9 +38,10 @@ class StatsSource {
   std::array<RateWindow, tracker::kProtocolCount> rates_;
 };
 
-// The announce URLs of what is served: udp://HOST:PORT/announce for each UDP address
-// bound, HOST being `public_host` if set, else the address itself ([v6] in brackets).
-std::vector<std::string> AnnounceUrls(const std::vector<SocketAddress>& udp_bound,
+// The announce URLs of what is served: udp://, http:// and https://HOST:PORT/announce for
+// each address bound, HOST being `public_host` if set, else the address itself ([v6] in
+// brackets).
+std::vector<std::string> AnnounceUrls(const ServerObservables& observed,
                                       const std::string& public_host);
 
 }  // namespace reef::metrics

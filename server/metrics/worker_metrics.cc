@@ -76,6 +76,38 @@ constexpr FamilyInfo kLongestPause = {
     .type = MetricType::kGauge,
 };
 
+constexpr FamilyInfo kTcpOpen = {
+    .name = "reef_tcp_connections_open",
+    .help = "HTTP(S) connections open now.",
+    .type = MetricType::kGauge,
+};
+constexpr FamilyInfo kTcpAccepted = {
+    .name = "reef_tcp_connections_accepted_total",
+    .help = "HTTP(S) connections accepted.",
+    .type = MetricType::kCounter,
+};
+constexpr FamilyInfo kTcpClosed = {
+    .name = "reef_tcp_connections_closed_total",
+    .help = "HTTP(S) connections closed, by cause (closed: every close; the others: "
+            "closed at accept, or by a limit).",
+    .type = MetricType::kCounter,
+};
+constexpr FamilyInfo kTcpBytes = {
+    .name = "reef_tcp_bytes_total",
+    .help = "Bytes the HTTP(S) workers received and sent, by direction.",
+    .type = MetricType::kCounter,
+};
+constexpr FamilyInfo kHttpRequests = {
+    .name = "reef_http_requests_total",
+    .help = "HTTP request heads, by outcome (answered, or refused as malformed).",
+    .type = MetricType::kCounter,
+};
+constexpr FamilyInfo kTlsHandshakes = {
+    .name = "reef_tls_handshakes_total",
+    .help = "TLS handshakes, by result (full, resumed, failed).",
+    .type = MetricType::kCounter,
+};
+
 uint64_t Load(const std::atomic<uint64_t>& value) {
   return value.load(std::memory_order_relaxed);
 }
@@ -147,6 +179,34 @@ void CollectUdp(const ServerObservables& observed, Exposition& out) {
   }
 }
 
+void CollectTcp(const ServerObservables& observed, Exposition& out) {
+  if (observed.tcp_workers.empty()) return;
+  for (const tcp::TcpWorkerStats* worker : observed.tcp_workers) {
+    out.Add(kTcpOpen, {},
+            static_cast<double>(worker->open.load(std::memory_order_relaxed)));
+    out.Add(kTcpAccepted, {}, Load(worker->accepted));
+    out.Add(kTcpClosed, {{"cause", "closed"}}, Load(worker->closed));
+    out.Add(kTcpClosed, {{"cause", "over max_connections"}}, Load(worker->refused_over_limit));
+    out.Add(kTcpClosed, {{"cause", "no file descriptors"}}, Load(worker->refused_no_descriptors));
+    out.Add(kTcpBytes, {{"direction", "received"}}, Load(worker->bytes_received));
+    out.Add(kTcpBytes, {{"direction", "sent"}}, Load(worker->bytes_sent));
+  }
+  for (const tcp::ConnectionStats* c : observed.tcp_connections) {
+    out.Add(kTcpClosed, {{"cause", "head timeout"}}, Load(c->head_timeouts));
+    out.Add(kTcpClosed, {{"cause", "idle timeout"}}, Load(c->idle_timeouts));
+    out.Add(kTcpClosed, {{"cause", "write timeout"}}, Load(c->write_timeouts));
+    out.Add(kTcpClosed, {{"cause", "tls handshake timeout"}}, Load(c->handshake_timeouts));
+    out.Add(kTcpClosed, {{"cause", "tls error"}}, Load(c->tls_errors));
+    out.Add(kHttpRequests, {{"outcome", "answered"}}, Load(c->requests));
+    out.Add(kHttpRequests, {{"outcome", "bad request"}}, Load(c->bad_requests));
+    const uint64_t handshakes = Load(c->tls_handshakes);
+    const uint64_t resumed = Load(c->tls_resumptions);
+    out.Add(kTlsHandshakes, {{"result", "full"}}, handshakes >= resumed ? handshakes - resumed : 0);
+    out.Add(kTlsHandshakes, {{"result", "resumed"}}, resumed);
+    out.Add(kTlsHandshakes, {{"result", "failed"}}, Load(c->tls_handshake_failures));
+  }
+}
+
 void CollectCleaner(const CleanerStats& cleaner, Exposition& out) {
   out.Add(kCleaningRuns, {}, Load(cleaner.runs));
   out.Add(kCleanedPeers, {}, Load(cleaner.peers_removed));
@@ -163,6 +223,7 @@ void AddWorkerCollector(Registry& registry, const ServerObservables& observed) {
   registry.AddCollector([&observed](Exposition& out) {
     CollectCore(SumCore(observed), out);
     CollectUdp(observed, out);
+    CollectTcp(observed, out);
     if (observed.cleaner != nullptr) CollectCleaner(*observed.cleaner, out);
   });
 }

@@ -20,6 +20,11 @@
 //                                                      bad connection id, oversized,
 //                                                      send failed, send queue full
 //   reef_udp_receive_retries_total                     "try again" receive errors
+//   reef_tcp_connections_open                          HTTP(S) connections open now
+//   reef_tcp_connections_accepted_total, reef_tcp_connections_closed_total{cause}
+//   reef_tcp_bytes_total{direction}
+//   reef_http_requests_total{outcome}                  heads answered, or bad requests
+//   reef_tls_handshakes_total{result}                  full, resumed, failed
 //   reef_cleaning_runs_total, reef_cleaned_peers_total, reef_cleaned_torrents_total
 //   reef_cleaning_longest_pause_seconds                the longest one shard's cleaning held
 //                                                      its lock since start
