@@ -22,11 +22,13 @@ def reef_protocol_dependencies():
 
     @rules_cc, @rules_java, @remote_coverage_tools: offline stand-ins for the
     repositories Bazel 4.2.3 would download (third_party/*/WORKSPACE says why each).
-    @openssl: libcrypto, for the WebSocket handshake (SHA-1, base64).
-    @absl: named by //protocol/common's BUILD file.
-    @doctest, @benchmark: only for the library's own tests and benchmarks, so that all
-    of @reef//protocol/... builds in the consumer's workspace. Like every repository
-    here, each is set up only when something being built needs it.
+    @openssl: libcrypto, for the WebSocket handshake (SHA-1, base64), the one library
+    the protocol library itself uses.
+    @doctest, @benchmark, @absl: only for the library's own tests and benchmarks (absl
+    for the tests that hash InfoHash and IpAddress with absl::Hash through their
+    AbslHashValue hooks), so that all of @reef//protocol/... builds in the consumer's
+    workspace. Like every repository here, each is set up only when something being
+    built needs it: a consumer that builds only the library needs none of them.
     """
     maybe(local_stand_in, "rules_cc")
     maybe(local_stand_in, "rules_java")

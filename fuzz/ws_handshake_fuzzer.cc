@@ -56,7 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(w.ok());
   const std::string_view response(reinterpret_cast<const char*>(out.data()), w.length());
   const auto accept = reef::ws::ComputeAccept(key);
-  FUZZ_CHECK(response.find(std::string_view(accept.data(), accept.size())) != std::string_view::npos);
+  FUZZ_CHECK(accept.has_value());
+  FUZZ_CHECK(response.find(std::string_view(accept->data(), accept->size())) !=
+             std::string_view::npos);
 
   std::array<uint8_t, 16 * 1024 + 256> request;
   auto q = reef::ws::WriteUpgradeRequest(request, "reef.test", target, key);

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 out="${TEST_TMPDIR}/bench"
-/usr/bin/python3 load/bench --short --bin-dir load --reef server/reef --out "$out" \
+/usr/bin/python3 load/bench.py --short --bin-dir load --reef server/reef --out "$out" \
   --protocols udp,http --servers reef,opentracker,null
 
 fail() { echo "bench_test: $*" >&2; exit 1; }

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 namespace {
@@ -73,7 +73,7 @@ TEST_CASE("merge equals recording everything in one histogram") {
   auto all = std::make_unique<H>();
   Rng rng(3);
   for (int i = 0; i < 10'000; ++i) {
-    const uint64_t v = rng.Below(1'000'000'000);
+    const uint64_t v = rng.Below64(1'000'000'000);
     (i % 3 == 0 ? a : b)->Record(v);
     all->Record(v);
   }

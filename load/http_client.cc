@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 #include "protocol/http/query.h"
 #include "protocol/http/request.h"
 #include "protocol/http/response_parser.h"
@@ -92,10 +92,6 @@ constexpr size_t kRequestBufferSize = 8192;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxHeaders = 32;
 
-absl::Status Errno(std::string_view what) {
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
-}
-
 struct Outstanding {
   uint64_t sent_ns = 0;
   RequestType type = RequestType::kAnnounce;
@@ -117,29 +113,20 @@ struct Conn {
   size_t count = 0;
 };
 
-class HttpThread {
+class HttpThread : public LoadThread {
  public:
   HttpThread(const Workload& workload, int thread_index, const RunControl& control,
              ThreadStats* stats)
-      : w_(workload),
-        o_(workload.options()),
-        c_(control),
-        stats_(stats),
-        rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
-        limiter_(control.rate_per_thread, control.start_ns),
-        host_(o_.target.ToString()),
-        loopback_(IsLoopback(o_.target)) {}
+      : LoadThread(workload, thread_index, control, stats), host_(o_.target.ToString()) {}
 
   ~HttpThread() {
     for (Conn& c : conns_) {
       if (c.fd >= 0) close(c.fd);
     }
-    if (epoll_fd_ >= 0) close(epoll_fd_);
   }
 
   absl::Status Open() {
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) return Errno("epoll_create1");
+    if (absl::Status s = OpenEpoll(); !s.ok()) return s;
     conns_.resize(static_cast<size_t>(o_.sockets_per_thread));
     for (Conn& c : conns_) {
       c.ring.resize(static_cast<size_t>(o_.in_flight));
@@ -154,19 +141,9 @@ class HttpThread {
     return absl::OkStatus();
   }
 
-  absl::Status Run() { return DriveLoop(*this, c_, limiter_); }
-
-  // DriveLoop's client interface (Expire is private, hence the friend).
-  template <typename C>
-  friend absl::Status load::DriveLoop(C& client, const RunControl& control, RateLimiter& limiter);
-  size_t busy() const { return busy_; }
-  size_t capacity() const { return conns_.size() * static_cast<size_t>(o_.in_flight); }
-  int epoll_fd() const { return epoll_fd_; }
+  // DriveLoop's client interface, with LoadThread's.
   void FillRound(uint64_t now, uint64_t* budget) {
-    for (size_t k = 0; k < conns_.size() && *budget > 0; ++k) {
-      Fill(conns_[(next_conn_ + k) % conns_.size()], now, budget);
-    }
-    next_conn_ = (next_conn_ + 1) % conns_.size();
+    FillRoundRobin(conns_, budget, [&](Conn& c, uint64_t* b) { Fill(c, now, b); });
   }
   void OnReady(const epoll_event& e) {
     Conn& c = conns_[e.data.u64];
@@ -189,8 +166,18 @@ class HttpThread {
     if (c.fd >= 0 && (e.events & (EPOLLIN | EPOLLERR | EPOLLHUP))) Read(c);
   }
 
- private:
+  // A connection whose oldest request is older than the timeout (or every connection
+  // with a request, if `all`) closes, its requests timed out.
+  void Expire(uint64_t now, bool all) {
+    if (busy_ == 0) return;
+    for (Conn& c : conns_) {
+      if (c.count > 0 && (all || now - c.ring[c.head].sent_ns >= c_.timeout_ns)) {
+        Close(c, Failure::kTimeout);
+      }
+    }
+  }
 
+ private:
   bool Connect(Conn& c) {
     c.fd = socket(o_.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) return false;
@@ -504,28 +491,9 @@ class HttpThread {
     Pop(c);
   }
 
-  void Expire(uint64_t now, bool all) {
-    if (busy_ == 0) return;
-    for (Conn& c : conns_) {
-      if (c.count > 0 && (all || now - c.ring[c.head].sent_ns >= c_.timeout_ns)) {
-        Close(c, Failure::kTimeout);
-      }
-    }
-  }
-
-  const Workload& w_;
-  const LoadOptions& o_;
-  const RunControl& c_;
-  ThreadStats* stats_;
-  Rng rng_;
-  RateLimiter limiter_;
   std::string host_;
-  bool loopback_;
-  int epoll_fd_ = -1;
   std::unique_ptr<TlsClientContext> tls_;  // HTTPS only
   std::vector<Conn> conns_;
-  size_t next_conn_ = 0;
-  size_t busy_ = 0;
   std::array<uint8_t, kRequestBufferSize> request_buf_{};
   std::vector<char> read_buf_;
 };
@@ -534,9 +502,7 @@ class HttpThread {
 
 absl::Status RunHttpThread(const Workload& workload, int thread_index,
                            const RunControl& control, ThreadStats* stats) {
-  HttpThread t(workload, thread_index, control, stats);
-  if (absl::Status s = t.Open(); !s.ok()) return s;
-  return t.Run();
+  return RunLoadThread<HttpThread>(workload, thread_index, control, stats);
 }
 
 }  // namespace reef::load

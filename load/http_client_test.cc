@@ -13,9 +13,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "load/client_test_util.h"
 #include "load/generator.h"
 #include "load/http_client.h"
 #include "load/torrents.h"
@@ -37,10 +37,12 @@ enum class Spoil {
   kNoAnswer,        // stop answering on that connection -> timeout
 };
 
+// An HTTP tracker on loopback that spoils every kSpoilEvery-th announce (the last of each
+// group), answers everything else correctly, and counts.
 class SpoilingHttpTracker {
  public:
-  SpoilingHttpTracker(const char* bind, Spoil spoil, uint64_t every)
-      : spoil_(spoil), every_(every) {
+  SpoilingHttpTracker(const char* bind, Spoil spoil)
+      : spoil_(spoil), counts_(spoil != Spoil::kNone) {
     const Endpoint e = *ParseEndpoint(bind, true);
     v6_ = e.is_v6();
     listen_fd_ = socket(e.family(), SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -49,26 +51,20 @@ class SpoilingHttpTracker {
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     REQUIRE(::bind(listen_fd_, e.sa(), e.len) == 0);
     REQUIRE(listen(listen_fd_, 128) == 0);
-    sockaddr_storage local{};
-    socklen_t len = sizeof(local);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&local), &len);
-    local_ = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len);
-    thread_ = std::thread([this] { Serve(); });
+    local_ = BoundEndpoint(listen_fd_);
+    server_.Start([this](const std::atomic<bool>& stop) { Serve(stop); });
   }
   ~SpoilingHttpTracker() {
-    stop_.store(true);
-    thread_.join();
+    server_.Stop();
     for (Client& c : clients_) {
       if (c.fd >= 0) close(c.fd);
     }
     close(listen_fd_);
-    CHECK(bad_requests_ == 0);
+    CHECK(counts_.bad_requests() == 0);
   }
 
   const Endpoint& local() const { return local_; }
-  uint64_t announces() const { return announces_.load(); }
-  uint64_t scrapes() const { return scrapes_.load(); }
-  uint64_t spoiled() const { return spoiled_.load(); }
+  const TrackerCounts& counts() const { return counts_; }
 
  private:
   struct Client {
@@ -77,8 +73,8 @@ class SpoilingHttpTracker {
     bool mute = false;  // kNoAnswer: never answers again
   };
 
-  void Serve() {
-    while (!stop_.load()) {
+  void Serve(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
       std::vector<pollfd> fds;
       fds.push_back({listen_fd_, POLLIN, 0});
       for (const Client& c : clients_) fds.push_back({c.fd, POLLIN, 0});
@@ -120,7 +116,7 @@ class SpoilingHttpTracker {
       const auto req = http::ParseRequest(c.in, headers);
       if (req.incomplete()) return true;
       if (!req.ok()) {
-        ++bad_requests_;
+        counts_.BadRequest();
         return false;
       }
       const http::Request& r = req.value();
@@ -130,10 +126,10 @@ class SpoilingHttpTracker {
       WriteResult body = WriteResult::Fail(WriteError::kInvalidValue);
       bool spoil = false;
       if (r.path == "/scrape") {
-        scrapes_.fetch_add(1);
+        counts_.Scrape();
         const auto q = http::ParseScrapeQuery(r.query);
         if (!q.ok()) {
-          ++bad_requests_;
+          counts_.BadRequest();
           return false;
         }
         std::vector<InfoHash> hashes(q.value().info_hashes.begin(),
@@ -146,12 +142,10 @@ class SpoilingHttpTracker {
         const auto q = http::ParseAnnounceQuery(r.query);
         if (r.path != "/announce" || !q.ok() || q.value().compact != true ||
             !q.value().numwant) {
-          ++bad_requests_;
+          counts_.BadRequest();
           return false;
         }
-        const uint64_t k = announces_.fetch_add(1) + 1;
-        spoil = spoil_ != Spoil::kNone && k % every_ == 0;
-        if (spoil) spoiled_.fetch_add(1);
+        spoil = counts_.Announce();
         if (spoil && spoil_ == Spoil::kClose) return false;
         if (spoil && spoil_ == Spoil::kNoAnswer) c.mute = true;
         if (c.mute) {
@@ -181,7 +175,7 @@ class SpoilingHttpTracker {
       }
       WriteResult all = w.Finish(body);
       if (!all.ok()) {
-        ++bad_requests_;
+        counts_.BadRequest();
         return false;
       }
       if (spoil && spoil_ == Spoil::kStatus500) {
@@ -197,76 +191,51 @@ class SpoilingHttpTracker {
   }
 
   Spoil spoil_;
-  uint64_t every_;
+  TrackerCounts counts_;
   bool v6_ = false;
   int listen_fd_ = -1;
   Endpoint local_;
-  std::vector<Client> clients_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> announces_{0};
-  std::atomic<uint64_t> scrapes_{0};
-  std::atomic<uint64_t> spoiled_{0};
-  int bad_requests_ = 0;  // the server thread's; read after join
-  std::thread thread_;
+  std::vector<Client> clients_;  // the serving thread's
+  ServingThread server_;
 };
 
-constexpr uint64_t kEvery = 10;
 constexpr size_t kAnnounce = static_cast<size_t>(RequestType::kAnnounce);
 
-LoadOptions Options(const Endpoint& target) {
-  LoadOptions o;
-  o.protocol = Protocol::kHttp;
-  o.target = target;
-  o.duration_ms = 600;
-  // Long enough that a busy machine (a sanitizer build beside other work) does not turn
-  // a slow answer into a timeout, which would break the exact counts below.
-  o.timeout_ms = 1000;
-  o.threads = 2;
-  o.sockets_per_thread = 2;
-  o.in_flight = 4;
-  o.torrents = 1000;
-  o.num_want = 10;
-  o.progress = false;
+LoadOptions Options(const Endpoint& target, bool keep_alive, int in_flight) {
+  LoadOptions o = ClientTestOptions(Protocol::kHttp, target);
+  o.keep_alive = keep_alive;
+  o.in_flight = in_flight;
   return o;
 }
 
 void RunSpoiled(const char* bind, Spoil spoil, Failure expected, bool keep_alive, int in_flight) {
-  SpoilingHttpTracker tracker(bind, spoil, kEvery);
-  LoadOptions o = Options(tracker.local());
-  o.keep_alive = keep_alive;
-  o.in_flight = in_flight;
-  auto outcome = RunLoad(o, nullptr);
+  SpoilingHttpTracker tracker(bind, spoil);
+  // Not more than 3 x kSpoilEvery: a connection that gets no answer stays stuck, so with
+  // 4 connections and one request each in flight, about 40 announces is all there is.
+  auto outcome = RunUntilAnnounces(Options(tracker.local(), keep_alive, in_flight),
+                                   tracker.counts(), 3 * kSpoilEvery);
   REQUIRE(outcome.ok());
   const Totals& t = (*outcome)->totals;
-  INFO("sent ", t.sent[kAnnounce], " ok ", t.ok[kAnnounce], " failed ", t.TotalFailed(),
-       " stray ", t.stray, " server announces ", tracker.announces(), " spoiled ",
-       tracker.spoiled());
-  CHECK(tracker.announces() >= 2 * kEvery);  // at least two spoiled
-  CHECK(tracker.spoiled() == tracker.announces() / kEvery);
-  CHECK(t.sent[kAnnounce] == tracker.announces());
-  CHECK(t.FailedOf(RequestType::kAnnounce) == tracker.spoiled());
-  CHECK(t.failed[kAnnounce][static_cast<size_t>(expected)] == tracker.spoiled());
-  CHECK(t.ok[kAnnounce] == tracker.announces() - tracker.spoiled());
+  CheckSpoiledAnnounces(t, tracker.counts(), expected);
   CHECK(t.stray == 0);
 }
 
 TEST_CASE("a correct tracker: every request ok, keep-alive and not, scrapes too") {
   for (bool keep_alive : {true, false}) {
     INFO("keep_alive ", keep_alive);
-    SpoilingHttpTracker tracker("127.0.0.1:0", Spoil::kNone, kEvery);
-    LoadOptions o = Options(tracker.local());
-    o.keep_alive = keep_alive;
-    o.in_flight = keep_alive ? 4 : 1;
+    SpoilingHttpTracker tracker("127.0.0.1:0", Spoil::kNone);
+    const TrackerCounts& counts = tracker.counts();
+    LoadOptions o = Options(tracker.local(), keep_alive, keep_alive ? 4 : 1);
     o.scrape_share = 0.3;
     o.scrape_hashes = 4;
-    auto outcome = RunLoad(o, nullptr);
+    auto outcome = RunUntilAnnounces(o, counts, 200);
     REQUIRE(outcome.ok());
     const Totals& t = (*outcome)->totals;
     CHECK(t.TotalFailed() == 0);
     CHECK(t.TotalSent() == t.TotalOk());
-    CHECK(t.sent[kAnnounce] == tracker.announces());
-    CHECK(t.sent[static_cast<size_t>(RequestType::kScrape)] == tracker.scrapes());
-    CHECK(tracker.scrapes() > 10);
+    CHECK(t.sent[kAnnounce] == counts.announces());
+    CHECK(t.sent[static_cast<size_t>(RequestType::kScrape)] == counts.scrapes());
+    CHECK(counts.scrapes() > 10);
   }
 }
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 
@@ -50,7 +50,7 @@ class PopularitySampler {
 
   // A rank in [0, size()).
   uint32_t Sample(Rng& rng) const {
-    const uint64_t column = rng.Below(prob_.size());
+    const uint64_t column = rng.Below64(prob_.size());
     return rng.NextDouble() < prob_[column] ? static_cast<uint32_t>(column) : alias_[column];
   }
 

@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 namespace {

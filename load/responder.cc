@@ -13,24 +13,20 @@
 #include "load/run.h"
 #include "protocol/common/byte_reader.h"
 #include "protocol/common/byte_writer.h"
+#include "protocol/udp/messages.h"
 
 namespace reef::load {
 
 namespace {
 
-constexpr uint64_t kProtocolId = 0x41727101980ULL;
-constexpr uint32_t kActionConnect = 0;
-constexpr uint32_t kActionAnnounce = 1;
-constexpr uint32_t kActionScrape = 2;
-constexpr size_t kAnnounceSize = 98;
-constexpr size_t kNumWantOffset = 92;
-constexpr size_t kMaxScrapeHashes = 74;
+// The BEP 15 wire constants come from protocol/udp; the bytes are read by hand, without
+// its parser, so the ceiling does as little as a responder can.
+constexpr uint32_t kActionConnect = static_cast<uint32_t>(udp::Action::kConnect);
+constexpr uint32_t kActionAnnounce = static_cast<uint32_t>(udp::Action::kAnnounce);
+constexpr uint32_t kActionScrape = static_cast<uint32_t>(udp::Action::kScrape);
+constexpr size_t kNumWantOffset = 92;  // in an announce request
 constexpr size_t kReplyBufferSize = 1500;
 constexpr int kReceiveBufferBytes = 4 << 20;
-
-absl::Status Errno(std::string_view what) {
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
-}
 
 }  // namespace
 
@@ -45,13 +41,13 @@ size_t NullReply(std::span<const uint8_t> request, bool v6, int peers, std::span
   ByteWriter w(out);
   switch (action) {
     case kActionConnect:
-      if (connection_id != kProtocolId) return 0;
+      if (connection_id != udp::kProtocolId) return 0;
       w.WriteU32Be(kActionConnect);
       w.WriteU32Be(transaction_id);
       w.WriteU64Be(kNullConnectionId);
       break;
     case kActionAnnounce: {
-      if (request.size() < kAnnounceSize) return 0;
+      if (request.size() < udp::kAnnounceRequestSize) return 0;
       ByteReader num_want_reader(request.subspan(kNumWantOffset, 4));
       int32_t num_want = -1;
       if (!num_want_reader.ReadI32Be(&num_want)) return 0;
@@ -75,9 +71,9 @@ size_t NullReply(std::span<const uint8_t> request, bool v6, int peers, std::span
       break;
     }
     case kActionScrape: {
-      const size_t hashes_bytes = request.size() - 16;
-      const size_t n = hashes_bytes / 20;
-      if (hashes_bytes % 20 != 0 || n == 0 || n > kMaxScrapeHashes) return 0;
+      const size_t hashes_bytes = request.size() - udp::kScrapeRequestHeaderSize;
+      const size_t n = hashes_bytes / kInfoHashSize;
+      if (hashes_bytes % kInfoHashSize != 0 || n == 0 || n > udp::kMaxScrapeHashes) return 0;
       w.WriteU32Be(kActionScrape);
       w.WriteU32Be(transaction_id);
       for (size_t i = 0; i < n; ++i) {
@@ -99,7 +95,7 @@ absl::StatusOr<std::unique_ptr<NullResponder>> NullResponder::Bind(const Endpoin
     return absl::InvalidArgumentError(absl::StrCat("peers must be in 0..", kMaxNullPeers));
   }
   const int fd = socket(bind.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+  if (fd < 0) return ErrnoError("socket");
   int rcvbuf = kReceiveBufferBytes;
   // Best effort: the kernel caps it at rmem_max.
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -107,14 +103,14 @@ absl::StatusOr<std::unique_ptr<NullResponder>> NullResponder::Bind(const Endpoin
   timeval tv{0, kPollMs * 1000};
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
       ::bind(fd, bind.sa(), bind.len) != 0) {
-    absl::Status s = Errno(absl::StrCat("bind ", bind.ToString()));
+    absl::Status s = ErrnoError(absl::StrCat("bind ", bind.ToString()));
     close(fd);
     return s;
   }
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
-    absl::Status s = Errno("getsockname");
+    absl::Status s = ErrnoError("getsockname");
     close(fd);
     return s;
   }
@@ -149,7 +145,7 @@ absl::Status NullResponder::Serve(const std::atomic<bool>& stop, uint64_t deadli
     const int n = recvmmsg(fd_, in_msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-      return Errno("recvmmsg");
+      return ErrnoError("recvmmsg");
     }
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {

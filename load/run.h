@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,6 +29,9 @@ namespace reef::load {
 
 // Nanoseconds on CLOCK_MONOTONIC.
 uint64_t NowNs();
+
+// An InternalError "what: strerror(errno)", for a system call that just failed.
+absl::Status ErrnoError(std::string_view what);
 
 struct RunControl {
   uint64_t start_ns = 0;

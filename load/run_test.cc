@@ -43,9 +43,10 @@ TEST_CASE("every thread runs through warm-up and window, then stops") {
   CHECK((*outcome)->window_seconds == doctest::Approx(0.3));
   CHECK(!(*outcome)->stopped_early);
   // Bounded: it ended after the window, and within warm-up + window + timeout + slack
-  // (a termination bound, not a speed assertion).
+  // (a termination bound, not a speed assertion; the slack is wide enough for TSan on two
+  // busy cores, and a run that ignored its window would not end at all).
   CHECK((*outcome)->wall_seconds >= 0.4);
-  CHECK((*outcome)->wall_seconds < 0.6 + 2.0);
+  CHECK((*outcome)->wall_seconds < 0.6 + 10.0);
 }
 
 TEST_CASE("a body that ignores the window is still bounded by the drain deadline") {

@@ -1,30 +1,25 @@
 #include "load/stats.h"
 
+#include <numeric>
+
 namespace reef::load {
 
-uint64_t Totals::TotalSent() const {
-  uint64_t n = 0;
-  for (uint64_t v : sent) n += v;
-  return n;
+namespace {
+
+template <typename Counts>
+uint64_t Sum(const Counts& counts) {
+  return std::accumulate(counts.begin(), counts.end(), uint64_t{0});
 }
 
-uint64_t Totals::TotalOk() const {
-  uint64_t n = 0;
-  for (uint64_t v : ok) n += v;
-  return n;
-}
+}  // namespace
 
-uint64_t Totals::TotalOkInWindow() const {
-  uint64_t n = 0;
-  for (uint64_t v : ok_in_window) n += v;
-  return n;
-}
+uint64_t Totals::TotalSent() const { return Sum(sent); }
+uint64_t Totals::TotalOk() const { return Sum(ok); }
+uint64_t Totals::TotalOkInWindow() const { return Sum(ok_in_window); }
 
 uint64_t Totals::TotalFailed() const {
   uint64_t n = 0;
-  for (const auto& row : failed) {
-    for (uint64_t v : row) n += v;
-  }
+  for (const auto& row : failed) n += Sum(row);
   return n;
 }
 
@@ -34,11 +29,7 @@ uint64_t Totals::FailedOf(Failure f) const {
   return n;
 }
 
-uint64_t Totals::FailedOf(RequestType t) const {
-  uint64_t n = 0;
-  for (uint64_t v : failed[static_cast<size_t>(t)]) n += v;
-  return n;
-}
+uint64_t Totals::FailedOf(RequestType t) const { return Sum(failed[static_cast<size_t>(t)]); }
 
 void ThreadStats::AddTo(Totals* totals, bool with_latency) const {
   for (size_t t = 0; t < kNumRequestTypes; ++t) {

@@ -4,7 +4,7 @@
 //
 // Each connection does a full handshake unless the context resumes sessions: then the
 // first handshake's session (a TLS 1.3 ticket) is offered by every later connection, as a
-// browser or a BitTorrent client reconnecting to the same tracker would. load/bench
+// browser or a BitTorrent client reconnecting to the same tracker would. load/bench.py
 // measures both: keep-alive HTTPS, and a handshake per request.
 #ifndef REEF_LOAD_TLS_CLIENT_H_
 #define REEF_LOAD_TLS_CLIENT_H_

@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "load/options.h"
-#include "load/rng.h"
 #include "protocol/common/fixed_bytes.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "load/rng.h"
+#include "protocol/common/rng.h"
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
 
@@ -43,10 +43,6 @@ constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 constexpr size_t kDatagramSize = 1500;  // the largest request (a 74-hash scrape) fits
 constexpr size_t kReceiveSize = 65536;  // the largest response udp::ParseResponse accepts fits
 
-absl::Status Errno(std::string_view what) {
-  return absl::InternalError(absl::StrCat(std::string(what), ": ", std::strerror(errno)));
-}
-
 struct Slot {
   uint64_t sent_ns = 0;
   uint32_t tid = 0;
@@ -66,43 +62,35 @@ struct Socket {
   std::vector<uint16_t> free;  // indices of idle slots
 };
 
-class UdpThread {
+class UdpThread : public LoadThread {
  public:
   UdpThread(const Workload& workload, int thread_index, const RunControl& control,
             ThreadStats* stats)
-      : w_(workload),
-        o_(workload.options()),
-        c_(control),
-        stats_(stats),
-        rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
-        family_(o_.target.is_v6() ? udp::IpFamily::kV6 : udp::IpFamily::kV4),
-        loopback_(IsLoopback(o_.target)),
-        limiter_(control.rate_per_thread, control.start_ns) {}
+      : LoadThread(workload, thread_index, control, stats),
+        family_(o_.target.is_v6() ? udp::IpFamily::kV6 : udp::IpFamily::kV4) {}
 
   ~UdpThread() {
     for (Socket& s : sockets_) {
       if (s.fd >= 0) close(s.fd);
     }
-    if (epoll_fd_ >= 0) close(epoll_fd_);
   }
 
   absl::Status Open() {
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_fd_ < 0) return Errno("epoll_create1");
+    if (absl::Status s = OpenEpoll(); !s.ok()) return s;
     sockets_.resize(static_cast<size_t>(o_.sockets_per_thread));
     for (size_t i = 0; i < sockets_.size(); ++i) {
       Socket& s = sockets_[i];
       s.fd = socket(o_.target.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (s.fd < 0) return Errno("socket");
+      if (s.fd < 0) return ErrnoError("socket");
       int size = kUdpReceiveBuffer;
       setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));  // best effort
       if (connect(s.fd, o_.target.sa(), o_.target.len) != 0) {
-        return Errno(absl::StrCat("connect ", o_.target.ToString()));
+        return ErrnoError(absl::StrCat("connect ", o_.target.ToString()));
       }
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = i;
-      if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) return Errno("epoll_ctl");
+      if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) return ErrnoError("epoll_ctl");
       s.slots.resize(static_cast<size_t>(o_.in_flight));
       for (int k = o_.in_flight - 1; k >= 0; --k) s.free.push_back(static_cast<uint16_t>(k));
     }
@@ -111,24 +99,27 @@ class UdpThread {
     return absl::OkStatus();
   }
 
-  absl::Status Run() { return DriveLoop(*this, c_, limiter_); }
-
-  // DriveLoop's client interface (Expire is private, hence the friend).
-  template <typename C>
-  friend absl::Status load::DriveLoop(C& client, const RunControl& control, RateLimiter& limiter);
-  size_t busy() const { return busy_; }
-  size_t capacity() const { return sockets_.size() * static_cast<size_t>(o_.in_flight); }
-  int epoll_fd() const { return epoll_fd_; }
+  // DriveLoop's client interface, with LoadThread's.
   void FillRound(uint64_t now, uint64_t* budget) {
-    for (size_t k = 0; k < sockets_.size() && *budget > 0; ++k) {
-      Fill(sockets_[(next_socket_ + k) % sockets_.size()], now, budget);
-    }
-    next_socket_ = (next_socket_ + 1) % sockets_.size();
+    FillRoundRobin(sockets_, budget, [&](Socket& s, uint64_t* b) { Fill(s, now, b); });
   }
   void OnReady(const epoll_event& event) { Receive(sockets_[event.data.u64]); }
 
- private:
+  // Every outstanding request older than the timeout (or every one, if `all`) times out.
+  void Expire(uint64_t now, bool all) {
+    if (busy_ == 0) return;
+    for (Socket& s : sockets_) {
+      for (uint32_t i = 0; i < s.slots.size(); ++i) {
+        Slot& slot = s.slots[i];
+        if (slot.busy && (all || now - slot.sent_ns >= c_.timeout_ns)) {
+          stats_->Failed(slot.type, Failure::kTimeout);
+          Release(s, i);
+        }
+      }
+    }
+  }
 
+ private:
   void Release(Socket& s, uint32_t index) {
     Slot& slot = s.slots[index];
     if (slot.type == RequestType::kConnect) s.connect_pending = false;
@@ -313,32 +304,8 @@ class UdpThread {
     Release(s, index);
   }
 
-  // Every outstanding request older than the timeout (or every one, if `all`) times out.
-  void Expire(uint64_t now, bool all) {
-    if (busy_ == 0) return;
-    for (Socket& s : sockets_) {
-      for (uint32_t i = 0; i < s.slots.size(); ++i) {
-        Slot& slot = s.slots[i];
-        if (slot.busy && (all || now - slot.sent_ns >= c_.timeout_ns)) {
-          stats_->Failed(slot.type, Failure::kTimeout);
-          Release(s, i);
-        }
-      }
-    }
-  }
-
-  const Workload& w_;
-  const LoadOptions& o_;
-  const RunControl& c_;
-  ThreadStats* stats_;
-  Rng rng_;
-  udp::IpFamily family_;
-  bool loopback_;
-  RateLimiter limiter_;
-  int epoll_fd_ = -1;
+  const udp::IpFamily family_;
   std::vector<Socket> sockets_;
-  size_t next_socket_ = 0;
-  size_t busy_ = 0;
   std::vector<std::array<uint8_t, kDatagramSize>> out_bufs_;
   std::vector<std::array<uint8_t, kReceiveSize>> in_bufs_;
 };
@@ -347,9 +314,7 @@ class UdpThread {
 
 absl::Status RunUdpThread(const Workload& workload, int thread_index, const RunControl& control,
                           ThreadStats* stats) {
-  UdpThread t(workload, thread_index, control, stats);
-  if (absl::Status s = t.Open(); !s.ok()) return s;
-  return t.Run();
+  return RunLoadThread<UdpThread>(workload, thread_index, control, stats);
 }
 
 }  // namespace reef::load

@@ -32,7 +32,7 @@ RequestType Workload::PickType(Rng& rng) const {
 
 void Workload::PlanAnnounce(Rng& rng, PlannedAnnounce* out) const {
   out->torrent = sampler_.Sample(rng);
-  out->peer = static_cast<uint32_t>(rng.Below(options_.peers_per_torrent));
+  out->peer = static_cast<uint32_t>(rng.Below64(options_.peers_per_torrent));
   out->info_hash = InfoHashOf(out->torrent);
   out->peer_id = PeerIdOf(out->torrent, out->peer);
   out->port = PeerPortOf(out->peer);

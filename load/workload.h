@@ -11,9 +11,9 @@
 #include "absl/status/statusor.h"
 #include "load/options.h"
 #include "load/popularity.h"
-#include "load/rng.h"
 #include "load/stats.h"
 #include "protocol/common/fixed_bytes.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 

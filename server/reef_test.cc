@@ -24,6 +24,7 @@
 #include "server/config.h"
 #include "server/common/subprocess_for_test.h"
 #include "server/udp/udp_server_test_util.h"
+#include "testing/skip.h"
 
 namespace reef {
 namespace {
@@ -330,7 +331,7 @@ TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
   CHECK(Has(reef->stderr_text(), "stopped cleanly; all 0 worker threads joined"));
 }
 
-TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
+TEST_CASE("a worker that fails stops the process, non-zero, promptly") {
   const std::string list = WriteFile("fail-list.txt", std::string(40, 'a') + "\n");
   const std::string config = WriteFile(
       "fail.toml", std::string(kServeConfig) + "[access_list]\nmode = \"allow\"\npath = \"" +
@@ -343,8 +344,11 @@ TEST_CASE("a worker that fails stops the process, non-zero, within a second") {
   const absl::Duration seen = absl::Now() - absl::UnixEpoch();
   CHECK(WaitExitCode(*reef) == 1);
   const absl::Duration exited = absl::Now() - absl::UnixEpoch();
-  // From the failure being logged to the process being gone, every thread joined.
-  CHECK_MESSAGE(exited - seen < absl::Seconds(1), absl::FormatDuration(exited - seen));
+  // From the failure being logged to the process being gone, every thread joined: well
+  // under a second here; the check allows 3 s, room for TSan on two busy cores, still
+  // short of the 5 s stop deadline a supervisor waiting out its workers would reach.
+  MESSAGE("failure logged to exit: ", absl::FormatDuration(exited - seen));
+  CHECK(exited - seen < absl::Seconds(3));
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
   CHECK(Has(log, "stopping every worker because faulty failed"));
@@ -677,11 +681,8 @@ std::string UidLine(pid_t pid) {
   return "";
 }
 
-TEST_CASE("as root: an access list the user reef will run as cannot read stops it (exit 2)") {
-  if (geteuid() != 0) {
-    MESSAGE("not root: skipping the access list read as another user");
-    return;
-  }
+TEST_CASE("as root: an access list the user reef will run as cannot read stops it (exit 2)" *
+          testing::NeedsRoot()) {
   // Root reads a 0600 root-owned list at start; every reload as nobody would then fail.
   char dir_template[] = "/tmp/reef-list-as-XXXXXX";
   REQUIRE(mkdtemp(dir_template) != nullptr);
@@ -716,11 +717,8 @@ TEST_CASE("as root: an access list the user reef will run as cannot read stops i
   rmdir(dir.c_str());
 }
 
-TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody") {
-  if (geteuid() != 0) {
-    MESSAGE("not root: skipping the privilege drop of the binary");
-    return;
-  }
+TEST_CASE("as root, [privileges] user = nobody: the serving process runs as nobody" *
+          testing::NeedsRoot()) {
   const std::string config = WriteFile(
       "nobody.toml", std::string(kServeConfig) + "[privileges]\nuser = \"nobody\"\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});

@@ -54,6 +54,11 @@ char* __wrap_strdup(const char* s) {
 }
 }  // extern "C"
 
+namespace reef::testing {
+void* CountedMalloc(size_t size) { return __wrap_malloc(size); }
+void* CountedRealloc(void* ptr, size_t size) { return __wrap_realloc(ptr, size); }
+}  // namespace reef::testing
+
 // The replaceable global allocation functions. They allocate with __real_malloc
 // (counted here, once) and free with free(), which sanitizers intercept as usual.
 namespace {

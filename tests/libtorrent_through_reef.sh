@@ -47,15 +47,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to 30 s: reef under TSan on two busy cores starts slowly
   grep -q "running" "$work/reef.log" && break
   kill -0 "$reef_pid" 2>/dev/null || { cat "$work/reef.log" >&2; exit 1; }
   sleep 0.1
 done
 
 status=0
-/usr/bin/python3 "$transfer" --tracker "udp://127.0.0.1:$port/announce" --timeout 60 || status=1
-/usr/bin/python3 "$transfer" --ipv6 --tracker "udp://[::1]:$port/announce" --timeout 60 || status=1
+/usr/bin/python3 "$transfer" --tracker "udp://127.0.0.1:$port/announce" --timeout 120 || status=1
+/usr/bin/python3 "$transfer" --ipv6 --tracker "udp://[::1]:$port/announce" --timeout 120 || status=1
 
 kill -TERM "$reef_pid"
 reef_exit=0

@@ -6,6 +6,7 @@
 #ifndef REEF_PROTOCOL_COMMON_BYTE_WRITER_H_
 #define REEF_PROTOCOL_COMMON_BYTE_WRITER_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -61,6 +62,15 @@ class ByteWriter {
     return WriteBytes(v.bytes());
   }
 
+  // The decimal digits of `v`, no sign, no leading zeros ("0" for 0).
+  constexpr bool WriteDecimal(uint64_t v) { return WriteDigits(v, /*negative=*/false); }
+  // The same with a '-' before a negative value, INT64_MIN included.
+  constexpr bool WriteSignedDecimal(int64_t v) {
+    if (v >= 0) return WriteDigits(static_cast<uint64_t>(v), /*negative=*/false);
+    // |INT64_MIN| does not fit in int64: negate in unsigned arithmetic.
+    return WriteDigits(~static_cast<uint64_t>(v) + 1, /*negative=*/true);
+  }
+
   constexpr size_t written() const { return pos_; }
   constexpr size_t room() const { return failed_ ? 0 : out_.size() - pos_; }
   constexpr bool ok() const { return !failed_; }
@@ -73,6 +83,21 @@ class ByteWriter {
   }
 
  private:
+  // The whole number or nothing. Copied byte by byte: a memcpy call costs more than the
+  // few bytes of a number.
+  constexpr bool WriteDigits(uint64_t magnitude, bool negative) {
+    std::array<uint8_t, 21> digits;  // '-' and the 20 digits of 2^64 - 1
+    size_t n = digits.size();
+    do {
+      digits[--n] = static_cast<uint8_t>('0' + magnitude % 10);
+      magnitude /= 10;
+    } while (magnitude != 0);
+    if (negative) digits[--n] = '-';
+    if (!Room(digits.size() - n)) return false;
+    for (; n < digits.size(); ++n) out_[pos_++] = digits[n];
+    return true;
+  }
+
   constexpr bool Room(size_t n) {
     if (failed_ || n > out_.size() - pos_) {
       failed_ = true;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "protocol/common/byte_reader.h"
 #include "testing/alloc_counter.h"
@@ -80,6 +81,36 @@ TEST_CASE("fixed bytes") {
   CHECK(buf[19] == 0x33);
   ByteWriter full(std::span<uint8_t>(buf).first(19));
   CHECK_FALSE(full.WriteFixed(*h));
+}
+
+TEST_CASE("decimal numbers, whole or not at all") {
+  std::array<uint8_t, 32> buf{};
+  const auto text = [&](const ByteWriter& w) {
+    return std::string(reinterpret_cast<const char*>(buf.data()), w.written());
+  };
+  ByteWriter w(buf);
+  CHECK(w.WriteDecimal(0));
+  CHECK(text(w) == "0");
+  ByteWriter max(buf);
+  CHECK(max.WriteDecimal(18446744073709551615ull));
+  CHECK(text(max) == "18446744073709551615");
+  ByteWriter negative(buf);
+  CHECK(negative.WriteSignedDecimal(-42));
+  CHECK(text(negative) == "-42");
+  ByteWriter min(buf);
+  CHECK(min.WriteSignedDecimal(INT64_MIN));
+  CHECK(text(min) == "-9223372036854775808");
+  ByteWriter positive(buf);
+  CHECK(positive.WriteSignedDecimal(7));
+  CHECK(text(positive) == "7");
+  // "-100" needs 4 bytes: with 3 nothing is written, and the writer has failed.
+  ByteWriter small(std::span<uint8_t>(buf).first(3));
+  CHECK_FALSE(small.WriteSignedDecimal(-100));
+  CHECK(small.written() == 0);
+  CHECK_FALSE(small.ok());
+  ByteWriter exact(std::span<uint8_t>(buf).first(3));
+  CHECK(exact.WriteDecimal(100));
+  CHECK(exact.room() == 0);
 }
 
 TEST_CASE("writing makes no heap allocation") {

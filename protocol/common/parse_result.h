@@ -26,9 +26,7 @@ class [[nodiscard]] ParseResult {
 
   static constexpr ParseResult Ok(T value, size_t consumed) {
     ParseResult r;
-    r.status_ = ParseStatus::kOk;
-    r.value_ = std::move(value);
-    r.consumed_ = consumed;
+    r.SetOk(std::move(value), consumed);
     return r;
   }
   static constexpr ParseResult Incomplete() {
@@ -38,8 +36,7 @@ class [[nodiscard]] ParseResult {
   }
   static constexpr ParseResult Fail(Error error) {
     ParseResult r;
-    r.status_ = ParseStatus::kError;
-    r.error_ = error;
+    r.SetFailed(error);
     return r;
   }
 
@@ -67,13 +64,27 @@ class [[nodiscard]] ParseResult {
     return error_;
   }
 
- private:
+ protected:
+  // For a result type that adds fields (udp::DatagramResult): it starts from an empty
+  // result and fills it in place, so the value is not copied twice.
   constexpr ParseResult() = default;
+  constexpr void SetOk(T value, size_t consumed) {
+    status_ = ParseStatus::kOk;
+    value_ = std::move(value);
+    consumed_ = consumed;
+  }
+  constexpr void SetFailed(Error error) {
+    status_ = ParseStatus::kError;
+    error_ = error;
+  }
 
-  ParseStatus status_ = ParseStatus::kError;
-  Error error_{};
+ private:
+  // The one-byte fields last: a derived result's small fields go into the tail padding
+  // after them, so udp::DatagramResult is no larger than when it stood alone.
   size_t consumed_ = 0;
   T value_{};
+  ParseStatus status_ = ParseStatus::kError;
+  Error error_{};
 };
 
 class [[nodiscard]] WriteResult {

@@ -149,36 +149,16 @@ ParseResult<size_t, ParseError> CheckBencode(std::string_view in, const BencodeL
   return Result::Ok(in.size(), in.size());
 }
 
-bool WriteUnsignedDecimal(ByteWriter& w, uint64_t v) {
-  std::array<uint8_t, 20> digits;
-  size_t n = digits.size();
-  do {
-    digits[--n] = static_cast<uint8_t>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  return w.WriteBytes(std::span<const uint8_t>(digits).subspan(n));
-}
+bool WriteUnsignedDecimal(ByteWriter& w, uint64_t v) { return w.WriteDecimal(v); }
 
-bool WriteDecimal(ByteWriter& w, int64_t v) {
-  if (v >= 0) return WriteUnsignedDecimal(w, static_cast<uint64_t>(v));
-  // |INT64_MIN| does not fit in int64: negate in unsigned arithmetic.
-  uint64_t magnitude = ~static_cast<uint64_t>(v) + 1;
-  std::array<uint8_t, 21> digits;
-  size_t n = digits.size();
-  do {
-    digits[--n] = static_cast<uint8_t>('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0);
-  digits[--n] = '-';
-  return w.WriteBytes(std::span<const uint8_t>(digits).subspan(n));
-}
+bool WriteDecimal(ByteWriter& w, int64_t v) { return w.WriteSignedDecimal(v); }
 
 bool BencodeWriter::Int(int64_t v) {
-  return w_.WriteU8('i') && WriteDecimal(w_, v) && w_.WriteU8('e');
+  return w_.WriteU8('i') && w_.WriteSignedDecimal(v) && w_.WriteU8('e');
 }
 
 bool BencodeWriter::StringHeader(size_t length) {
-  return WriteUnsignedDecimal(w_, length) && w_.WriteU8(':');
+  return w_.WriteDecimal(length) && w_.WriteU8(':');
 }
 
 bool BencodeWriter::String(std::string_view s) {

@@ -139,6 +139,7 @@ constexpr size_t DecimalDigits(uint64_t v) {
 }
 
 // Writes the decimal digits of v (with '-' if negative). False if `w` is out of room.
+// The same as ByteWriter::WriteSignedDecimal and WriteDecimal, kept for callers.
 bool WriteDecimal(ByteWriter& w, int64_t v);
 bool WriteUnsignedDecimal(ByteWriter& w, uint64_t v);
 

@@ -1,6 +1,7 @@
 // Parses every request that real clients (python3-libtorrent 2.0.8, transmission-cli
 // 3.00, aria2c 1.36) sent to a fake tracker on loopback, as captured by
-// tools/http_capture.py into protocol/http/testdata/captures/<client>_<path>_<event>.http.
+// tools/captures/http_capture.py into
+// protocol/http/testdata/captures/<client>_<path>_<event>.http.
 // Each must parse with the values its file name and client promise.
 #include <dirent.h>
 

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <string_view>
 
+#include "protocol/common/parse_result.h"
+#include "protocol/http/errors.h"
 #include "protocol/http/request.h"
 
 namespace reef::http::internal {
-
 
 inline constexpr bool IsTokenChar(char c) {
   // RFC 9110 tchar.
@@ -87,6 +90,96 @@ inline bool ParseHeaderLine(std::string_view line, Header* header) {
   header->name = name;
   header->value = TrimSpaces(value);
   return true;
+}
+
+// Value of the first header named `name` (case-insensitive), or nullopt.
+inline std::optional<std::string_view> FindHeaderIn(std::span<const Header> headers,
+                                                    std::string_view name) {
+  for (const Header& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+// The bytes a head may occupy: `in` clipped to max_request_bytes. Running out of them
+// means "incomplete", or kRequestTooLarge once they are as long as a head may be (the
+// input was clipped, or is already that long).
+class HeadWindow {
+ public:
+  HeadWindow(std::string_view in, const RequestLimits& limits)
+      : bytes_(in.size() > limits.max_request_bytes ? in.substr(0, limits.max_request_bytes)
+                                                    : in),
+        full_(bytes_.size() >= limits.max_request_bytes) {}
+
+  std::string_view bytes() const { return bytes_; }
+
+  template <typename Result>
+  Result OutOfBytes() const {
+    return full_ ? Result::Fail(ParseError::kRequestTooLarge) : Result::Incomplete();
+  }
+
+ private:
+  std::string_view bytes_;
+  bool full_;
+};
+
+// The header lines of a head, through the empty line that ends it.
+struct HeaderBlock {
+  std::span<const Header> headers;  // views into the caller's storage
+  bool connection_close = false;       // a Connection header lists "close"
+  bool connection_keep_alive = false;  // a Connection header lists "keep-alive"
+
+  // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless asked
+  // to keep it.
+  bool KeepAlive(int version_minor) const {
+    return !connection_close && (version_minor == 1 || connection_keep_alive);
+  }
+};
+
+// Reads header lines from `pos` (just past the start line) through the empty line. Each
+// header is checked (ParseHeaderLine), stored in `storage` (at most
+// min(limits.max_headers, storage.size()) of them), then handed to `on_header`, which
+// returns a ParseError to refuse the head or nullopt to go on. Ok with consumed() = the
+// index in `head` just past the empty line; incomplete if `head` ends first (the caller
+// tells incomplete from too large, see HeadWindow); errors kHeaderLineTooLong, kBadHeader,
+// kTooManyHeaders, or on_header's, whichever comes first.
+template <typename OnHeader>
+ParseResult<HeaderBlock, ParseError> ParseHeaderBlock(std::string_view head, size_t pos,
+                                                      const RequestLimits& limits,
+                                                      std::span<Header> storage,
+                                                      OnHeader&& on_header) {
+  using Result = ParseResult<HeaderBlock, ParseError>;
+  const size_t max_headers = std::min(limits.max_headers, storage.size());
+  HeaderBlock block;
+  size_t count = 0;
+  size_t end = 0;
+  size_t next = 0;
+  for (;;) {
+    switch (FindLine(head, pos, limits.max_header_line_bytes, &end, &next)) {
+      case LineStatus::kIncomplete:
+        return Result::Incomplete();
+      case LineStatus::kTooLong:
+        return Result::Fail(ParseError::kHeaderLineTooLong);
+      case LineStatus::kFound:
+        break;
+    }
+    std::string_view line = head.substr(pos, end - pos);
+    pos = next;
+    if (line.empty()) break;  // the end of the head
+    Header header;
+    if (!ParseHeaderLine(line, &header)) return Result::Fail(ParseError::kBadHeader);
+    if (count == max_headers) return Result::Fail(ParseError::kTooManyHeaders);
+    storage[count++] = header;
+    if (EqualsIgnoreCase(header.name, "Connection")) {
+      block.connection_close =
+          block.connection_close || HeaderListContains(header.value, "close");
+      block.connection_keep_alive =
+          block.connection_keep_alive || HeaderListContains(header.value, "keep-alive");
+    }
+    if (std::optional<ParseError> refused = on_header(header)) return Result::Fail(*refused);
+  }
+  block.headers = std::span<const Header>(storage.data(), count);
+  return Result::Ok(block, pos);
 }
 
 }  // namespace reef::http::internal

@@ -99,31 +99,22 @@ bool HeaderListContains(std::string_view list, std::string_view token) {
 }
 
 std::optional<std::string_view> Request::FindHeader(std::string_view name) const {
-  for (const Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) return h.value;
-  }
-  return std::nullopt;
+  return FindHeaderIn(headers, name);
 }
 
 ParseResult<Request, ParseError> ParseRequest(std::string_view in,
                                               std::span<Header> header_storage,
                                               const RequestLimits& limits) {
   // Only the first max_request_bytes can belong to an acceptable head.
-  const bool clipped = in.size() > limits.max_request_bytes;
-  std::string_view head = clipped ? in.substr(0, limits.max_request_bytes) : in;
-  // Running out of `head` means "incomplete", or "too large" if it was clipped or is
-  // already as long as a head may be.
-  const auto out_of_bytes = [&]() -> Result {
-    return head.size() >= limits.max_request_bytes ? Result::Fail(ParseError::kRequestTooLarge)
-                                                   : Result::Incomplete();
-  };
+  const HeadWindow window(in, limits);
+  const std::string_view head = window.bytes();
 
   size_t pos = 0;
   // Empty lines before the request line are ignored (RFC 9112 2.2), such as a CRLF a
   // client sent after its previous request.
   while (pos < head.size() && (head[pos] == '\r' || head[pos] == '\n')) {
     if (head[pos] == '\r' && (pos + 1 == head.size() || head[pos + 1] != '\n')) {
-      if (pos + 1 == head.size()) return out_of_bytes();
+      if (pos + 1 == head.size()) return window.OutOfBytes<Result>();
       return Result::Fail(ParseError::kBadRequestLine);
     }
     pos += head[pos] == '\r' ? size_t{2} : size_t{1};
@@ -134,7 +125,7 @@ ParseResult<Request, ParseError> ParseRequest(std::string_view in,
   size_t next = 0;
   switch (FindLine(head, pos, limits.max_request_line_bytes, &end, &next)) {
     case LineStatus::kIncomplete:
-      return out_of_bytes();
+      return window.OutOfBytes<Result>();
     case LineStatus::kTooLong:
       return Result::Fail(ParseError::kRequestLineTooLong);
     case LineStatus::kFound:
@@ -142,53 +133,31 @@ ParseResult<Request, ParseError> ParseRequest(std::string_view in,
   }
   ParseError error{};
   if (!ParseRequestLine(head.substr(pos, end - pos), &req, &error)) return Result::Fail(error);
-  pos = next;
 
-  const size_t max_headers = std::min(limits.max_headers, header_storage.size());
-  size_t count = 0;
-  bool connection_close = false;
-  bool connection_keep_alive = false;
   bool saw_content_length = false;
-  for (;;) {
-    switch (FindLine(head, pos, limits.max_header_line_bytes, &end, &next)) {
-      case LineStatus::kIncomplete:
-        return out_of_bytes();
-      case LineStatus::kTooLong:
-        return Result::Fail(ParseError::kHeaderLineTooLong);
-      case LineStatus::kFound:
-        break;
-    }
-    std::string_view line = head.substr(pos, end - pos);
-    pos = next;
-    if (line.empty()) break;  // the end of the head
-    Header header;
-    if (!ParseHeaderLine(line, &header)) return Result::Fail(ParseError::kBadHeader);
-    if (count == max_headers) return Result::Fail(ParseError::kTooManyHeaders);
-    header_storage[count++] = header;
-
-    if (EqualsIgnoreCase(header.name, "Connection")) {
-      connection_close = connection_close || HeaderListContains(header.value, "close");
-      connection_keep_alive =
-          connection_keep_alive || HeaderListContains(header.value, "keep-alive");
-    } else if (EqualsIgnoreCase(header.name, "Content-Length")) {
-      // Digits only; any non-zero digit announces a body. (No overflow: never converted.)
-      if (header.value.empty() || saw_content_length) {
-        return Result::Fail(ParseError::kBadContentLength);
-      }
-      saw_content_length = true;
-      bool nonzero = false;
-      for (char c : header.value) {
-        if (c < '0' || c > '9') return Result::Fail(ParseError::kBadContentLength);
-        nonzero = nonzero || c != '0';
-      }
-      if (nonzero) return Result::Fail(ParseError::kBodyNotAllowed);
-    } else if (EqualsIgnoreCase(header.name, "Transfer-Encoding")) {
-      return Result::Fail(ParseError::kBodyNotAllowed);
-    }
-  }
-  req.headers = std::span<const Header>(header_storage.data(), count);
-  req.keep_alive = !connection_close && (req.version_minor == 1 || connection_keep_alive);
-  return Result::Ok(req, pos);
+  const auto block = ParseHeaderBlock(
+      head, next, limits, header_storage, [&](const Header& header) -> std::optional<ParseError> {
+        if (EqualsIgnoreCase(header.name, "Content-Length")) {
+          // Digits only; any non-zero digit announces a body. (No overflow: never
+          // converted.)
+          if (header.value.empty() || saw_content_length) return ParseError::kBadContentLength;
+          saw_content_length = true;
+          bool nonzero = false;
+          for (char c : header.value) {
+            if (c < '0' || c > '9') return ParseError::kBadContentLength;
+            nonzero = nonzero || c != '0';
+          }
+          if (nonzero) return ParseError::kBodyNotAllowed;
+        } else if (EqualsIgnoreCase(header.name, "Transfer-Encoding")) {
+          return ParseError::kBodyNotAllowed;
+        }
+        return std::nullopt;
+      });
+  if (block.incomplete()) return window.OutOfBytes<Result>();
+  if (block.failed()) return Result::Fail(block.error());
+  req.headers = block.value().headers;
+  req.keep_alive = block.value().KeepAlive(req.version_minor);
+  return Result::Ok(req, block.consumed());
 }
 
 }  // namespace reef::http

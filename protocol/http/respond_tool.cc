@@ -1,6 +1,6 @@
 // respond_tool: answers one raw HTTP tracker request, read from stdin, with a response
-// written by this library, on stdout. Used by tools/http_capture.py, whose fake tracker
-// records what real clients send and answers them through this tool, so a capture run
+// written by this library, on stdout. Used by tools/captures/http_capture.py, whose fake
+// tracker records what real clients send and answers them through this tool, so a capture run
 // checks both directions against real clients: our parser accepts their requests and
 // they accept our responses (including the padded Content-Length, see response.h).
 //

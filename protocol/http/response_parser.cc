@@ -15,41 +15,72 @@ std::optional<ParseError> Expect(BencodeReader& r, BencodeToken* t) {
   return r.error().value_or(ParseError::kBadResponse);
 }
 
-#define REEF_TRY(expr)                               \
-  do {                                               \
+#define REEF_TRY(expr)                                    \
+  do {                                                    \
     if (std::optional<ParseError> e_ = (expr)) return e_; \
   } while (false)
+
+// For a key the caller does not know: skips its value.
+std::optional<ParseError> SkipUnknown(BencodeReader& r, const BencodeToken& value) {
+  if (r.SkipValue(value)) return std::nullopt;
+  return r.error().value_or(ParseError::kBadResponse);
+}
+
+// After a kDictBegin, through the dict's end: for each entry, on_entry(key, value,
+// value_start) gets the key, the first token of the value and where the value starts; it
+// reads the rest of the value (SkipUnknown for keys it does not know) and returns an
+// error to stop, or nullopt.
+template <typename OnEntry>
+std::optional<ParseError> ReadEntries(BencodeReader& r, OnEntry&& on_entry) {
+  BencodeToken key;
+  BencodeToken value;
+  for (;;) {
+    REEF_TRY(Expect(r, &key));
+    if (key.type == BencodeType::kEnd) return std::nullopt;
+    const size_t value_start = r.consumed();
+    REEF_TRY(Expect(r, &value));
+    REEF_TRY(on_entry(key.string, value, value_start));
+  }
+}
+
+// A whole body that must be one bencoded dict and nothing after it: ReadEntries over it.
+template <typename OnEntry>
+std::optional<ParseError> ReadDict(BencodeReader& r, std::string_view body, OnEntry&& on_entry) {
+  BencodeToken t;
+  REEF_TRY(Expect(r, &t));
+  if (t.type != BencodeType::kDictBegin) return ParseError::kBadResponse;
+  REEF_TRY(ReadEntries(r, on_entry));
+  if (r.consumed() != body.size()) return ParseError::kBencodeTrailingBytes;
+  return std::nullopt;
+}
 
 // After the kDictBegin of a non-compact peer: reads through its end.
 std::optional<ParseError> ReadPeerDict(BencodeReader& r, ParsedPeer* out) {
   bool have_ip = false;
   bool have_port = false;
   *out = ParsedPeer{};
-  BencodeToken key;
-  BencodeToken value;
-  for (;;) {
-    REEF_TRY(Expect(r, &key));
-    if (key.type == BencodeType::kEnd) break;
-    REEF_TRY(Expect(r, &value));
-    if (key.string == "ip") {
+  REEF_TRY(ReadEntries(r, [&](std::string_view key, const BencodeToken& value,
+                              size_t) -> std::optional<ParseError> {
+    if (key == "ip") {
       if (value.type != BencodeType::kString) return ParseError::kBadResponse;
       have_ip = true;
       out->ip_text = value.string;
       out->address = ParseIpAddress(value.string);
-    } else if (key.string == "port") {
+    } else if (key == "port") {
       if (value.type != BencodeType::kInteger || value.integer < 0 || value.integer > 65535) {
         return ParseError::kBadResponse;
       }
       have_port = true;
       out->port = static_cast<uint16_t>(value.integer);
-    } else if (key.string == "peer id") {
+    } else if (key == "peer id") {
       if (value.type != BencodeType::kString) return ParseError::kBadResponse;
       out->peer_id = PeerId::FromString(value.string);
       if (!out->peer_id) return ParseError::kBadResponse;
-    } else if (!r.SkipValue(value)) {
-      return r.error();
+    } else {
+      return SkipUnknown(r, value);
     }
-  }
+    return std::nullopt;
+  }));
   if (!have_ip || !have_port) return ParseError::kBadResponse;
   return std::nullopt;
 }
@@ -57,23 +88,17 @@ std::optional<ParseError> ReadPeerDict(BencodeReader& r, ParsedPeer* out) {
 // After the kDictBegin of one scrape file's stats: reads through its end.
 std::optional<ParseError> ReadScrapeStats(BencodeReader& r, ScrapeStats* stats) {
   *stats = ScrapeStats{};
-  BencodeToken key;
-  BencodeToken value;
-  for (;;) {
-    REEF_TRY(Expect(r, &key));
-    if (key.type == BencodeType::kEnd) return std::nullopt;
-    REEF_TRY(Expect(r, &value));
+  return ReadEntries(r, [&](std::string_view key, const BencodeToken& value,
+                            size_t) -> std::optional<ParseError> {
     int64_t* field = nullptr;
-    if (key.string == "complete") field = &stats->complete;
-    if (key.string == "downloaded") field = &stats->downloaded;
-    if (key.string == "incomplete") field = &stats->incomplete;
-    if (field != nullptr) {
-      if (value.type != BencodeType::kInteger) return ParseError::kBadScrapeFile;
-      *field = value.integer;
-    } else if (!r.SkipValue(value)) {
-      return r.error();
-    }
-  }
+    if (key == "complete") field = &stats->complete;
+    if (key == "downloaded") field = &stats->downloaded;
+    if (key == "incomplete") field = &stats->incomplete;
+    if (field == nullptr) return SkipUnknown(r, value);
+    if (value.type != BencodeType::kInteger) return ParseError::kBadScrapeFile;
+    *field = value.integer;
+    return std::nullopt;
+  });
 }
 
 std::optional<ParseError> ReadScrapeFile(BencodeReader& r, const BencodeToken& key,
@@ -112,77 +137,49 @@ bool ParseStatusLine(std::string_view line, ResponseHead* head) {
 }  // namespace
 
 std::optional<std::string_view> ResponseHead::FindHeader(std::string_view name) const {
-  for (const Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) return h.value;
-  }
-  return std::nullopt;
+  return FindHeaderIn(headers, name);
 }
 
 ParseResult<ResponseHead, ParseError> ParseResponseHead(std::string_view in,
                                                         std::span<Header> header_storage,
                                                         const RequestLimits& limits) {
   using Result = ParseResult<ResponseHead, ParseError>;
-  std::string_view head_bytes =
-      in.size() > limits.max_request_bytes ? in.substr(0, limits.max_request_bytes) : in;
-  const auto out_of_bytes = [&]() -> Result {
-    return head_bytes.size() >= limits.max_request_bytes
-               ? Result::Fail(ParseError::kRequestTooLarge)
-               : Result::Incomplete();
-  };
+  const HeadWindow window(in, limits);
+  const std::string_view head_bytes = window.bytes();
   ResponseHead head;
-  size_t pos = 0;
   size_t end = 0;
   size_t next = 0;
-  switch (FindLine(head_bytes, pos, limits.max_request_line_bytes, &end, &next)) {
+  switch (FindLine(head_bytes, 0, limits.max_request_line_bytes, &end, &next)) {
     case LineStatus::kIncomplete:
-      return out_of_bytes();
+      return window.OutOfBytes<Result>();
     case LineStatus::kTooLong:
       return Result::Fail(ParseError::kBadStatusLine);
     case LineStatus::kFound:
       break;
   }
-  if (!ParseStatusLine(head_bytes.substr(pos, end - pos), &head)) {
+  if (!ParseStatusLine(head_bytes.substr(0, end), &head)) {
     return Result::Fail(ParseError::kBadStatusLine);
   }
-  pos = next;
-  const size_t max_headers = std::min(limits.max_headers, header_storage.size());
-  size_t count = 0;
-  bool close = false;
-  bool keep_alive = false;
-  for (;;) {
-    switch (FindLine(head_bytes, pos, limits.max_header_line_bytes, &end, &next)) {
-      case LineStatus::kIncomplete:
-        return out_of_bytes();
-      case LineStatus::kTooLong:
-        return Result::Fail(ParseError::kHeaderLineTooLong);
-      case LineStatus::kFound:
-        break;
-    }
-    std::string_view line = head_bytes.substr(pos, end - pos);
-    pos = next;
-    if (line.empty()) break;
-    Header header;
-    if (!ParseHeaderLine(line, &header)) return Result::Fail(ParseError::kBadHeader);
-    if (count == max_headers) return Result::Fail(ParseError::kTooManyHeaders);
-    header_storage[count++] = header;
-    if (EqualsIgnoreCase(header.name, "Connection")) {
-      close = close || HeaderListContains(header.value, "close");
-      keep_alive = keep_alive || HeaderListContains(header.value, "keep-alive");
-    } else if (EqualsIgnoreCase(header.name, "Content-Length")) {
-      if (header.value.empty() || header.value.size() > 19 || head.content_length) {
-        return Result::Fail(ParseError::kBadContentLength);
-      }
-      uint64_t n = 0;
-      for (char c : header.value) {
-        if (c < '0' || c > '9') return Result::Fail(ParseError::kBadContentLength);
-        n = n * 10 + static_cast<uint64_t>(c - '0');
-      }
-      head.content_length = n;
-    }
-  }
-  head.headers = std::span<const Header>(header_storage.data(), count);
-  head.keep_alive = !close && (head.version_minor == 1 || keep_alive);
-  return Result::Ok(head, pos);
+  const auto block = ParseHeaderBlock(
+      head_bytes, next, limits, header_storage,
+      [&](const Header& header) -> std::optional<ParseError> {
+        if (!EqualsIgnoreCase(header.name, "Content-Length")) return std::nullopt;
+        if (header.value.empty() || header.value.size() > 19 || head.content_length) {
+          return ParseError::kBadContentLength;
+        }
+        uint64_t n = 0;
+        for (char c : header.value) {
+          if (c < '0' || c > '9') return ParseError::kBadContentLength;
+          n = n * 10 + static_cast<uint64_t>(c - '0');
+        }
+        head.content_length = n;
+        return std::nullopt;
+      });
+  if (block.incomplete()) return window.OutOfBytes<Result>();
+  if (block.failed()) return Result::Fail(block.error());
+  head.headers = block.value().headers;
+  head.keep_alive = block.value().KeepAlive(head.version_minor);
+  return Result::Ok(head, block.consumed());
 }
 
 ParseResult<AnnounceResponseView, ParseError> ParseAnnounceResponse(
@@ -190,20 +187,9 @@ ParseResult<AnnounceResponseView, ParseError> ParseAnnounceResponse(
   using Result = ParseResult<AnnounceResponseView, ParseError>;
   AnnounceResponseView view;
   BencodeReader r(body, limits);
-  BencodeToken t;
   bool have_peers = false;
-  auto fail = [](std::optional<ParseError> e) {
-    return Result::Fail(e.value_or(ParseError::kBadResponse));
-  };
-  if (auto e = Expect(r, &t)) return fail(e);
-  if (t.type != BencodeType::kDictBegin) return Result::Fail(ParseError::kBadResponse);
-  BencodeToken key;
-  for (;;) {
-    if (auto e = Expect(r, &key)) return fail(e);
-    if (key.type == BencodeType::kEnd) break;
-    const size_t value_start = r.consumed();
-    if (auto e = Expect(r, &t)) return fail(e);
-    const std::string_view k = key.string;
+  const auto entry = [&](std::string_view k, BencodeToken t,
+                         size_t value_start) -> std::optional<ParseError> {
     std::optional<int64_t>* integer = nullptr;
     std::optional<std::string_view>* text = nullptr;
     if (k == "interval") integer = &view.interval;
@@ -214,10 +200,10 @@ ParseResult<AnnounceResponseView, ParseError> ParseAnnounceResponse(
     if (k == "warning message") text = &view.warning_message;
     if (k == "tracker id") text = &view.tracker_id;
     if (integer != nullptr) {
-      if (t.type != BencodeType::kInteger) return Result::Fail(ParseError::kBadResponse);
+      if (t.type != BencodeType::kInteger) return ParseError::kBadResponse;
       *integer = t.integer;
     } else if (text != nullptr) {
-      if (t.type != BencodeType::kString) return Result::Fail(ParseError::kBadResponse);
+      if (t.type != BencodeType::kString) return ParseError::kBadResponse;
       *text = t.string;
     } else if (k == "peers") {
       have_peers = true;
@@ -225,30 +211,31 @@ ParseResult<AnnounceResponseView, ParseError> ParseAnnounceResponse(
       view.peer_list = {};
       view.peer_list_size = 0;
       if (t.type == BencodeType::kString) {
-        if (t.string.size() % kCompactPeerBytes != 0) return Result::Fail(ParseError::kBadPeers);
+        if (t.string.size() % kCompactPeerBytes != 0) return ParseError::kBadPeers;
         view.peers = t.string;
       } else if (t.type == BencodeType::kListBegin) {
         for (;;) {
-          if (auto e = Expect(r, &t)) return fail(e);
+          REEF_TRY(Expect(r, &t));
           if (t.type == BencodeType::kEnd) break;
-          if (t.type != BencodeType::kDictBegin) return Result::Fail(ParseError::kBadResponse);
+          if (t.type != BencodeType::kDictBegin) return ParseError::kBadResponse;
           ParsedPeer peer;
-          if (auto e = ReadPeerDict(r, &peer)) return fail(e);
+          REEF_TRY(ReadPeerDict(r, &peer));
           ++view.peer_list_size;
         }
         view.peer_list = body.substr(value_start, r.consumed() - value_start);
       } else {
-        return Result::Fail(ParseError::kBadResponse);
+        return ParseError::kBadResponse;
       }
     } else if (k == "peers6") {
-      if (t.type != BencodeType::kString) return Result::Fail(ParseError::kBadResponse);
-      if (t.string.size() % kCompactPeer6Bytes != 0) return Result::Fail(ParseError::kBadPeers);
+      if (t.type != BencodeType::kString) return ParseError::kBadResponse;
+      if (t.string.size() % kCompactPeer6Bytes != 0) return ParseError::kBadPeers;
       view.peers6 = t.string;
-    } else if (!r.SkipValue(t)) {
-      return fail(r.error());
+    } else {
+      return SkipUnknown(r, t);
     }
-  }
-  if (r.consumed() != body.size()) return Result::Fail(ParseError::kBencodeTrailingBytes);
+    return std::nullopt;
+  };
+  if (std::optional<ParseError> e = ReadDict(r, body, entry)) return Result::Fail(*e);
   if (!view.failure_reason && (!have_peers || !view.interval)) {
     return Result::Fail(ParseError::kBadResponse);
   }
@@ -286,40 +273,31 @@ ParseResult<ScrapeResponseView, ParseError> ParseScrapeResponse(std::string_view
   using Result = ParseResult<ScrapeResponseView, ParseError>;
   ScrapeResponseView view;
   BencodeReader r(body, limits);
-  BencodeToken t;
   bool have_files = false;
-  auto fail = [](std::optional<ParseError> e) {
-    return Result::Fail(e.value_or(ParseError::kBadResponse));
-  };
-  if (auto e = Expect(r, &t)) return fail(e);
-  if (t.type != BencodeType::kDictBegin) return Result::Fail(ParseError::kBadResponse);
-  BencodeToken key;
-  for (;;) {
-    if (auto e = Expect(r, &key)) return fail(e);
-    if (key.type == BencodeType::kEnd) break;
-    const size_t value_start = r.consumed();
-    if (auto e = Expect(r, &t)) return fail(e);
-    if (key.string == "failure reason") {
-      if (t.type != BencodeType::kString) return Result::Fail(ParseError::kBadResponse);
+  const auto entry = [&](std::string_view k, BencodeToken t,
+                         size_t value_start) -> std::optional<ParseError> {
+    if (k == "failure reason") {
+      if (t.type != BencodeType::kString) return ParseError::kBadResponse;
       view.failure_reason = t.string;
-    } else if (key.string == "files") {
-      if (t.type != BencodeType::kDictBegin) return Result::Fail(ParseError::kBadResponse);
+    } else if (k == "files") {
+      if (t.type != BencodeType::kDictBegin) return ParseError::kBadResponse;
       have_files = true;
       view.file_count = 0;
       for (;;) {
         BencodeToken file_key;
-        if (auto e = Expect(r, &file_key)) return fail(e);
+        REEF_TRY(Expect(r, &file_key));
         if (file_key.type == BencodeType::kEnd) break;
         ScrapeFile file;
-        if (auto e = ReadScrapeFile(r, file_key, &file)) return fail(e);
+        REEF_TRY(ReadScrapeFile(r, file_key, &file));
         ++view.file_count;
       }
       view.files = body.substr(value_start, r.consumed() - value_start);
-    } else if (!r.SkipValue(t)) {
-      return fail(r.error());
+    } else {
+      return SkipUnknown(r, t);
     }
-  }
-  if (r.consumed() != body.size()) return Result::Fail(ParseError::kBencodeTrailingBytes);
+    return std::nullopt;
+  };
+  if (std::optional<ParseError> e = ReadDict(r, body, entry)) return Result::Fail(*e);
   if (!view.failure_reason && !have_files) return Result::Fail(ParseError::kBadResponse);
   return Result::Ok(view, body.size());
 }

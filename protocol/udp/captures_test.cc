@@ -1,7 +1,7 @@
 // Datagrams that real clients sent to a UDP tracker (python3-libtorrent 2.0.8 and
-// transmission-cli 3.00, recorded by testdata/capture.py against a fake tracker that
-// handed out connection id 0x0123456789abcdef), and responses a real tracker (Debian's
-// opentracker) sent back. Each one parses, and its fields hold what the client was told
+// transmission-cli 3.00, recorded by tools/captures/udp_capture.py against a fake tracker
+// that handed out connection id 0x0123456789abcdef), and responses a real tracker
+// (Debian's opentracker) sent back. Each one parses, and its fields hold what the client was told
 // or is known to send, or what the tracker was asked.
 #include "protocol/udp/testdata/captures.inc"
 
@@ -130,7 +130,7 @@ TEST_CASE("transmission: announce stopped (it sends one before its first started
 }
 
 // ---- Responses from opentracker ----
-// capture.py sent: connect (transaction 0x1001); announces (0x1002, 0x1003) from two
+// udp_capture.py sent: connect (transaction 0x1001); announces (0x1002, 0x1003) from two
 // leechers on 127.0.0.1, ports 6881 and 6882, num_want 50; a scrape (0x1004); an announce
 // of a hash off the whitelist (0x1005).
 

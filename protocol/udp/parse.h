@@ -25,7 +25,6 @@
 #ifndef REEF_PROTOCOL_UDP_PARSE_H_
 #define REEF_PROTOCOL_UDP_PARSE_H_
 
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -45,57 +44,39 @@ static_assert([] {
   return true;
 }());
 
-// What parsing one datagram gives: the message and the bytes it used, or an error. In
-// both cases, the ids from the header when they could be read.
+// What parsing one datagram gives: a ParseResult (the message and the bytes it used, or an
+// error; never incomplete, a datagram being whole) and, in both cases, the ids from the
+// header when they could be read.
 template <typename T>
-class [[nodiscard]] DatagramResult {
+class [[nodiscard]] DatagramResult : public ParseResult<T, ParseError> {
  public:
-  using value_type = T;
-
   static constexpr DatagramResult Ok(T value, size_t consumed, uint64_t connection_id,
                                      uint32_t transaction_id) {
     DatagramResult r;
-    r.status_ = ParseStatus::kOk;
-    r.value_ = std::move(value);
-    r.consumed_ = consumed;
-    r.has_ids_ = true;
-    r.connection_id_ = connection_id;
-    r.transaction_id_ = transaction_id;
+    r.SetOk(std::move(value), consumed);
+    r.SetIds(connection_id, transaction_id);
     return r;
   }
   // An error before the transaction id could be read, or one never to be answered.
   static constexpr DatagramResult Fail(ParseError error) {
     DatagramResult r;
-    r.error_ = error;
+    r.SetFailed(error);
     return r;
   }
   // An error after the header was read. `sendable`: the server should answer it.
   static constexpr DatagramResult Fail(ParseError error, uint64_t connection_id,
                                        uint32_t transaction_id, bool sendable) {
     DatagramResult r;
-    r.error_ = error;
-    r.has_ids_ = true;
-    r.connection_id_ = connection_id;
-    r.transaction_id_ = transaction_id;
+    r.SetFailed(error);
+    r.SetIds(connection_id, transaction_id);
     r.sendable_ = sendable;
     return r;
   }
+  static DatagramResult Incomplete() = delete;  // a datagram is always whole
 
-  constexpr ParseStatus status() const { return status_; }
-  constexpr bool ok() const { return status_ == ParseStatus::kOk; }
-  constexpr bool failed() const { return status_ == ParseStatus::kError; }
-
-  // Bytes of the datagram the message used; 0 unless ok(). Less than the datagram's size
+  // From ParseResult: status(), ok(), failed(), value(), error(), and consumed(): the
+  // bytes of the datagram the message used, 0 unless ok(); less than the datagram's size
   // only for connect requests and responses and announce requests (see above).
-  constexpr size_t consumed() const { return consumed_; }
-  constexpr const T& value() const& {
-    assert(ok());
-    return value_;
-  }
-  constexpr ParseError error() const {
-    assert(failed());
-    return error_;
-  }
 
   // Whether the header's ids were read: always when ok(), sometimes when failed().
   constexpr bool has_transaction_id() const { return has_ids_; }
@@ -104,19 +85,20 @@ class [[nodiscard]] DatagramResult {
   // responses, which have none.
   constexpr uint64_t connection_id() const { return connection_id_; }
   // Failed, and the sender should get a BEP 15 error response (see errors.h).
-  constexpr bool sendable() const { return failed() && sendable_; }
+  constexpr bool sendable() const { return this->failed() && sendable_; }
 
  private:
   constexpr DatagramResult() = default;
+  constexpr void SetIds(uint64_t connection_id, uint32_t transaction_id) {
+    has_ids_ = true;
+    connection_id_ = connection_id;
+    transaction_id_ = transaction_id;
+  }
 
-  ParseStatus status_ = ParseStatus::kError;
-  ParseError error_ = ParseError::kTooShort;
   bool has_ids_ = false;
   bool sendable_ = false;
-  size_t consumed_ = 0;
   uint64_t connection_id_ = 0;
   uint32_t transaction_id_ = 0;
-  T value_{};
 };
 
 using RequestResult = DatagramResult<Request>;

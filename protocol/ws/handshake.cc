@@ -1,9 +1,17 @@
+// SHA1_Init/Update/Final are deprecated since OpenSSL 3.0 in favour of EVP_Digest*, and
+// used here on purpose: they hash on a SHA_CTX on the stack and never allocate, while in
+// OpenSSL 3.0 the one-shot SHA1() allocates 3 times per call and a reused EVP_MD_CTX
+// still once per EVP_DigestInit_ex (its provider context is freed and made again), and
+// both are slower. OPENSSL_SUPPRESS_DEPRECATED keeps the declarations without the
+// deprecation warnings that -Werror would turn into errors; it must come before any
+// OpenSSL header. handshake_test counts OpenSSL's allocations and fails if it allocates.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "protocol/ws/handshake.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "protocol/common/byte_writer.h"
@@ -18,16 +26,6 @@ constexpr bool IsBase64Char(char c) {
 
 bool HasSpaceOrLineEnd(std::string_view s) {
   return s.find_first_of(" \t\r\n") != std::string_view::npos;
-}
-
-void WriteDecimal(ByteWriter& w, size_t value) {
-  std::array<char, 20> digits;
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (n > 0) w.WriteU8(static_cast<uint8_t>(digits[--n]));
 }
 
 }  // namespace
@@ -82,17 +80,21 @@ ParseResult<UpgradeRequest, HandshakeError> ParseUpgradeRequest(
   return Result::Ok(upgrade.value(), parsed.consumed());
 }
 
-std::array<char, kAcceptSize> ComputeAccept(std::string_view key) {
-  // key (at most kWebSocketKeySize bytes are meaningful) + GUID, hashed in one buffer.
-  std::array<unsigned char, 128> input;
-  const size_t key_size = std::min(key.size(), input.size() - kWebSocketGuid.size());
-  std::memcpy(input.data(), key.data(), key_size);
-  std::memcpy(input.data() + key_size, kWebSocketGuid.data(), kWebSocketGuid.size());
+std::optional<std::array<char, kAcceptSize>> ComputeAccept(std::string_view key) {
+  // The key and the GUID go in as two updates: no buffer to join them in.
+  SHA_CTX sha;
   std::array<unsigned char, SHA_DIGEST_LENGTH> digest;
-  SHA1(input.data(), key_size + kWebSocketGuid.size(), digest.data());
-  // EVP_EncodeBlock writes 28 characters and a NUL.
+  if (SHA1_Init(&sha) != 1 || SHA1_Update(&sha, key.data(), key.size()) != 1 ||
+      SHA1_Update(&sha, kWebSocketGuid.data(), kWebSocketGuid.size()) != 1 ||
+      SHA1_Final(digest.data(), &sha) != 1) {
+    return std::nullopt;
+  }
+  // EVP_EncodeBlock writes 28 characters and a NUL, and returns the 28.
   std::array<unsigned char, kAcceptSize + 1> encoded;
-  EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest.size()));
+  if (EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest.size())) !=
+      static_cast<int>(kAcceptSize)) {
+    return std::nullopt;
+  }
   std::array<char, kAcceptSize> out;
   std::memcpy(out.data(), encoded.data(), kAcceptSize);
   return out;
@@ -101,13 +103,14 @@ std::array<char, kAcceptSize> ComputeAccept(std::string_view key) {
 WriteResult WriteHandshakeResponse(std::span<uint8_t> out, std::string_view key) {
   if (!IsValidWebSocketKey(key)) return WriteResult::Fail(WriteError::kInvalidValue);
   const auto accept = ComputeAccept(key);
+  if (!accept) return WriteResult::Fail(WriteError::kInvalidValue);
   ByteWriter w(out);
   w.WriteString(
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
       "Connection: Upgrade\r\n"
       "Sec-WebSocket-Accept: ");
-  w.WriteString(std::string_view(accept.data(), accept.size()));
+  w.WriteString(std::string_view(accept->data(), accept->size()));
   w.WriteString("\r\n\r\n");
   return w.Result();
 }
@@ -127,7 +130,7 @@ WriteResult WriteHandshakeRefusal(std::span<uint8_t> out, HandshakeError e) {
       "Connection: close\r\n"
       "Content-Type: text/plain\r\n"
       "Content-Length: ");
-  WriteDecimal(w, reason.size());
+  w.WriteDecimal(reason.size());
   w.WriteString("\r\n\r\n");
   w.WriteString(reason);
   return w.Result();

@@ -18,15 +18,17 @@
 // missing or not 13 (section 4.4: the client learns which version to use); 400 Bad
 // Request for everything else. Both close the connection and carry the reason as text.
 //
-// Sec-WebSocket-Accept is base64(SHA-1(key + the RFC's GUID)), through OpenSSL (SHA1,
-// EVP_EncodeBlock). Nothing here allocates itself; OpenSSL's one-shot SHA1() is inside
-// libcrypto and outside what the test's allocation counter sees.
+// Sec-WebSocket-Accept is base64(SHA-1(key + the RFC's GUID)), through OpenSSL: SHA-1 on a
+// stack SHA_CTX (SHA1_Init/Update/Final) and EVP_EncodeBlock, every result checked.
+// Nothing here allocates, inside libcrypto included (handshake_test counts OpenSSL's
+// allocations through CRYPTO_set_mem_functions).
 #ifndef REEF_PROTOCOL_WS_HANDSHAKE_H_
 #define REEF_PROTOCOL_WS_HANDSHAKE_H_
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -100,11 +102,12 @@ ParseResult<UpgradeRequest, HandshakeError> ParseUpgradeRequest(
     std::string_view in, std::span<http::Header> header_storage,
     const http::RequestLimits& limits = {});
 
-// base64(SHA-1(key + kWebSocketGuid)).
-std::array<char, kAcceptSize> ComputeAccept(std::string_view key);
+// base64(SHA-1(key + kWebSocketGuid)); nullopt only if OpenSSL reports a failure (its
+// SHA-1 and base64 have no failure path in OpenSSL 3.0, but the results are checked).
+std::optional<std::array<char, kAcceptSize>> ComputeAccept(std::string_view key);
 
 // HTTP/1.1 101 Switching Protocols with Upgrade, Connection and Sec-WebSocket-Accept.
-// kInvalidValue if `key` is not a valid key.
+// kInvalidValue if `key` is not a valid key (or ComputeAccept fails).
 WriteResult WriteHandshakeResponse(std::span<uint8_t> out, std::string_view key);
 
 // The refusal for `e` (status from RefusalStatus, the reason as a text/plain body,

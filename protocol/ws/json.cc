@@ -545,9 +545,9 @@ void JsonWriter::Separator() {
   has_first_ |= bit;
 }
 
-void JsonWriter::BeginObject() {
+void JsonWriter::Open(char bracket) {
   Separator();
-  w_.WriteU8('{');
+  w_.WriteU8(Byte(bracket));
   if (depth_ >= kJsonDepthCap) {
     invalid_ = true;
     return;
@@ -556,28 +556,16 @@ void JsonWriter::BeginObject() {
   has_first_ &= ~(uint64_t{1} << (depth_ - 1));
 }
 
-void JsonWriter::BeginArray() {
-  Separator();
-  w_.WriteU8('[');
-  if (depth_ >= kJsonDepthCap) {
-    invalid_ = true;
-    return;
-  }
-  ++depth_;
-  has_first_ &= ~(uint64_t{1} << (depth_ - 1));
-}
-
-void JsonWriter::EndObject() {
+void JsonWriter::Close(char bracket) {
   if (depth_ == 0 || after_key_) invalid_ = true;
   if (depth_ > 0) --depth_;
-  w_.WriteU8('}');
+  w_.WriteU8(Byte(bracket));
 }
 
-void JsonWriter::EndArray() {
-  if (depth_ == 0 || after_key_) invalid_ = true;
-  if (depth_ > 0) --depth_;
-  w_.WriteU8(']');
-}
+void JsonWriter::BeginObject() { Open('{'); }
+void JsonWriter::BeginArray() { Open('['); }
+void JsonWriter::EndObject() { Close('}'); }
+void JsonWriter::EndArray() { Close(']'); }
 
 void JsonWriter::Key(std::string_view name) {
   if (after_key_) invalid_ = true;
@@ -636,13 +624,7 @@ void JsonWriter::QuotedBinary(std::span<const uint8_t> bytes) {
 
 void JsonWriter::Uint(uint64_t value) {
   Separator();
-  std::array<char, 20> digits;
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  for (size_t i = 0; i < n; ++i) w_.WriteU8(Byte(digits[n - 1 - i]));
+  w_.WriteDecimal(value);
 }
 
 void JsonWriter::Raw(std::string_view json) {

@@ -222,6 +222,8 @@ class JsonWriter {
 
  private:
   void Separator();
+  void Open(char bracket);   // { or [
+  void Close(char bracket);  // } or ]
   void Quoted(std::string_view s);
   void QuotedBinary(std::span<const uint8_t> bytes);
 

@@ -28,8 +28,8 @@ struct Captured {
 };
 
 // protocol/ws/testdata/bittorrent_tracker_capture.txt: what npm bittorrent-tracker's
-// Client and Server sent each other on loopback (tools/webtorrent/capture.mjs), one
-// message a line, "client<TAB>json" or "server<TAB>json".
+// Client and Server sent each other on loopback (tools/captures/webtorrent_capture.mjs),
+// one message a line, "client<TAB>json" or "server<TAB>json".
 std::vector<Captured> LoadCapture() {
   std::ifstream in("protocol/ws/testdata/bittorrent_tracker_capture.txt", std::ios::binary);
   REQUIRE(in.good());

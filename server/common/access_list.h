@@ -135,10 +135,10 @@ class AccessListFile {
   bool last_stat_failed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// The "access-list" worker: reloads `file` when Trigger()ed (SIGUSR1, always) and every
-// `interval` if the file changed (zero: only when triggered). Successes are logged at
-// info level, failures at error level with the file and line; a failure keeps the list in
-// force and never stops the server.
+// The "access-list" worker: reloads `file` when Trigger()ed (on SIGUSR1 or SIGHUP, always)
+// and every `interval` if the file changed (zero: only when triggered). Successes are
+// logged at info level, failures at error level with the file and line; a failure keeps
+// the list in force and never stops the server.
 std::unique_ptr<PeriodicWorker> MakeAccessListWorker(std::shared_ptr<AccessListFile> file,
                                                      absl::Duration interval);
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "testing/skip.h"
+
 namespace reef {
 namespace {
 
@@ -52,11 +54,7 @@ TEST_CASE("empty user and group change nothing") {
   CHECK(getgid() == gid);
 }
 
-TEST_CASE("as root: dropping to nobody takes, for good") {
-  if (!IsRoot()) {
-    MESSAGE("not root: skipping the privilege-drop checks that need root");
-    return;
-  }
+TEST_CASE("as root: dropping to nobody takes, for good" * testing::NeedsRoot()) {
   const UserIds nobody = LookUpUser("nobody").value();
   CHECK(InChild([&] {
           if (!DropPrivileges("nobody", "").ok()) return 1;
@@ -74,8 +72,7 @@ TEST_CASE("as root: dropping to nobody takes, for good") {
         }) == 0);
 }
 
-TEST_CASE("as root: an explicit group overrides the user's primary group") {
-  if (!IsRoot()) return;
+TEST_CASE("as root: an explicit group overrides the user's primary group" * testing::NeedsRoot()) {
   const gid_t daemon_gid = LookUpGroup("daemon").value();
   const uid_t nobody_uid = LookUpUser("nobody").value().uid;
   CHECK(InChild([&] {
@@ -86,8 +83,7 @@ TEST_CASE("as root: an explicit group overrides the user's primary group") {
         }) == 0);
 }
 
-TEST_CASE("as root: a group alone changes the group and keeps the user") {
-  if (!IsRoot()) return;
+TEST_CASE("as root: a group alone changes the group and keeps the user" * testing::NeedsRoot()) {
   const gid_t daemon_gid = LookUpGroup("daemon").value();
   CHECK(InChild([&] {
           if (!DropPrivileges("", "daemon").ok()) return 1;
@@ -97,8 +93,7 @@ TEST_CASE("as root: a group alone changes the group and keeps the user") {
         }) == 0);
 }
 
-TEST_CASE("an unknown user or group is refused before anything changes") {
-  if (!IsRoot()) return;
+TEST_CASE("an unknown user or group is refused before anything changes" * testing::NeedsRoot()) {
   CHECK(InChild([] {
           absl::Status status = DropPrivileges("reef-no-such-user", "");
           if (status.code() != absl::StatusCode::kNotFound) return 1;
@@ -144,51 +139,64 @@ Cpus AllowedCpus() {
   return cpus;
 }
 
-TEST_CASE("a file is checked as the user reef will run as, not as the one it starts as") {
-  // In a directory every user can pass through (TEST_TMPDIR may sit under /root, 0700).
-  char dir_template[] = "/tmp/reef-readable-XXXXXX";
-  REQUIRE(mkdtemp(dir_template) != nullptr);
-  const std::string dir = dir_template;
-  REQUIRE(chmod(dir.c_str(), 0755) == 0);
-  const std::string open_file = dir + "/readable-by-all.txt";
-  const std::string private_file = dir + "/root-only.txt";
-  for (const std::string& path : {open_file, private_file}) {
-    FILE* f = fopen(path.c_str(), "w");
-    REQUIRE(f != nullptr);
-    fputs("x\n", f);
-    fclose(f);
+// A directory every user can pass through (TEST_TMPDIR may sit under /root, 0700) holding
+// a file everyone may read and a file only its owner may read.
+struct ReadableFiles {
+  ReadableFiles() {
+    char dir_template[] = "/tmp/reef-readable-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    dir = dir_template;
+    REQUIRE(chmod(dir.c_str(), 0755) == 0);
+    open_file = dir + "/readable-by-all.txt";
+    private_file = dir + "/owner-only.txt";
+    for (const std::string& path : {open_file, private_file}) {
+      FILE* f = fopen(path.c_str(), "w");
+      REQUIRE(f != nullptr);
+      fputs("x\n", f);
+      fclose(f);
+    }
+    REQUIRE(chmod(open_file.c_str(), 0644) == 0);
+    REQUIRE(chmod(private_file.c_str(), 0600) == 0);
   }
-  REQUIRE(chmod(open_file.c_str(), 0644) == 0);
-  REQUIRE(chmod(private_file.c_str(), 0600) == 0);
+  ~ReadableFiles() {
+    unlink(open_file.c_str());
+    unlink(private_file.c_str());
+    rmdir(dir.c_str());
+  }
+  std::string dir;
+  std::string open_file;
+  std::string private_file;
+};
 
-  // As reef runs now (no switch): both read.
-  CHECK(CheckReadableAs(open_file, "", "").ok());
-  CHECK(CheckReadableAs(private_file, "", "").ok());
-  absl::Status missing = CheckReadableAs(dir + "/no-such-file", "", "");
-  CHECK(missing.message() == "cannot read \"" + dir + "/no-such-file\": No such file or directory");
-  if (IsRoot()) {
-    // A 0600 root-owned list reads as root at start, and would fail every reload as nobody.
-    absl::Status as_nobody = CheckReadableAs(private_file, "nobody", "");
-    CHECK(as_nobody.code() == absl::StatusCode::kPermissionDenied);
-    CHECK(as_nobody.message() == "cannot read \"" + private_file +
-                                     "\" as user \"nobody\": Permission denied");
-    CHECK(CheckReadableAs(open_file, "nobody", "").ok());
-    // The file's group may read it, others may not.
-    REQUIRE(chown(private_file.c_str(), 0, LookUpGroup("nogroup").value()) == 0);
-    REQUIRE(chmod(private_file.c_str(), 0640) == 0);
-    CHECK(CheckReadableAs(private_file, "nobody", "nogroup").ok());
-    CHECK(CheckReadableAs(private_file, "nobody", "daemon").message() ==
-          "cannot read \"" + private_file + "\" as user \"nobody\" group \"daemon\": " +
-              "Permission denied");
-    CHECK(CheckReadableAs(private_file, "reef-no-such-user", "").message() ==
-          "no user \"reef-no-such-user\"");
-    CHECK(geteuid() == 0);  // this process is still root
-  } else {
-    MESSAGE("not root: skipping the check as another user");
-  }
-  unlink(open_file.c_str());
-  unlink(private_file.c_str());
-  rmdir(dir.c_str());
+TEST_CASE("with no user to switch to, a file is checked as reef runs now") {
+  ReadableFiles files;
+  CHECK(CheckReadableAs(files.open_file, "", "").ok());
+  CHECK(CheckReadableAs(files.private_file, "", "").ok());
+  absl::Status missing = CheckReadableAs(files.dir + "/no-such-file", "", "");
+  CHECK(missing.message() ==
+        "cannot read \"" + files.dir + "/no-such-file\": No such file or directory");
+}
+
+TEST_CASE("as root: a file is checked as the user reef will run as, not as the one it starts as" *
+          testing::NeedsRoot()) {
+  ReadableFiles files;
+  const std::string& private_file = files.private_file;
+  // A 0600 root-owned list reads as root at start, and would fail every reload as nobody.
+  absl::Status as_nobody = CheckReadableAs(private_file, "nobody", "");
+  CHECK(as_nobody.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(as_nobody.message() ==
+        "cannot read \"" + private_file + "\" as user \"nobody\": Permission denied");
+  CHECK(CheckReadableAs(files.open_file, "nobody", "").ok());
+  // The file's group may read it, others may not.
+  REQUIRE(chown(private_file.c_str(), 0, LookUpGroup("nogroup").value()) == 0);
+  REQUIRE(chmod(private_file.c_str(), 0640) == 0);
+  CHECK(CheckReadableAs(private_file, "nobody", "nogroup").ok());
+  CHECK(CheckReadableAs(private_file, "nobody", "daemon").message() ==
+        "cannot read \"" + private_file + "\" as user \"nobody\" group \"daemon\": " +
+            "Permission denied");
+  CHECK(CheckReadableAs(private_file, "reef-no-such-user", "").message() ==
+        "no user \"reef-no-such-user\"");
+  CHECK(geteuid() == 0);  // this process is still root
 }
 
 TEST_CASE("CPU checks name the CPU and the reason") {

@@ -55,9 +55,9 @@ struct SupervisorOptions {
   absl::Duration stop_deadline = kDefaultStopDeadline;
 };
 
-// Blocks SIGTERM, SIGINT, SIGUSR1 in the calling thread. main() calls it first, before any
-// thread exists, so that every later thread inherits the mask and a signal that arrives
-// before Run() waits (pending) instead of killing the process.
+// Blocks SIGTERM, SIGINT, SIGUSR1 and SIGHUP in the calling thread. main() calls it first,
+// before any thread exists, so that every later thread inherits the mask and a signal that
+// arrives before Run() waits (pending) instead of killing the process.
 void BlockServerSignals();
 
 class Supervisor {
@@ -70,8 +70,10 @@ class Supervisor {
   // Before Run(). Worker names should be unique (they name threads and log lines).
   void Add(std::unique_ptr<Worker> worker);
 
-  // Before Run(): `handler` runs on Run()'s thread each time `signo` arrives (SIGUSR1,
-  // SIGUSR2 or SIGHUP), except while stopping. Keep it short: it delays signal handling.
+  // Before Run(): `handler` runs on Run()'s thread each time `signo` arrives (SIGUSR1 or
+  // SIGHUP, the signals BlockServerSignals blocks in every thread; any other would reach
+  // threads that do not block it), except while stopping. Keep it short: it delays signal
+  // handling.
   void OnSignal(int signo, absl::AnyInvocable<void()> handler);
 
   // See the file comment. Call once.

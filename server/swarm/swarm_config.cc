@@ -36,8 +36,8 @@ const config::Section<SwarmConfig>& SwarmSection() {
     s->Key("min_announce_interval_seconds", &SwarmConfig::min_announce_interval, config::Seconds(1),
            "The \"min interval\" of HTTP replies (BEP 3): clients should not announce more\n"
            "often, even to ask for more peers. Half the interval lets a client short of peers\n"
-           "ask again without inviting a flood. UDP replies have no such field: until reef\n"
-           "serves HTTP, nothing reads this key. At most announce_interval_seconds.");
+           "ask again without inviting a flood. UDP replies have no such field. At most\n"
+           "announce_interval_seconds.");
     s->Key("peer_inactivity_timeout_seconds", &SwarmConfig::peer_inactivity_timeout,
            config::Seconds(1),
            "A peer that has not announced for this long is dropped. 45 minutes, 1.5 intervals:\n"

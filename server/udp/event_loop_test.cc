@@ -65,7 +65,8 @@ class Harness {
     REQUIRE(bound.ok());
     client_fd_ = socket(bound->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
     REQUIRE(connect(client_fd_, bound->sockaddr_ptr(), bound->sockaddr_len()) == 0);
-    timeval timeout{.tv_sec = 5, .tv_usec = 0};
+    // Generous: a reply normally comes in microseconds, and only a failing test waits.
+    timeval timeout{.tv_sec = 30, .tv_usec = 0};
     setsockopt(client_fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     thread_ = std::thread([this] {
       const int fds[] = {server_fd_};

@@ -9,6 +9,7 @@
 
 #include "protocol/udp/parse.h"
 #include "protocol/udp/write.h"
+#include "server/common/test_log_sink.h"
 #include "server/udp/udp_server_test_util.h"
 
 namespace reef::udp {
@@ -153,6 +154,41 @@ TEST_CASE("a malformed announce with a valid connection id gets the reason back"
   REQUIRE(parsed.ok());
   REQUIRE(std::holds_alternative<ErrorResponse>(parsed.value()));
   CHECK(std::get<ErrorResponse>(parsed.value()).message == "unknown announce event");
+}
+
+TEST_CASE("a worker's stop line counts every refusal and the info hashes hidden from scrapes") {
+  Config config = TestServer::LoopbackConfig(UdpBackend::kEpoll, 1);
+  config.access_list.mode = AccessListMode::kAllow;  // and no list loaded: nothing is allowed
+  config.swarm.max_scrape_hashes = 2;
+  reef::testing::TestLogSink log(LogLevel::kInfo);
+  TestServer server(config);
+  TestClient client(server.v4());
+  const uint64_t id = client.Connect();
+  const auto refusal = [&](const Request& request) -> std::string {
+    std::vector<uint8_t> storage;
+    std::optional<Response> reply = client.Exchange(request, &storage);
+    REQUIRE(reply.has_value());
+    REQUIRE(std::holds_alternative<ErrorResponse>(*reply));
+    return std::string(std::get<ErrorResponse>(*reply).message);
+  };
+  CHECK(refusal(MakeAnnounce(id, 1, 0, 0, AnnounceEvent::kStarted)) == "port must be 1-65535");
+  CHECK(refusal(MakeAnnounce(id, 1, 6881, 0, AnnounceEvent::kStarted)) ==
+        "info_hash not allowed on this tracker");
+  CHECK(refusal(MakeAnnounce(id, 2, 6881, 0, AnnounceEvent::kStarted)) ==
+        "info_hash not allowed on this tracker");
+  std::vector<uint8_t> three_hashes(60, 0xab);
+  CHECK(refusal(ScrapeRequest{.connection_id = id, .transaction_id = 9,
+                              .info_hashes = InfoHashList::FromBytes(three_hashes).value()}) ==
+        "too many info hashes in one scrape");
+  // A scrape of hashes the list refuses answers them as unknown, and counts them.
+  std::vector<uint8_t> storage;
+  const ScrapeResponse hidden = ScrapeOrFail(client, id, std::vector<uint8_t>(40, 0xcd), &storage);
+  CHECK(hidden.stats.size() == 2);
+  CHECK(hidden.stats[0] == TorrentStats{});
+  CHECK(server.Stop().ok());
+  CHECK_MESSAGE(log.Contains("; refused: port 0 1, info hash not allowed 2, too many scrape "
+                             "hashes 1; info hashes hidden from scrapes 2"),
+                log.text());
 }
 
 }  // namespace

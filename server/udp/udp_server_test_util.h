@@ -54,7 +54,7 @@ class TestClient {
 
   void SendRaw(std::span<const uint8_t> datagram);
   // The next datagram, or nullopt after the timeout.
-  std::optional<std::vector<uint8_t>> Receive(int timeout_ms = 2000);
+  std::optional<std::vector<uint8_t>> Receive(int timeout_ms = 10000);
   // Sends `request` and parses the reply (nullopt: no reply, or unparsable). The
   // response's views point into `*storage`.
   std::optional<Response> Exchange(const Request& request, std::vector<uint8_t>* storage);
