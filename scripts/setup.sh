@@ -18,13 +18,21 @@ packages=(
   # real clients, captures and peers for tests and benchmarks
   python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
   opentracker wrk util-linux procps iproute2 time
-  # headless browser for the real WebTorrent (WebRTC) transfer test, driven by npm
-  # playwright-core from tools/webtorrent/
-  chromium
+  # operating reef: promtool checks the /metrics output, systemd-analyze the unit;
+  # headless chromium shows the statistics page and runs the real WebTorrent (WebRTC)
+  # transfer test, driven by npm playwright-core from tools/webtorrent/
+  prometheus systemd chromium
 )
 
+# prometheus is here for promtool only: if this run installs it, its server (which Debian
+# enables) is stopped again, so a CI machine does not start scraping itself.
+had_prometheus=0
+if dpkg -s prometheus >/dev/null 2>&1; then had_prometheus=1; fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+if [ "$had_prometheus" = 0 ] && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 # The WebTorrent reference client (npm bittorrent-tracker) needs Node.js and npm. Some
 # machines carry a newer Node.js from another source that conflicts with Debian's npm
 # package; keep whatever node/npm is there.

@@ -28,6 +28,8 @@
 #include "server/common/log_config.h"
 #include "server/common/privileges_config.h"
 #include "server/http/http_config.h"
+#include "server/metrics/metrics_config.h"
+#include "server/snapshot/snapshot_config.h"
 #include "server/swarm/swarm_config.h"
 #include "server/udp/udp_config.h"
 #include "server/ws/ws_config.h"
@@ -43,6 +45,8 @@ struct Config {
   SwarmConfig swarm;
   AccessListConfig access_list;
   PrivilegesConfig privileges;
+  MetricsConfig metrics;
+  SnapshotConfig snapshot;
   friend bool operator==(const Config&, const Config&) = default;
 };
 
@@ -64,6 +68,8 @@ inline const config::Schema<Config>& ConfigSchema() {
           config::Bind(&Config::swarm, SwarmSection()),
           config::Bind(&Config::access_list, AccessListSection()),
           config::Bind(&Config::privileges, PrivilegesSection()),
+          config::Bind(&Config::metrics, MetricsSection()),
+          config::Bind(&Config::snapshot, SnapshotSection()),
       });
   return *schema;
 }

@@ -206,6 +206,29 @@ Config RandomValidConfig() {
   c.privileges.user = *NameString();
   c.privileges.group = *NameString();
   c.privileges.seccomp = *rc::gen::arbitrary<bool>();
+  c.metrics.enabled = *rc::gen::arbitrary<bool>();
+  c.metrics.listen.clear();
+  for (const SocketAddress& a : *rc::gen::container<std::vector<SocketAddress>>(Address())) {
+    bool seen = false;
+    for (const SocketAddress& b : c.metrics.listen) seen = seen || a == b;
+    if (!seen && c.metrics.listen.size() < kMaxMetricsListenAddresses) c.metrics.listen.push_back(a);
+  }
+  if (c.metrics.enabled && c.metrics.listen.empty()) c.metrics.listen = MetricsConfig::DefaultListen();
+  // A path: '/' and printable ASCII other than space, '?' and '#'.
+  c.metrics.path = "/";
+  for (char ch : *rc::gen::container<std::string>(rc::gen::inRange<char>('!', '~' + 1))) {
+    if (ch != '?' && ch != '#' && c.metrics.path.size() < kMaxMetricsPathLength) c.metrics.path += ch;
+  }
+  c.metrics.max_connections = *rc::gen::inRange(1, kMaxMetricsConnections + 1);
+  c.metrics.request_timeout =
+      absl::Seconds(*rc::gen::inRange<int64_t>(1, kMaxMetricsRequestTimeoutSeconds + 1));
+  c.metrics.stale_series = absl::Seconds(*rc::gen::inRange<int64_t>(60, kMaxIntervalSeconds + 1));
+  c.metrics.peer_clients = *rc::gen::arbitrary<bool>();
+  c.metrics.peer_client_max_series = *rc::gen::inRange(
+      static_cast<int>(metrics::kMinPeerClientSeries), static_cast<int>(metrics::kMaxPeerClientSeries) + 1);
+  c.snapshot.enabled = *rc::gen::arbitrary<bool>();
+  c.snapshot.path = "/" + *NameString() + "x";
+  c.snapshot.interval = absl::Seconds(*rc::gen::inRange<int64_t>(0, kMaxIntervalSeconds + 1));
   return c;
 }
 

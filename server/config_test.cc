@@ -93,6 +93,17 @@ Config EverythingChanged() {
   c.privileges.user = "nobody";
   c.privileges.group = "nogroup";
   c.privileges.seccomp = false;
+  c.metrics.enabled = false;
+  c.metrics.listen = {SocketAddress::Parse("[::1]:9100").value()};
+  c.metrics.path = "/prometheus/metrics";
+  c.metrics.max_connections = 1;
+  c.metrics.request_timeout = absl::Seconds(300);
+  c.metrics.stale_series = absl::Seconds(60);
+  c.metrics.peer_clients = true;
+  c.metrics.peer_client_max_series = 1000;
+  c.snapshot.enabled = false;
+  c.snapshot.path = "/srv/reef/swarms #1.snapshot";
+  c.snapshot.interval = absl::Seconds(600);
   return c;
 }
 
@@ -123,6 +134,14 @@ TEST_CASE("the defaults are the documented ones") {
   CHECK(c.privileges.user.empty());
   CHECK(c.privileges.group.empty());
   CHECK(c.privileges.seccomp);
+  CHECK(c.metrics.enabled);
+  REQUIRE(c.metrics.listen.size() == 1);
+  CHECK(c.metrics.listen[0].ToString() == "127.0.0.1:9469");
+  CHECK(c.metrics.path == "/metrics");
+  CHECK_FALSE(c.metrics.peer_clients);
+  CHECK(c.snapshot.enabled);
+  CHECK(c.snapshot.path == "/var/lib/reef/reef.snapshot");
+  CHECK(c.snapshot.interval == absl::ZeroDuration());
 }
 
 TEST_CASE("an empty file gives the defaults, which pass every check") {
@@ -170,8 +189,8 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     sections += is_section;
     previous = line;
   }
-  CHECK(sections == 8);
-  CHECK(keys == 60);  // [ws]'s 13 and the store's budget and prefix keys (issue 11)
+  CHECK(sections == 10);
+  CHECK(keys == 75);
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -198,7 +217,7 @@ TEST_CASE("unknown sections and keys are refused, with file and line") {
   CHECK(Error("[udp]\nworkers = 4\n") == "test.toml:2: udp.workers: unknown key");
   CHECK(Error("\n[dht]\nlisten = []\n") ==
         "test.toml:2: unknown section [dht] (reef knows log, udp, http, http.tls, ws, swarm, "
-        "access_list, privileges)");
+        "access_list, privileges, metrics, snapshot)");
   CHECK(Error("level = \"info\"\n") ==
         "test.toml:1: level: unknown key (keys belong in a section)");
   CHECK(Error("[udp.extra]\nx = 1\n") == "test.toml:1: udp.extra: unknown key");

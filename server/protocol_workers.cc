@@ -22,22 +22,36 @@ namespace {
 // Cleans one shard of the store per tick, cleaning_interval / shards apart, so every
 // shard is cleaned once per interval and no moment stalls them all; with WebTorrent on,
 // the same shard of its swarm (it has as many shards) in the same tick.
-std::unique_ptr<Worker> MakeCleaner(std::shared_ptr<swarm::TorrentStore> store,
-                                    std::shared_ptr<ws::WebTorrentSwarm> webtorrent,
-                                    const Clock& clock, absl::Duration interval) {
+std::unique_ptr<Worker> MakeCleaner(
+    std::shared_ptr<swarm::TorrentStore> store, std::shared_ptr<ws::WebTorrentSwarm> webtorrent,
+    const Clock& clock, absl::Duration interval, std::shared_ptr<CleanerStats> stats,
+    std::function<void(const swarm::TorrentStore&, size_t, int64_t)> after_cleaning) {
   const size_t shards = store->shard_count();
   const absl::Duration tick = interval / static_cast<int64_t>(shards);
   auto next = std::make_shared<size_t>(0);
   return std::make_unique<PeriodicWorker>(
       "cleaner", tick,
-      [store = std::move(store), webtorrent = std::move(webtorrent), &clock, next,
-       shards](PeriodicWorker::Reason) {
+      [store = std::move(store), webtorrent = std::move(webtorrent), &clock, next, shards,
+       stats = std::move(stats), after_cleaning = std::move(after_cleaning)](PeriodicWorker::Reason) {
         const size_t shard = (*next)++ % shards;
         // The clock the protocol workers stamp peers with (Clock::MonotonicSeconds,
         // CLOCK_MONOTONIC_COARSE), so "idle" means the same to both. The WebTorrent
         // workers stamp CLOCK_MONOTONIC (server/tcp), the same clock less coarse.
         const int64_t now = clock.MonotonicSeconds();
+        const absl::Duration started = MonotonicNow();
         const swarm::CleanStats cleaned = store->CleanShard(shard, now);
+        const int64_t pause_us = absl::ToInt64Microseconds(MonotonicNow() - started);
+        // One writer (this thread): load and store, no locked add.
+        auto add = [](auto& counter, auto n) {
+          counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        };
+        add(stats->runs, uint64_t{1});
+        add(stats->peers_removed, cleaned.peers_removed);
+        add(stats->torrents_removed, cleaned.torrents_removed);
+        if (pause_us > stats->longest_pause_us.load(std::memory_order_relaxed)) {
+          stats->longest_pause_us.store(pause_us, std::memory_order_relaxed);
+        }
+        if (after_cleaning) after_cleaning(*store, shard, now);
         if (cleaned.peers_removed > 0 || cleaned.torrents_removed > 0) {
           REEF_LOG(Debug) << "shard " << shard << ": removed " << cleaned.peers_removed
                           << " idle peers, " << cleaned.torrents_removed << " empty torrents";
@@ -99,12 +113,22 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
   // The swarm store and the tracker core's rules, shared by every protocol.
   absl::StatusOr<tracker::Shared> core = BuildTrackerCore(config.swarm, context.access_list);
   if (!core.ok()) return core.status();
+  ServerObservables unobserved;
+  ServerObservables& observed = context.observed != nullptr ? *context.observed : unobserved;
+  observed.store = core->store;
+  auto cleaner_stats = std::make_shared<CleanerStats>();
+  observed.cleaner = cleaner_stats;
 
   // [udp]
   if (config.udp.enabled) {
     absl::StatusOr<udp::UdpWorkers> udp = udp::BuildUdpWorkers(config.udp, *core);
     if (!udp.ok()) return udp.status();
     for (auto& worker : udp->workers) workers.push_back(std::move(worker));
+    observed.core_counters.insert(observed.core_counters.end(), udp->core_counters.begin(),
+                                  udp->core_counters.end());
+    observed.udp_loops = udp->loop_stats;
+    observed.udp = udp->udp_stats;
+    observed.udp_bound = udp->bound;
   }
 
   // [http], [http.tls], and [ws] on the same listeners
@@ -122,6 +146,12 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
                      << (config.http_tls.listen.empty() ? ")" : " and wss://)");
     }
     for (auto& worker : http->workers) workers.push_back(std::move(worker));
+    observed.core_counters.insert(observed.core_counters.end(), http->core_counters.begin(),
+                                  http->core_counters.end());
+    observed.tcp_workers = http->worker_stats;
+    observed.tcp_connections = http->connection_stats;
+    observed.http_bound = http->bound;
+    observed.https_bound = http->tls_bound;
     if (http->tls != nullptr && context.reload_hooks != nullptr) {
       context.reload_hooks->push_back(
           [tls = http->tls] { http_server::ReloadCertificate(*tls); });
@@ -133,7 +163,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
     return workers;
   }
   workers.push_back(MakeCleaner(core->store, std::move(webtorrent), *core->clock,
-                                config.swarm.cleaning_interval));
+                                config.swarm.cleaning_interval, std::move(cleaner_stats),
+                                context.after_cleaning));
   return workers;
 }
 

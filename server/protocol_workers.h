@@ -13,6 +13,8 @@
 #ifndef REEF_SERVER_PROTOCOL_WORKERS_H_
 #define REEF_SERVER_PROTOCOL_WORKERS_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -21,9 +23,43 @@
 #include "server/common/access_list.h"
 #include "server/config.h"
 #include "server/common/worker.h"
+#include "server/swarm/torrent_store.h"
+#include "server/tcp/connection.h"
+#include "server/tcp/tcp_worker.h"
 #include "server/tracker/tracker.h"
+#include "server/udp/event_loop.h"
+#include "server/udp/tracker.h"
 
 namespace reef {
+
+// The cleaner's work, for metrics. Written by the cleaner thread alone (relaxed atomics),
+// read by any.
+struct CleanerStats {
+  std::atomic<uint64_t> runs{0};              // shards cleaned
+  std::atomic<uint64_t> peers_removed{0};
+  std::atomic<uint64_t> torrents_removed{0};
+  std::atomic<int64_t> longest_pause_us{0};   // the longest one shard's cleaning held its lock
+};
+
+// What reef's operator side reads (metrics, the statistics page, the snapshot), filled
+// by BuildProtocolWorkers. Every pointer stays valid while the workers live (the
+// supervisor holds them); the store and the cleaner's stats as long as anyone holds them.
+struct ServerObservables {
+  std::shared_ptr<swarm::TorrentStore> store;
+  std::shared_ptr<const CleanerStats> cleaner;
+  // Every worker's tracker core counters, whatever its protocol.
+  std::vector<const tracker::Counters*> core_counters;
+  // UDP's own: each worker's event loop and BEP 15 adapter.
+  std::vector<const udp::LoopStats*> udp_loops;
+  std::vector<const udp::UdpStats*> udp;
+  // HTTP(S)'s own: each worker's connections.
+  std::vector<const tcp::TcpWorkerStats*> tcp_workers;
+  std::vector<const tcp::ConnectionStats*> tcp_connections;
+  // What each listen address was bound to (the statistics page's announce URLs).
+  std::vector<SocketAddress> udp_bound;
+  std::vector<SocketAddress> http_bound;
+  std::vector<SocketAddress> https_bound;
+};
 
 // What protocol workers are built from; everything here outlives every worker.
 struct ServerContext {
@@ -35,6 +71,11 @@ struct ServerContext {
   // function runs on the supervisor's thread per signal, and must be quick. May be null
   // (tests): nothing is reloaded then.
   std::vector<std::function<void()>>* reload_hooks = nullptr;
+  // Where BuildProtocolWorkers says what can be observed; may be null (tests).
+  ServerObservables* observed = nullptr;
+  // Called on the cleaner's thread after each shard it cleans (the peer-client census);
+  // may be empty.
+  std::function<void(const swarm::TorrentStore&, size_t shard, int64_t now)> after_cleaning;
 };
 
 // The workers for every enabled protocol, in the order they should be started, sharing

@@ -1,15 +1,19 @@
 // Tests that run the reef binary: //server:reef for flags and configuration,
 // //server:reef_test_hooks (the same main.cc plus test-only fault hooks, test_hooks.h)
 // for the supervisor's behaviour as a process. Every config used here either disables UDP
-// or listens on 127.0.0.1 port 0, so no test binds a fixed port; every wait is bounded and
-// a child still running at the end is killed by pid.
+// and metrics or listens on 127.0.0.1 port 0 (one test holds the default metrics address
+// to see reef step aside from it), so no test binds a fixed port of its own; every wait
+// is bounded and a child still running at the end is killed by pid.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -19,6 +23,7 @@
 #include "server/common/sanitizers.h"
 #include "server/config.h"
 #include "server/common/subprocess_for_test.h"
+#include "server/udp/udp_server_test_util.h"
 #include "testing/skip.h"
 
 namespace reef {
@@ -40,7 +45,9 @@ constexpr char kServeConfig[] =
     "[udp]\n"
     "listen = [\"127.0.0.1:0\"]\n"
     "[http]\n"
-    "enabled = false\n";
+    "enabled = false\n"
+    "[metrics]\n"
+    "listen = [\"127.0.0.1:0\"]\n";
 
 std::string TempPath(const std::string& name) {
   const char* dir = getenv("TEST_TMPDIR");
@@ -102,7 +109,7 @@ bool Has(const std::string& text, const std::string& needle) {
 TEST_CASE("--help prints usage and exits 0; a bad flag exits 2") {
   Result help = Run({kReef, "--help"});
   CHECK(help.exit_code() == 0);
-  CHECK(help.out.rfind("Usage: reef [--config FILE] [--print-config] [--help]", 0) == 0);
+  CHECK(help.out.rfind("Usage: reef [--config FILE] [--print-config] [--check-config FILE] [--help]", 0) == 0);
   for (const char* bad : {"--bogus", "positional", "--config"}) {
     Result result = Run({kReef, bad});
     CHECK_MESSAGE(result.exit_code() == 2, bad);
@@ -177,6 +184,92 @@ TEST_CASE("a bad configuration exits 2 with a message naming the key and the rea
   CHECK(Has(missing.err, "cannot open config file"));
 }
 
+// A socket of `type` the test binds on 127.0.0.1, at `port` (0: any free one), and
+// listens on if it is TCP; closed at the end of the scope. ok() is false if the port was
+// taken.
+class HeldPort {
+ public:
+  HeldPort(int type, uint16_t port) : fd_(socket(AF_INET, type | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd_ >= 0);
+    const int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+          (type != SOCK_STREAM || listen(fd_, 1) == 0) &&
+          getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    port_ = ntohs(address.sin_port);
+  }
+  ~HeldPort() { close(fd_); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+
+  bool ok() const { return ok_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+  uint16_t port_ = 0;
+};
+
+TEST_CASE("--check-config FILE: 0 for a file reef would start with, 2 with the reasons") {
+  // A port the test holds: --check-config must not bind (the running service holds its
+  // ports while systemd checks a new file), so it is not an error here.
+  auto held = std::make_unique<HeldPort>(SOCK_DGRAM, 0);
+  REQUIRE(held->ok());
+  const std::string list = WriteFile("check-list.txt", std::string(40, 'a') + "\n");
+  const std::string good = WriteFile(
+      "check-good.toml", "[udp]\nlisten = [\"" + held->address() + "\"]\n[access_list]\nmode = \"allow\"\npath = \"" + list + "\"\n");
+  Result ok = Run({kReef, "--check-config", good});
+  CHECK_MESSAGE(ok.exit_code() == 0, ok.err);
+  CHECK(ok.out == "reef: " + good + ": configuration OK\n");
+  CHECK_FALSE(Has(ok.err, "supervisor"));  // it never started serving
+  held.reset();
+  CHECK(Run({kReef, "--check-config=" + good}).exit_code() == 0);
+
+  struct Case {
+    std::string toml;
+    std::string message;
+  };
+  const std::string broken_list = WriteFile("check-broken.txt", "nope\n");
+  const Case cases[] = {
+      {"[udp]\nsocket_wrokers = 2\n",
+       "reef: invalid configuration:\n  " + TempPath("check-bad.toml") +
+           ":2: udp.socket_wrokers: unknown key"},
+      {"[udp\n", "reef: invalid configuration:"},
+      {"[privileges]\nuser = \"reef-no-such-user\"\n", "privileges.user: no user"},
+      {"[access_list]\nmode = \"allow\"\npath = \"/nonexistent/list.txt\"\n",
+       "access_list.path: cannot read"},
+      // Reads the file too, as a start does, not only its name.
+      {"[access_list]\nmode = \"deny\"\npath = \"" + broken_list + "\"\n",
+       "reef: invalid access list:\n  access list " + broken_list +
+           ": line 1: expected 40 hex digits"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = WriteFile("check-bad.toml", c.toml);
+    Result bad = Run({kReef, "--check-config", path});
+    CHECK_MESSAGE(bad.exit_code() == 2, c.toml, "\n", bad.err);
+    CHECK_MESSAGE(Has(bad.err, c.message), c.toml, "\n", bad.err);
+    CHECK(bad.out.empty());
+  }
+  Result missing = Run({kReef, "--check-config", TempPath("no-such.toml")});
+  CHECK(missing.exit_code() == 2);
+  CHECK(Has(missing.err, "cannot open config file"));
+
+  // The flag's own mistakes are usage errors (2) too.
+  CHECK(Has(Run({kReef, "--check-config"}).err, "reef: --check-config needs a FILE"));
+  CHECK(Has(Run({kReef, "--check-config="}).err, "reef: --check-config needs a FILE"));
+  CHECK(Has(Run({kReef, "--check-config", good, "--check-config", good}).err,
+            "--check-config given twice"));
+  Result both = Run({kReef, "--config", good, "--check-config", good});
+  CHECK(both.exit_code() == 2);
+  CHECK(Has(both.err, "--check-config takes its FILE alone"));
+}
+
 TEST_CASE("an access list that does not parse at start exits 2, naming the line") {
   const std::string list = WriteFile("start-list.txt", std::string(40, 'a') + "\nnope\n");
   const std::string config = WriteFile(
@@ -217,19 +310,19 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
     std::unique_ptr<Subprocess> reef =
         Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=a:idle,b:idle"});
     WaitUntilRunning(*reef);
-    CHECK(Has(reef->stderr_text(), "running 5 workers: access-list, udp-0, cleaner, a, b"));
+    CHECK(Has(reef->stderr_text(), "running 6 workers: access-list, udp-0, cleaner, metrics, a, b"));
     REQUIRE(reef->Signal(signo));
     CHECK(WaitExitCode(*reef) == 0);
     const std::string& log = reef->stderr_text();
     CHECK(Has(log, signo == SIGTERM ? "received SIGTERM" : "received SIGINT"));
-    CHECK(Has(log, "stopped cleanly; all 5 worker threads joined"));
+    CHECK(Has(log, "stopped cleanly; all 6 worker threads joined"));
     CHECK(Has(log, "reef stopped"));
   }
 }
 
 TEST_CASE("with no protocol workers reef says so, and still stops cleanly") {
-  const std::string config =
-      WriteFile("none.toml", "[udp]\nenabled = false\n[http]\nenabled = false\n");
+  const std::string config = WriteFile(
+      "none.toml", "[udp]\nenabled = false\n[http]\nenabled = false\n[metrics]\nenabled = false\n");
   std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
   WaitUntilRunning(*reef);
   CHECK(Has(reef->stderr_text(), "no protocol is enabled"));
@@ -259,7 +352,7 @@ TEST_CASE("a worker that fails stops the process, non-zero, promptly") {
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
   CHECK(Has(log, "stopping every worker because faulty failed"));
-  CHECK(Has(log, "stopped after a failure; all 4 worker threads joined"));
+  CHECK(Has(log, "stopped after a failure; all 5 worker threads joined"));
   CHECK(Has(log, "reef stopped: INTERNAL: worker faulty: injected fault"));
 }
 
@@ -270,7 +363,7 @@ TEST_CASE("a worker that returns OK without being asked is a failure too") {
   CHECK(WaitExitCode(*reef) == 1);
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker early returned without being asked to stop"));
-  CHECK(Has(log, "all 4 worker threads joined"));  // udp-0, cleaner, steady, early
+  CHECK(Has(log, "all 5 worker threads joined"));  // udp-0, cleaner, metrics, steady, early
 }
 
 TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the deadline") {
@@ -315,6 +408,218 @@ TEST_CASE("SIGUSR1 and SIGHUP reload the access list; a broken file keeps the ol
                 reef->stderr_text());
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);
+}
+
+// GET `path` from 127.0.0.1:`port`; the whole response ("" if the connection failed).
+std::string HttpGet(uint16_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval timeout{.tv_sec = 20, .tv_usec = 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      ssize_t n;
+      while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// The port of the first "metrics: serving http://127.0.0.1:PORT" line.
+uint16_t MetricsPort(Subprocess& reef) {
+  const std::string needle = "metrics: serving http://127.0.0.1:";
+  REQUIRE_MESSAGE(reef.WaitForStderr(needle, kStartLimit), reef.stderr_text());
+  const std::string& log = reef.stderr_text();
+  return static_cast<uint16_t>(std::stoi(log.substr(log.find(needle) + needle.size())));
+}
+
+TEST_CASE("[metrics]: the binary serves /metrics on its own listener") {
+  const std::string config = WriteFile(
+      "metrics.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n[metrics]\nlisten = [\"127.0.0.1:0\"]\n"
+                      "path = \"/m\"\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  const uint16_t port = MetricsPort(*reef);
+  WaitUntilRunning(*reef);
+  CHECK(Has(reef->stderr_text(), "metrics: serving http://127.0.0.1:" + std::to_string(port) + "/m"));
+  const std::string response = HttpGet(port, "/m");
+  CHECK(response.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(Has(response, "\nreef_build_info{version=\""));
+  CHECK(Has(response, "\nprocess_start_time_seconds "));
+  CHECK(Has(response, "\nprocess_open_fds "));
+  CHECK(HttpGet(port, "/metrics").rfind("HTTP/1.1 404", 0) == 0);
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+}
+
+TEST_CASE("[metrics]: a chosen address that is taken stops reef; the default one does not") {
+  // A port the test holds.
+  auto held = std::make_unique<HeldPort>(SOCK_STREAM, 0);
+  REQUIRE(held->ok());
+  const std::string taken = held->address();
+  Result result = Run({kReef, "--config",
+                       WriteFile("taken.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n[metrics]\nlisten = [\"" +
+                                                   taken + "\"]\n")});
+  CHECK(result.exit_code() == 1);
+  CHECK(Has(result.err, "cannot start: UNAVAILABLE: metrics: bind " + taken + ": address already in use"));
+  held.reset();
+
+  // The default address: held here if it is free, so that it is taken either way.
+  HeldPort default_holder(SOCK_STREAM, 9469);
+  const bool holding = default_holder.ok();
+  if (holding) {
+    std::unique_ptr<Subprocess> reef = Start({kReef, "--config", WriteFile("default.toml", "[udp]\nlisten = [\"127.0.0.1:0\"]\n[http]\nenabled = false\n")});
+    WaitUntilRunning(*reef);
+    CHECK(Has(reef->stderr_text(), "metrics: bind 127.0.0.1:9469: address already in use; serving "
+                                   "without metrics (another reef here? set [metrics] listen)"));
+    REQUIRE(reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*reef) == 0);
+  } else {
+    MESSAGE("127.0.0.1:9469 is held by another process: the default-address case is not run");
+  }
+}
+
+// ---- [snapshot]: the swarms across a restart, through the binary ----------------------
+
+// The UDP port of reef's "udp: listening on 127.0.0.1:PORT" line.
+uint16_t UdpPort(Subprocess& reef) {
+  const std::string needle = "udp: listening on 127.0.0.1:";
+  REQUIRE_MESSAGE(reef.WaitForStderr(needle, kStartLimit), reef.stderr_text());
+  const std::string& log = reef.stderr_text();
+  return static_cast<uint16_t>(std::stoi(log.substr(log.find(needle) + needle.size())));
+}
+
+constexpr uint8_t kSwarmHash = 0x5a;
+
+InfoHash SwarmHash() {
+  std::array<uint8_t, 20> bytes;
+  bytes.fill(kSwarmHash);
+  return InfoHash(bytes);
+}
+
+// Announces from 127.0.0.1 with announced port `port` (each port is a peer of its own);
+// the peers in the answer, by port.
+std::vector<uint16_t> UdpAnnounce(udp::testing::TestClient& client, uint64_t connection_id,
+                                  uint16_t port, int64_t left, udp::AnnounceEvent event) {
+  udp::AnnounceRequest announce;
+  announce.connection_id = connection_id;
+  announce.transaction_id = port;
+  announce.info_hash = SwarmHash();
+  announce.peer_id = *PeerId::FromString("-qB4500-" + std::to_string(100000000000 + port));
+  announce.left = left;
+  announce.event = event;
+  announce.port = port;
+  std::vector<uint8_t> storage;
+  std::optional<udp::Response> reply = client.Exchange(announce, &storage);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<udp::AnnounceResponse>(*reply));
+  std::vector<uint16_t> ports;
+  const udp::PeerList& peers = std::get<udp::AnnounceResponse>(*reply).peers;
+  for (size_t i = 0; i < peers.size(); ++i) ports.push_back(peers[i].port);
+  std::sort(ports.begin(), ports.end());
+  return ports;
+}
+
+udp::TorrentStats UdpScrape(udp::testing::TestClient& client, uint64_t connection_id) {
+  const InfoHash hash = SwarmHash();
+  udp::ScrapeRequest scrape{.connection_id = connection_id,
+                            .transaction_id = 9,
+                            .info_hashes = udp::InfoHashList::FromBytes(hash.bytes()).value()};
+  std::vector<uint8_t> storage;
+  std::optional<udp::Response> reply = client.Exchange(scrape, &storage);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<udp::ScrapeResponse>(*reply));
+  REQUIRE(std::get<udp::ScrapeResponse>(*reply).stats.size() == 1);
+  return std::get<udp::ScrapeResponse>(*reply).stats[0];
+}
+
+struct Served {
+  std::unique_ptr<Subprocess> reef;
+  std::unique_ptr<udp::testing::TestClient> client;
+  uint64_t connection_id = 0;
+  uint16_t metrics_port = 0;
+};
+
+Served StartServing(const std::string& config) {
+  Served served;
+  served.reef = Start({kReef, "--config", config});
+  const uint16_t udp_port = UdpPort(*served.reef);
+  served.metrics_port = MetricsPort(*served.reef);
+  WaitUntilRunning(*served.reef);
+  served.client = std::make_unique<udp::testing::TestClient>(
+      *SocketAddress::Parse("127.0.0.1:" + std::to_string(udp_port)));
+  served.connection_id = served.client->Connect();
+  return served;
+}
+
+TEST_CASE("[snapshot]: announce, SIGTERM, start again: the same peers and counts are back") {
+  const std::string dir = TempPath("snapshot-e2e");
+  mkdir(dir.c_str(), 0700);
+  const std::string path = dir + "/reef.snapshot";
+  unlink(path.c_str());
+  // The default seccomp filter is on: the write at SIGTERM goes through its allow-list.
+  const std::string config =
+      WriteFile("snapshot.toml", std::string(kServeConfig) + "[snapshot]\npath = \"" + path + "\"\n");
+  {
+    Served first = StartServing(config);
+    CHECK(Has(first.reef->stderr_text(), "no snapshot at " + path + ": starting with no swarms"));
+    UdpAnnounce(*first.client, first.connection_id, 1001, 0, udp::AnnounceEvent::kCompleted);
+    UdpAnnounce(*first.client, first.connection_id, 1002, 500, udp::AnnounceEvent::kStarted);
+    UdpAnnounce(*first.client, first.connection_id, 1003, 500, udp::AnnounceEvent::kStarted);
+    CHECK(UdpScrape(*first.client, first.connection_id) ==
+          udp::TorrentStats{.seeders = 1, .completed = 1, .leechers = 2});
+    REQUIRE(first.reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*first.reef) == 0);
+    CHECK(Has(first.reef->stderr_text(), "snapshot " + path + ": wrote 1 torrents and 3 peers"));
+  }
+  {
+    Served second = StartServing(config);
+    CHECK(Has(second.reef->stderr_text(), "snapshot " + path + ": loaded 1 torrents and 3 peers"));
+    CHECK(UdpScrape(*second.client, second.connection_id) ==
+          udp::TorrentStats{.seeders = 1, .completed = 1, .leechers = 2});
+    // A new peer is handed the three from before the restart.
+    CHECK(UdpAnnounce(*second.client, second.connection_id, 1004, 500,
+                      udp::AnnounceEvent::kStarted) == std::vector<uint16_t>{1001, 1002, 1003});
+    // The seeder's completed was counted before the restart: a repeat is not.
+    UdpAnnounce(*second.client, second.connection_id, 1001, 0, udp::AnnounceEvent::kCompleted);
+    CHECK(UdpScrape(*second.client, second.connection_id).completed == 1);
+    const std::string metrics = HttpGet(second.metrics_port, "/metrics");
+    CHECK(Has(metrics, "\nreef_torrents 1\n"));
+    CHECK(Has(metrics, "\nreef_peers{family=\"ipv4\"} 4\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"announce\",family=\"ipv4\"} 2\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"connect\",family=\"ipv4\"} 1\n"));
+    CHECK(Has(metrics,
+              "\nreef_requests_total{protocol=\"udp\",action=\"scrape\",family=\"ipv4\"} 2\n"));
+    const std::string stats = HttpGet(second.metrics_port, "/stats.json");
+    CHECK(stats.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(Has(stats, "\"torrents\":1"));
+    REQUIRE(second.reef->Signal(SIGTERM));
+    CHECK(WaitExitCode(*second.reef) == 0);
+    CHECK(Has(second.reef->stderr_text(), "snapshot " + path + ": wrote 1 torrents and 4 peers"));
+  }
+  // A damaged snapshot: moved aside with the reason, and reef starts empty.
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(40);
+    file.put('\xff');
+  }
+  Served third = StartServing(config);
+  const std::string log = third.reef->stderr_text();
+  CHECK(Has(log, "snapshot " + path + " not loaded: snapshot: checksum mismatch"));
+  CHECK(Has(log, "moved to " + path + ".bad-"));
+  CHECK(Has(log, "starting with no swarms"));
+  CHECK(UdpScrape(*third.client, third.connection_id) == udp::TorrentStats{});
+  REQUIRE(third.reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*third.reef) == 0);
 }
 
 TEST_CASE("an allocation that fails ends reef with exit 1 and a line saying so") {

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -144,29 +145,30 @@ absl::Status DropPrivileges(const std::string& user, const std::string& group) {
   return SwitchTo(*ids);
 }
 
-absl::Status CheckReadableAs(const std::string& path, const std::string& user,
-                             const std::string& group) {
-  // Opened as reef opens the access list: without waiting on a FIFO.
-  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+namespace {
+
+// Runs `check` (returning 0 or an errno) as the user and group reef runs as after
+// DropPrivileges(user, group): here when it will not switch (user and group empty, or not
+// root), else in a child that switches for good first. `what` names the check in errors:
+// "cannot <what> as user ...".
+absl::Status CheckAs(const std::string& user, const std::string& group, std::string_view what,
+                     int (*check)(const std::string&), const std::string& path) {
   if ((user.empty() && group.empty()) || geteuid() != 0) {
-    const int fd = open(path.c_str(), kFlags);
-    if (fd < 0) {
-      return absl::ErrnoToStatus(errno, StrCat("cannot read ", Quoted(path)));
-    }
-    close(fd);
+    const int error = check(path);
+    if (error != 0) return absl::ErrnoToStatus(error, StrCat("cannot ", what));
     return absl::OkStatus();
   }
   absl::StatusOr<SwitchIds> ids = ResolveSwitch(user, group);
   if (!ids.ok()) return ids.status();
-  // The child switches for good and reports how the open went in its exit status: 0, or
+  // The child switches for good and reports how the check went in its exit status: 0, or
   // the errno, or kSwitchFailed.
   constexpr int kSwitchFailed = 255;
   const pid_t child = fork();
   if (child < 0) return absl::ErrnoToStatus(errno, "fork (to check a file as another user)");
   if (child == 0) {
     if (!SwitchTo(*ids).ok()) _exit(kSwitchFailed);
-    const int fd = open(path.c_str(), kFlags);
-    _exit(fd >= 0 ? 0 : (errno > 0 && errno < kSwitchFailed ? errno : EIO));
+    const int error = check(path);
+    _exit(error == 0 ? 0 : (error > 0 && error < kSwitchFailed ? error : EIO));
   }
   int status = 0;
   while (waitpid(child, &status, 0) < 0) {
@@ -178,10 +180,37 @@ absl::Status CheckReadableAs(const std::string& path, const std::string& user,
     return absl::InternalError(StrCat("cannot switch", as, " to check ", Quoted(path)));
   }
   if (WEXITSTATUS(status) != 0) {
-    return absl::ErrnoToStatus(WEXITSTATUS(status),
-                               StrCat("cannot read ", Quoted(path), as));
+    return absl::ErrnoToStatus(WEXITSTATUS(status), StrCat("cannot ", what, as));
   }
   return absl::OkStatus();
+}
+
+// Opened as reef opens the access list: without waiting on a FIFO.
+int OpenForReading(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
+}
+
+int WritableDirectory(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) return errno;
+  if (!S_ISDIR(info.st_mode)) return ENOTDIR;
+  return access(path.c_str(), W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+absl::Status CheckReadableAs(const std::string& path, const std::string& user,
+                             const std::string& group) {
+  return CheckAs(user, group, StrCat("read ", Quoted(path)), &OpenForReading, path);
+}
+
+absl::Status CheckWritableDirectoryAs(const std::string& directory, const std::string& user,
+                                      const std::string& group) {
+  return CheckAs(user, group, StrCat("create files in ", Quoted(directory)), &WritableDirectory,
+                 directory);
 }
 
 absl::Status CheckCpuUsable(int cpu) {

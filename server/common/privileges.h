@@ -42,6 +42,12 @@ absl::Status DropPrivileges(const std::string& user, const std::string& group);
 absl::Status CheckReadableAs(const std::string& path, const std::string& user,
                              const std::string& group);
 
+// The same for creating files in `directory` (it exists, is a directory, and that user
+// may write and search it): where reef writes its snapshot. The error reads "cannot
+// create files in \"DIR\" as user \"nobody\": Permission denied".
+absl::Status CheckWritableDirectoryAs(const std::string& directory, const std::string& user,
+                                      const std::string& group);
+
 // Whether `cpu` is one this process may run on (its sched_getaffinity mask), with an
 // error that names it otherwise.
 absl::Status CheckCpuUsable(int cpu);

@@ -136,6 +136,9 @@ constexpr AllowedCall kAllowList[] = {
     {"setsockopt"},
     {"getsockname"},
     {"getpeername"},
+    // Metrics (server/metrics/process_metrics.cc): listing /proc/self/fd to count the open
+    // descriptors; the rest is read from /proc with openat and read.
+    {"getdents64"},
 };
 
 // Sanitizer runtimes, in sanitizer builds only (found by running every e2e test under
@@ -242,9 +245,12 @@ int AddRule(scmp_filter_ctx ctx, int number, const AllowedCall& call) {
     case Only::kForkRefusedWithEperm:
       return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), number, 1, MaskedEqual(0, CLONE_VM, 0));
     case Only::kReading:
+      // O_TMPFILE is __O_TMPFILE's own bit plus O_DIRECTORY: refusing that bit alone
+      // refuses O_TMPFILE and still lets a directory be opened for reading (opendir).
       return seccomp_rule_add(
           ctx, SCMP_ACT_ALLOW, number, 1,
-          MaskedEqual(2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, 0));
+          MaskedEqual(2, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | (__O_TMPFILE & ~O_DIRECTORY),
+                      0));
     case Only::kNotExecutable:
       return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1, MaskedEqual(2, PROT_EXEC, 0));
     case Only::kThreadNames: {
@@ -274,7 +280,31 @@ std::span<const AllowedCall> SanitizerAllowList() {
   return {};
 }
 
-absl::Status BuildAndLoad(scmp_filter_ctx ctx, SeccompScope scope) {
+// The calls SeccompOptions::writable_directory allows, each with its condition's text.
+struct DirectoryCall {
+  const char* name;
+  const char* condition;
+};
+constexpr DirectoryCall kDirectoryCalls[] = {
+    {"openat", "in the writable directory only"},
+    {"renameat", "within the writable directory only"},
+    {"renameat2", "within the writable directory only"},
+    {"unlinkat", "in the writable directory only"},
+    {"fsync", ""},
+    {"fdatasync", ""},
+};
+
+int AddDirectoryRule(scmp_filter_ctx ctx, int number, std::string_view name, scmp_datum_t dir) {
+  if (name == "openat" || name == "unlinkat") {
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1, Equal(0, dir));
+  }
+  if (name == "renameat" || name == "renameat2") {
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 2, Equal(0, dir), Equal(2, dir));
+  }
+  return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 0);
+}
+
+absl::Status BuildAndLoad(scmp_filter_ctx ctx, SeccompScope scope, const SeccompOptions& options) {
   // Anything not allowed below traps into OnTrappedCall; a call through another ABI
   // (32-bit int 0x80, x32) ends the process at once.
   if (int ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); ret != 0) {
@@ -310,6 +340,19 @@ absl::Status BuildAndLoad(scmp_filter_ctx ctx, SeccompScope scope) {
   for (const AllowedCall& call : SanitizerAllowList()) {
     if (absl::Status added = add(call, true); !added.ok()) return added;
   }
+  if (options.writable_directory >= 0) {
+    const auto dir = static_cast<scmp_datum_t>(options.writable_directory);
+    for (const DirectoryCall& call : kDirectoryCalls) {
+      const int number = seccomp_syscall_resolve_name(call.name);
+      if (number == __NR_SCMP_ERROR) {
+        return absl::InternalError(StrCat("seccomp: no system call \"", call.name,
+                                          "\" on this architecture"));
+      }
+      if (int ret = AddDirectoryRule(ctx, number, call.name, dir); ret != 0) {
+        return absl::ErrnoToStatus(-ret, StrCat("seccomp: rule for ", call.name));
+      }
+    }
+  }
   if (int ret = seccomp_load(ctx); ret != 0) {
     return absl::ErrnoToStatus(-ret, "seccomp: loading the filter");
   }
@@ -334,16 +377,16 @@ class SeccompWorker final : public Worker {
 
 }  // namespace
 
-absl::Status InstallSeccompFilter(SeccompScope scope) {
+absl::Status InstallSeccompFilter(SeccompScope scope, const SeccompOptions& options) {
   if (absl::Status handler = InstallTrapHandler(); !handler.ok()) return handler;
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
   if (ctx == nullptr) return absl::InternalError("seccomp: seccomp_init failed");
-  absl::Status status = BuildAndLoad(ctx, scope);
+  absl::Status status = BuildAndLoad(ctx, scope, options);
   seccomp_release(ctx);
   return status;
 }
 
-std::vector<std::string> SeccompAllowedCalls() {
+std::vector<std::string> SeccompAllowedCalls(const SeccompOptions& options) {
   std::vector<std::string> names;
   std::set<std::string_view> seen;
   for (const AllowedCall& call : kAllowList) {
@@ -352,6 +395,13 @@ std::vector<std::string> SeccompAllowedCalls() {
     if (!condition.has_value()) continue;  // not allowed: answered with an error
     names.push_back(condition->empty() ? std::string(call.name)
                                        : StrCat(call.name, " (", *condition, ")"));
+  }
+  if (options.writable_directory >= 0) {
+    for (const DirectoryCall& call : kDirectoryCalls) {
+      const std::string_view condition = call.condition;
+      names.push_back(condition.empty() ? std::string(call.name)
+                                        : StrCat(call.name, " (", condition, ")"));
+    }
   }
   return names;
 }

@@ -58,11 +58,19 @@ enum class SeccompScope {
 // Installs the filter (and the SIGSYS handler that reports a trapped call). Once it
 // returns OK it cannot be undone. Fails with the reason if the kernel or libseccomp
 // refuses, or if a name on the list is unknown to libseccomp on this architecture.
-absl::Status InstallSeccompFilter(SeccompScope scope);
+struct SeccompOptions {
+  // A directory (an open descriptor) reef may write files in once filtered: the snapshot's
+  // (server/snapshot/file.h), which is written on SIGTERM and on a schedule. Allowed then,
+  // and only relative to this descriptor: openat for writing, renameat/renameat2 within
+  // it, unlinkat; and fsync/fdatasync. -1: no directory, no writing at all.
+  int writable_directory = -1;
+};
+
+absl::Status InstallSeccompFilter(SeccompScope scope, const SeccompOptions& options = {});
 
 // Every call the filter allows, each once, as libseccomp names it ("read", "openat", ...),
 // with " (...)" after those allowed only with certain arguments.
-std::vector<std::string> SeccompAllowedCalls();
+std::vector<std::string> SeccompAllowedCalls(const SeccompOptions& options = {});
 
 // A Worker that installs the filter on its own thread (kCallingThread) and then runs
 // `worker` there: how in-process tests run reef's real workers under the filter.

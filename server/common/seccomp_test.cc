@@ -3,6 +3,7 @@
 // attacker who took over a worker would want is stopped, with a line naming it.
 #include "server/common/seccomp.h"
 
+#include <dirent.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -42,9 +43,10 @@ using testing::RunInForkedChild;
 
 // In a forked child: installs the filter (`scope`), runs `body` and exits with what it
 // returns. Exit 99: the filter could not be installed.
-ForkedChild InChild(SeccompScope scope, const std::function<int()>& body) {
+ForkedChild InChild(SeccompScope scope, const std::function<int()>& body,
+                    const SeccompOptions& options = {}) {
   return RunInForkedChild([&] {
-    absl::Status installed = InstallSeccompFilter(scope);
+    absl::Status installed = InstallSeccompFilter(scope, options);
     if (!installed.ok()) {
       const std::string text = installed.ToString() + "\n";
       ssize_t ignored = write(STDERR_FILENO, text.data(), text.size());
@@ -108,6 +110,10 @@ TEST_CASE("under the filter, what serving needs still works") {
     if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return 20;
     const struct timespec nap = {0, 1000000};
     if (nanosleep(&nap, nullptr) != 0) return 21;
+    // Listing a directory for reading (the metrics count /proc/self/fd).
+    DIR* fds = opendir("/proc/self/fd");
+    if (fds == nullptr || readdir(fds) == nullptr) return 22;
+    closedir(fds);
     return 0;
   });
   close(pair[0]);
@@ -229,6 +235,50 @@ TEST_CASE("the calling-thread scope filters that thread (a worker), not the othe
   CHECK(intruder.exit_code() == 1);
   CHECK(intruder.err.find("FATAL [intruder] seccomp: system call " + std::to_string(SYS_socket) +
                           " " + Trapped("socket")) != std::string::npos);
+}
+
+TEST_CASE("a writable directory: files written there, nowhere else") {
+  const std::string dir = TempPath("seccomp-writable");
+  mkdir(dir.c_str(), 0700);
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(dir_fd >= 0);
+  const std::string elsewhere = TempPath("seccomp-elsewhere");
+  unlink(elsewhere.c_str());
+  ForkedChild allowed = InChild(SeccompScope::kProcess, [&]() -> int {
+    // What a snapshot write does: a temporary file, fsync, rename over, fsync the directory.
+    const int file = openat(dir_fd, "x.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (file < 0) return 10;
+    if (write(file, "abc", 3) != 3 || fsync(file) != 0 || fdatasync(file) != 0) return 11;
+    close(file);
+    if (renameat(dir_fd, "x.tmp", dir_fd, "x") != 0) return 12;
+    if (fsync(dir_fd) != 0) return 13;
+    const int scratch = openat(dir_fd, "y", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (scratch < 0) return 14;
+    close(scratch);
+    if (unlinkat(dir_fd, "y", 0) != 0) return 15;
+    return 0;
+  }, {.writable_directory = dir_fd});
+  INFO(allowed.err);
+  CHECK(allowed.exit_code() == 0);
+  CHECK(access((dir + "/x").c_str(), F_OK) == 0);
+  // Anywhere else, writing still traps: by path, and renaming out of the directory.
+  ForkedChild outside = InChild(SeccompScope::kProcess, [&] {
+    open(elsewhere.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    return 0;
+  }, {.writable_directory = dir_fd});
+  CHECK(outside.exit_code() == 1);
+  CHECK(outside.err.find(Trapped("openat")) != std::string::npos);
+  ForkedChild moved_out = InChild(SeccompScope::kProcess, [&] {
+    renameat(dir_fd, "x", AT_FDCWD, elsewhere.c_str());
+    return 0;
+  }, {.writable_directory = dir_fd});
+  CHECK(moved_out.exit_code() == 1);
+  CHECK(access(elsewhere.c_str(), F_OK) != 0);
+  close(dir_fd);
+  const std::vector<std::string> listed = SeccompAllowedCalls({.writable_directory = 3});
+  CHECK(std::find(listed.begin(), listed.end(), "openat (in the writable directory only)") !=
+        listed.end());
+  CHECK(SeccompAllowedCalls().size() + 6 == listed.size());
 }
 
 TEST_CASE("the list names each call once, with its argument condition") {

@@ -157,6 +157,7 @@ absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,
     out.worker_stats.push_back(&tcp->stats());
     out.connection_stats.push_back(&tcp->connection_stats());
     out.tcp_workers.push_back(tcp.get());
+    out.core_counters.push_back(&handler_view->core().counters());
     out.workers.push_back(std::make_unique<HttpWorker>(name, std::move(tcp), handler_view, out.tls));
   }
   REEF_LOG(Info) << "http: " << config.socket_workers << " socket worker(s), at most "

@@ -44,6 +44,8 @@ struct HttpWorkers {
   // Each worker's TcpWorker, for what plugs into the same connections before they run
   // (WebSocket upgrades, server/ws/ws_server.h); valid while its worker lives.
   std::vector<tcp::TcpWorker*> tcp_workers;
+  // Each worker's tracker core counters (announces, scrapes, refusals), for metrics.
+  std::vector<const tracker::Counters*> core_counters;
 };
 
 absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,

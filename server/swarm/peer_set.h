@@ -365,6 +365,9 @@ class PeerSet {
     RemoveAt(oldest, rule);
   }
 
+  // Sets the completed count outright (restoring a snapshot).
+  void set_completed(uint32_t completed) { completed_ = completed; }
+
   // Starts loading the heap form's bookkeeping, if any, into the cache: the caller has
   // other work to overlap with that miss before its Upsert or Remove.
   void Prefetch() const {

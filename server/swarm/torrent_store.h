@@ -95,6 +95,7 @@
 #include <span>
 #include <type_traits>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "protocol/common/fixed_bytes.h"
@@ -292,6 +293,23 @@ struct SwarmInfo {
   size_t heap_bytes = 0;   // array and index capacity when not inline
 };
 
+// A torrent and a peer as VisitShard shows them and Restore* put them back: what a
+// snapshot of the store keeps across a restart (server/snapshot).
+struct StoredTorrent {
+  InfoHash info_hash;
+  uint32_t completed_v4 = 0;  // each family's share of the completed count
+  uint32_t completed_v6 = 0;
+  uint32_t peers_v4 = 0;      // how many peers VisitShard shows next, IPv4 ones first
+  uint32_t peers_v6 = 0;
+};
+struct StoredPeer {
+  Endpoint endpoint;
+  PeerIdBytes peer_id{};
+  bool seeder = false;
+  bool completed = false;  // its `completed` event has been counted
+  uint32_t idle_s = 0;     // seconds since its last announce
+};
+
 namespace internal {
 struct Shard;  // torrent_store_inl.h
 }  // namespace internal
@@ -366,6 +384,23 @@ class TorrentStore {
   // How the swarm of `family` of `info_hash` is stored, or nullopt if there is none.
   std::optional<SwarmInfo> InspectSwarm(const InfoHash& info_hash,
                                         AddressFamily family) const;
+
+  // Snapshots (server/snapshot) and the peer-client census: calls torrent(t) for each
+  // torrent of shard `shard`, then peer(p) for each of its t.peers_v4 + t.peers_v6 peers
+  // (IPv4 first), idle times taken at `now`. Runs under the shard's lock: copy, do not
+  // block. A shard index out of range visits nothing.
+  void VisitShard(size_t shard, int64_t now,
+                  absl::FunctionRef<void(const StoredTorrent&)> torrent,
+                  absl::FunctionRef<void(const StoredPeer&)> peer) const;
+  // Putting a snapshot back, on a store that is not serving yet: the peer as it was,
+  // idle for peer.idle_s before `now`, marked completed if it was (the torrent's count
+  // is left alone: RestoreCompleted sets it, before or after the peers). False if the store refuses it (a limit; none
+  // yet: this is where the store's limits on torrents and peers apply to a restore).
+  bool RestorePeer(const InfoHash& info_hash, const StoredPeer& peer, int64_t now);
+  // Sets the torrent's completed counts per family (each family's swarm is made if it has
+  // no peer, so the count survives until the torrent is cleaned, as it would have).
+  void RestoreCompleted(const InfoHash& info_hash, uint32_t completed_v4,
+                        uint32_t completed_v6);
 
   const StoreConfig& config() const { return config_; }
 

@@ -74,6 +74,7 @@ size_t UdpTracker::Handle(const sockaddr_storage& from, std::span<const uint8_t>
   if (!parsed.ok()) {
     // Answer only a sender that proved its address with a connection id.
     if (parsed.sendable() && ids_.Valid(parsed.connection_id(), client, now)) {
+      stats_.malformed_answered.fetch_add(1, std::memory_order_relaxed);
       return Error(parsed.transaction_id(), ErrorReason(parsed.error()), reply);
     }
     stats_.dropped.fetch_add(1, std::memory_order_relaxed);
@@ -85,9 +86,9 @@ size_t UdpTracker::Handle(const sockaddr_storage& from, std::span<const uint8_t>
   // Announce and scrape: the connection id must be ours, for this address, and fresh.
   if (!ids_.Valid(parsed.connection_id(), client, now)) {
     stats_.bad_connection_ids.fetch_add(1, std::memory_order_relaxed);
-    return options_.reply_to_bad_connection_id
-               ? Error(parsed.transaction_id(), kReasonBadConnectionId, reply)
-               : 0;
+    if (!options_.reply_to_bad_connection_id) return 0;
+    stats_.bad_connection_ids_answered.fetch_add(1, std::memory_order_relaxed);
+    return Error(parsed.transaction_id(), kReasonBadConnectionId, reply);
   }
   if (const auto* announce = std::get_if<AnnounceRequest>(&parsed.value())) {
     return Announce(*announce, client, reply);
@@ -97,7 +98,7 @@ size_t UdpTracker::Handle(const sockaddr_storage& from, std::span<const uint8_t>
 
 size_t UdpTracker::Connect(const ConnectRequest& request, const IpAddress& client,
                            int64_t now, std::span<uint8_t> reply) {
-  stats_.connects.fetch_add(1, std::memory_order_relaxed);
+  stats_.connects[static_cast<size_t>(client.family)].fetch_add(1, std::memory_order_relaxed);
   const WriteResult written =
       WriteConnectResponse({request.transaction_id, ids_.Mint(client, now)}, reply);
   return written.ok() ? written.length() : 0;

@@ -20,6 +20,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <span>
@@ -43,10 +44,14 @@ struct UdpOptions {
 // announces, scrapes and refusals (tracker::Counters). Relaxed atomics: a worker writes,
 // the metrics page reads.
 struct UdpStats {
-  std::atomic<uint64_t> connects{0};
+  std::array<std::atomic<uint64_t>, tracker::kFamilyCount> connects{};  // [AddressFamily]
   std::atomic<uint64_t> errors_sent{0};        // error responses, any reason
+  std::atomic<uint64_t> malformed_answered{0}; // of those: the parser's reason
   std::atomic<uint64_t> bad_connection_ids{0}; // forged or expired: never served
+  std::atomic<uint64_t> bad_connection_ids_answered{0};  // of those, given an error
   std::atomic<uint64_t> dropped{0};            // malformed and not answerable
+
+  uint64_t Connects() const { return connects[0].load() + connects[1].load(); }
 };
 
 // The reason reef sends beyond the parser's own (udp::ErrorReason) and the core's

@@ -60,7 +60,7 @@ class UdpWorker final : public Worker {
     REEF_LOG(Info) << "datagrams received " << io.received.load() << ", sent " << io.sent.load()
                    << ", oversized " << io.oversized.load() << ", send errors "
                    << io.send_errors.load() + io.send_dropped.load() << "; connects "
-                   << u.connects.load() << ", announces "
+                   << u.Connects() << ", announces "
                    << c.Served(Protocol::kUdp, Action::kAnnounce) << ", scrapes "
                    << c.Served(Protocol::kUdp, Action::kScrape) << ", errors sent "
                    << u.errors_sent.load() << ", bad connection ids "
