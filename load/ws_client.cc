@@ -381,8 +381,9 @@ class WsThread {
       const auto accept = head.ok() ? head.value().FindHeader("sec-websocket-accept")
                                     : std::nullopt;
       const auto want = ws::ComputeAccept(std::string_view(c.key.data(), c.key.size()));
-      if (!head.ok() || head.value().status != 101 || !accept ||
-          *accept != std::string_view(want.data(), want.size())) {
+      // No accept value to compare with (the digest failed) counts as a wrong one.
+      if (!head.ok() || head.value().status != 101 || !accept || !want ||
+          *accept != std::string_view(want->data(), want->size())) {
         Close(c, Failure::kErrorResponse);
         return;
       }
