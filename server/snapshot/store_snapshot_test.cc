@@ -113,7 +113,11 @@ TEST_CASE("a store written and loaded into a new one has the same torrents, peer
   CHECK(loaded.peers == 42);
   CHECK(loaded.expired == 0);
   CHECK(loaded.downtime_s == 150);
-  CHECK(after.Stats() == stats);
+  // The same totals; the (torrent, prefix) records that stop a second `completed`
+  // within the window are not in a snapshot: the peers' own completed flags are.
+  swarm::StoreStats without_records = stats;
+  without_records.completion_records = 0;
+  CHECK(after.Stats() == without_records);
   for (uint8_t n = 1; n <= 40; ++n) CHECK(after.Scrape(Hash(n)) == before.Scrape(Hash(n)));
   CHECK(after.Scrape(Hash(1)).completed == 2);
   // The same peers, each idle 150 s longer.

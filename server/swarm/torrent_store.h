@@ -394,8 +394,9 @@ class TorrentStore {
                   absl::FunctionRef<void(const StoredPeer&)> peer) const;
   // Putting a snapshot back, on a store that is not serving yet: the peer as it was,
   // idle for peer.idle_s before `now`, marked completed if it was (the torrent's count
-  // is left alone: RestoreCompleted sets it, before or after the peers). False if the store refuses it (a limit; none
-  // yet: this is where the store's limits on torrents and peers apply to a restore).
+  // is left alone: RestoreCompleted sets it, before or after the peers), without a key.
+  // False if the store refuses it: the budget (max_torrents, max_peers) or the prefix cap
+  // is reached, as an announce would find it.
   bool RestorePeer(const InfoHash& info_hash, const StoredPeer& peer, int64_t now);
   // Sets the torrent's completed counts per family (each family's swarm is made if it has
   // no peer, so the count survives until the torrent is cleaned, as it would have).

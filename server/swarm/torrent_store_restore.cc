@@ -49,21 +49,50 @@ Swarm& SwarmFor(SwarmMap<Swarm>& mine, const SwarmMap<Other>& other,
   return it->second;
 }
 
+// Puts one peer back under the rules an announce is held to: the shard's budget (a new
+// torrent or peer past it is refused) and the prefix cap (a restored entry past it is
+// refused rather than evicting another, since records come in no particular order), with
+// the shard's prefix rule, so the set's prefix bookkeeping stays what announces expect.
+// The entry comes back without a key (the snapshot does not keep keys): its client's next
+// announce sets it again.
 template <typename Swarm, typename Other>
-void Restore(SwarmMap<Swarm>& mine, const SwarmMap<Other>& other,
-             internal::ShardCounters& counters, const InfoHash& info_hash, size_t hash,
-             const StoredPeer& peer, uint32_t last_seen) {
+bool Restore(internal::Shard& shard, SwarmMap<Swarm>& mine, const SwarmMap<Other>& other,
+             const InfoHash& info_hash, size_t hash, const StoredPeer& peer,
+             uint32_t last_seen) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
   using Stored = typename Swarm::Endpoint;
+  internal::ShardCounters& counters = shard.counters;
+  const internal::ShardRules& rules = shard.rules;
+  const internal::PrefixRule& prefix_rule = rules.PrefixFor<Swarm>();
+  const Stored endpoint = internal::StoredEndpoint<Stored>(peer.endpoint);
+  auto it = mine.find(info_hash, hash);
+  if (it == mine.end()) {
+    if ((internal::FindSwarm(other, info_hash, hash) == nullptr &&
+         counters.torrents >= rules.torrent_limit) ||
+        counters.peers() >= rules.peer_limit) {
+      return false;
+    }
+  }
   Swarm& swarm = SwarmFor(mine, other, counters, info_hash, hash);
   const uint32_t seeders = swarm.seeders();
   const uint32_t leechers = swarm.leechers();
-  const uint32_t completed = swarm.completed();
+  uint32_t position = swarm.Find(endpoint);
+  if (position == Swarm::kNotFound) {
+    if ((prefix_rule.cap > 0 &&
+         swarm.PrefixCount(internal::PrefixOf(endpoint, prefix_rule.bits), prefix_rule) >= prefix_rule.cap) ||
+        counters.peers() >= rules.peer_limit) {
+      return false;  // a torrent made just above keeps its place until cleaned, as a stop leaves it
+    }
+    position = swarm.Insert(endpoint, peer.peer_id, std::nullopt, peer.seeder, last_seen,
+                            prefix_rule);
+  } else {
+    position = swarm.Update(position, peer.peer_id, std::nullopt, peer.seeder, last_seen,
+                            prefix_rule);
+  }
   // A completed event marks the peer, so that a repeat after the restart is not counted
   // again; the count stays what RestoreCompleted says, whichever comes first.
-  swarm.Upsert(internal::StoredEndpoint<Stored>(peer.endpoint), peer.peer_id, peer.seeder,
-               /*completed_event=*/peer.completed, last_seen);
-  swarm.set_completed(completed);
+  if (peer.completed) swarm.MarkCompleted(position);
   counters.Adjust(seeders, leechers, swarm);
+  return true;
 }
 
 }  // namespace
@@ -95,12 +124,9 @@ bool TorrentStore::RestorePeer(const InfoHash& info_hash, const StoredPeer& peer
   internal::Shard& shard = shards_[internal::ShardIndex(hash, shard_count_)];
   MutexLock lock(&shard.mu);
   const uint32_t last_seen = internal::Clock32(now - int64_t{peer.idle_s});
-  if (peer.endpoint.address.is_v4()) {
-    Restore(shard.v4, shard.v6, shard.counters, info_hash, hash, peer, last_seen);
-  } else {
-    Restore(shard.v6, shard.v4, shard.counters, info_hash, hash, peer, last_seen);
-  }
-  return true;
+  return peer.endpoint.address.is_v4()
+             ? Restore(shard, shard.v4, shard.v6, info_hash, hash, peer, last_seen)
+             : Restore(shard, shard.v6, shard.v4, info_hash, hash, peer, last_seen);
 }
 
 void TorrentStore::RestoreCompleted(const InfoHash& info_hash, uint32_t completed_v4,

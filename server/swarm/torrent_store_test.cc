@@ -1062,6 +1062,55 @@ TEST_CASE("cleaning in slices: a swarm and a shard larger than a slice are clean
   CHECK(f.store.Scrape(big).leechers == 15000 + 1);
 }
 
+// A restored peer (a snapshot at start) is held to what an announce is held to, and
+// joins the prefix bookkeeping announces use: restoring with no prefix rule into a store
+// with a cap corrupted the heap at the next announce to that swarm.
+TEST_CASE("RestorePeer: the budget and the prefix cap apply; announces and cleaning after it work") {
+  StoreConfig c = Config(1000, 100, 1);
+  c.prefix_cap = 3;
+  c.max_peers = 120;
+  c.max_torrents = 2;
+  Fixture f(c);
+  const InfoHash big = Hash(1);
+  auto stored = [](Endpoint endpoint, bool seeder, uint32_t idle_s) {
+    StoredPeer peer;
+    peer.endpoint = endpoint;
+    peer.seeder = seeder;
+    peer.idle_s = idle_s;
+    return peer;
+  };
+  // 100 hosts (a large swarm, heap form), then six ports of one address: three fit.
+  for (uint32_t host = 100; host < 200; ++host) {
+    REQUIRE(f.store.RestorePeer(big, stored(V4(host), host % 2 == 0, 5), f.now));
+  }
+  for (uint16_t port = 1; port <= 6; ++port) {
+    CHECK(f.store.RestorePeer(big, stored(V4(1, port), false, static_cast<uint32_t>(10 - port)), f.now) == (port <= 3));
+  }
+  CHECK(f.store.Scrape(big).seeders + f.store.Scrape(big).leechers == 103);
+  // A second torrent fits the torrent budget, a third does not.
+  CHECK(f.store.RestorePeer(Hash(2), stored(V4(7), true, 0), f.now));
+  CHECK_FALSE(f.store.RestorePeer(Hash(3), stored(V4(8), true, 0), f.now));
+  CHECK(f.store.Stats().torrents == 2);
+  // The peer budget: 104 held, 16 more fit.
+  uint32_t accepted = 0;
+  for (uint32_t host = 300; host < 340; ++host) {
+    accepted += f.store.RestorePeer(Hash(2), stored(V4(host), false, 0), f.now) ? 1u : 0u;
+  }
+  CHECK(accepted == 16);
+  CHECK(f.store.Stats().peers_v4 == 120);
+  // The prefix's oldest restored entry (port 1, idle 9 s) gives way to a new port.
+  CHECK(f.Announce(Req(big, V4(1, 50), 10)).prefix_evicted);
+  const std::vector<Endpoint> all = f.Peers(Req(big, V4(100), 0, AnnounceEvent::kNone, 0, 1000));
+  CHECK_FALSE(Contains(all, V4(1, 1)));
+  CHECK(Contains(all, V4(1, 2)));
+  CHECK(Contains(all, V4(1, 50)));
+  // Stops and a cleaning that removes everything keep the sets consistent.
+  CHECK(f.Announce(Req(big, V4(1, 2), 10, AnnounceEvent::kStopped)).counts.leechers == 52);
+  f.now += 1000;
+  f.CleanAll();
+  CHECK(f.store.Stats() == StoreStats{});
+}
+
 // ---------------------------------------------------------------------------------------
 // Allocation
 

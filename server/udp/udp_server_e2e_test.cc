@@ -187,7 +187,7 @@ TEST_CASE("a worker's stop line counts every refusal and the info hashes hidden 
   CHECK(hidden.stats[0] == TorrentStats{});
   CHECK(server.Stop().ok());
   CHECK_MESSAGE(log.Contains("; refused: port 0 1, info hash not allowed 2, too many scrape "
-                             "hashes 1; info hashes hidden from scrapes 2"),
+                             "hashes 1, tracker full 0; info hashes hidden from scrapes 2"),
                 log.text());
 }
 
