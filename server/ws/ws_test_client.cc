@@ -56,8 +56,8 @@ std::unique_ptr<WsTestClient> WsTestClient::Connect(const SocketAddress& server,
     if (head.ok()) {
       const auto accept = head.value().FindHeader("sec-websocket-accept");
       const auto want = ComputeAccept(kKey);
-      if (head.value().status != 101 || !accept ||
-          *accept != std::string_view(want.data(), want.size())) {
+      if (!want.has_value() || head.value().status != 101 || !accept ||
+          *accept != std::string_view(want->data(), want->size())) {
         return nullptr;
       }
       client->parsed_ = head.consumed();
