@@ -381,8 +381,8 @@ class WsThread {
       const auto accept = head.ok() ? head.value().FindHeader("sec-websocket-accept")
                                     : std::nullopt;
       const auto want = ws::ComputeAccept(std::string_view(c.key.data(), c.key.size()));
-      if (!head.ok() || head.value().status != 101 || !accept ||
-          *accept != std::string_view(want.data(), want.size())) {
+      if (!head.ok() || !want.has_value() || head.value().status != 101 || !accept ||
+          *accept != std::string_view(want->data(), want->size())) {
         Close(c, Failure::kErrorResponse);
         return;
       }
