@@ -44,6 +44,7 @@
 #include "server/metrics/registry.h"
 #include "server/metrics/stats_source.h"
 #include "server/metrics/store_metrics.h"
+#include "server/metrics/webtorrent_metrics.h"
 #include "server/metrics/worker_metrics.h"
 #include "server/protocol_workers.h"
 #include "server/snapshot/store_snapshot.h"
@@ -280,6 +281,7 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   // The metrics listener, with the statistics page, bound now.
   if (observed.store != nullptr) metrics::AddStoreCollector(registry, observed.store);
   metrics::AddWorkerCollector(registry, observed);
+  metrics::AddWebTorrentCollector(registry, observed);
   std::vector<tracker::Protocol> served;
   if (!observed.udp_bound.empty()) served.push_back(tracker::Protocol::kUdp);
   if (!observed.http_bound.empty()) served.push_back(tracker::Protocol::kHttp);

@@ -142,6 +142,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
           config.ws, config.swarm, context.access_list, http->tcp_workers, RandomSeed());
       if (!installed.ok()) return installed.status();
       webtorrent = installed->swarm;
+      observed.webtorrent = installed->swarm;
+      observed.ws_hosts = installed->hosts;
       REEF_LOG(Info) << "ws: WebTorrent over WebSocket on the http listeners (ws://"
                      << (config.http_tls.listen.empty() ? ")" : " and wss://)");
     }

@@ -29,6 +29,8 @@
 #include "server/tracker/tracker.h"
 #include "server/udp/event_loop.h"
 #include "server/udp/tracker.h"
+#include "server/ws/webtorrent_host.h"
+#include "server/ws/webtorrent_swarm.h"
 
 namespace reef {
 
@@ -55,6 +57,13 @@ struct ServerObservables {
   // HTTP(S)'s own: each worker's connections.
   std::vector<const tcp::TcpWorkerStats*> tcp_workers;
   std::vector<const tcp::ConnectionStats*> tcp_connections;
+  // WebTorrent's own, when [ws] is on (else null and empty): the swarm every HTTP worker
+  // shares, and each worker's host. A host belongs to its worker's thread: read only its
+  // atomic counters (tracker_stats(), relay_stats(), connection_stats()), never
+  // open_connections() or anything else plain (connection_stats().open_now is the same
+  // number, atomic).
+  std::shared_ptr<const ws::WebTorrentSwarm> webtorrent;
+  std::vector<const ws::WebTorrentHost*> ws_hosts;
   // What each listen address was bound to (the statistics page's announce URLs).
   std::vector<SocketAddress> udp_bound;
   std::vector<SocketAddress> http_bound;

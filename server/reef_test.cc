@@ -24,6 +24,8 @@
 #include "server/config.h"
 #include "server/common/subprocess_for_test.h"
 #include "server/udp/udp_server_test_util.h"
+#include "server/ws/webtorrent_test_util.h"
+#include "server/ws/ws_test_client.h"
 #include "testing/skip.h"
 
 namespace reef {
@@ -455,6 +457,49 @@ TEST_CASE("[metrics]: the binary serves /metrics on its own listener") {
   CHECK(Has(response, "\nprocess_start_time_seconds "));
   CHECK(Has(response, "\nprocess_open_fds "));
   CHECK(HttpGet(port, "/metrics").rfind("HTTP/1.1 404", 0) == 0);
+  REQUIRE(reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*reef) == 0);
+}
+
+TEST_CASE("[metrics]: a WebSocket announce shows in /metrics and /stats.json") {
+  const std::string config = WriteFile(
+      "ws-metrics.toml",
+      "[udp]\nenabled = false\n[http]\nlisten = [\"127.0.0.1:0\"]\n[metrics]\n"
+      "listen = [\"127.0.0.1:0\"]\n[snapshot]\nenabled = false\n");
+  std::unique_ptr<Subprocess> reef = Start({kReef, "--config", config});
+  const std::string needle = "http: listening on 127.0.0.1:";
+  REQUIRE_MESSAGE(reef->WaitForStderr(needle, kStartLimit), reef->stderr_text());
+  const std::string http_port = std::to_string(std::stoi(
+      reef->stderr_text().substr(reef->stderr_text().find(needle) + needle.size())));
+  const uint16_t metrics_port = MetricsPort(*reef);
+  WaitUntilRunning(*reef);
+
+  auto browser = ws::testing::WsTestClient::Connect(*SocketAddress::Parse("127.0.0.1:" + http_port));
+  REQUIRE(browser != nullptr);
+  REQUIRE(browser->SendText(ws::testing::AnnounceJson(
+      ws::testing::Id20('T', 1), ws::testing::Id20('P', 1), ws::AnnounceEvent::kStarted, 500,
+      std::nullopt, {})));
+  std::optional<std::vector<ws::testing::ReceivedFrame>> reply = browser->Read(1);
+  REQUIRE(reply.has_value());
+  REQUIRE(reply->size() == 1);
+  CHECK(Has((*reply)[0].payload, "\"interval\""));
+
+  // The browser is still connected: its peer is in the swarm.
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  INFO(metrics);
+  CHECK(Has(metrics, "\nreef_webtorrent_messages_total{type=\"announce\"} 1\n"));
+  CHECK(Has(metrics, "\nreef_webtorrent_messages_total{type=\"scrape\"} 0\n"));
+  CHECK(Has(metrics, "\nreef_websocket_connections_open 1\n"));
+  CHECK(Has(metrics, "\nreef_websocket_connections_opened_total 1\n"));
+  CHECK(Has(metrics, "\nreef_webtorrent_torrents 1\n"));
+  CHECK(Has(metrics, "\nreef_webtorrent_peers{status=\"leecher\"} 1\n"));
+  CHECK(Has(metrics, "\nreef_webtorrent_peers{status=\"seeder\"} 0\n"));
+  const std::string stats = HttpGet(metrics_port, "/stats.json");
+  INFO(stats);
+  CHECK(Has(stats, "\"webtorrent\":{\"torrents\":1,\"peers\":1,\"seeders\":0,\"leechers\":1}"));
+  CHECK(Has(stats, "\"webtorrent\":1}"));  // the last of "requests"
+  CHECK(Has(stats, "\"ws://127.0.0.1:" + http_port + "/announce\""));
+  browser.reset();
   REQUIRE(reef->Signal(SIGTERM));
   CHECK(WaitExitCode(*reef) == 0);
 }

@@ -80,6 +80,28 @@ panel("Cleaning: longest pause of one shard", "timeseries",
       [(f"reef_cleaning_longest_pause_seconds{I}", "{{instance}}")], 16, 8, 8, unit="s",
       desc="The longest time one shard's cleaning held its lock since start: announces to that shard waited at most this long.")
 y += 8
+row("WebTorrent")
+panel("WebTorrent messages per second by type", "timeseries",
+      [(f"sum by (type) (rate(reef_webtorrent_messages_total{I}[$__rate_interval]))", "{{type}}")],
+      0, 8, 8, unit="reqps", desc="Announces, answers and scrapes from browsers, over ws:// and wss:// (not in reef_requests_total).")
+panel("WebTorrent swarm", "timeseries",
+      [(f"sum(reef_webtorrent_torrents{I})", "torrents"),
+       (f"sum by (status) (reef_webtorrent_peers{I})", "{{status}}s")], 8, 8, 8,
+      desc="Torrents and peers of the WebTorrent swarm, apart from the UDP and HTTP peers.")
+panel("WebSocket connections open", "timeseries",
+      [(f"sum(reef_websocket_connections_open{I})", "open")], 16, 8, 8)
+y += 8
+panel("Offers and answers relayed per second", "timeseries",
+      [(f"sum by (kind) (rate(reef_webtorrent_relayed_total{I}[$__rate_interval]))", "{{kind}}")],
+      0, 8, 8, unit="reqps")
+panel("Offers and answers dropped per second by cause", "timeseries",
+      [(f"sum by (cause) (rate(reef_webtorrent_dropped_total{I}[$__rate_interval]))", "{{cause}}")],
+      8, 8, 8, unit="reqps", desc="Not delivered: a full mailbox between workers or a receiver that is backlogged or gone; an answer with no receiver; a message too big to relay.")
+panel("WebTorrent refusals and WebSocket closes per second", "timeseries",
+      [(f"sum by (reason) (rate(reef_webtorrent_refused_total{I}[$__rate_interval]))", "refused: {{reason}}"),
+       (f"sum by (cause) (rate(reef_websocket_connections_closed_total{I}[$__rate_interval]))", "closed: {{cause}}")],
+      16, 8, 8, unit="reqps")
+y += 8
 row("Process")
 panel("CPU", "timeseries", [(f"rate(process_cpu_seconds_total{I}[$__rate_interval])", "{{instance}}")], 0, 8, 8, unit="percentunit",
       desc="CPU seconds per second: 1 is one core busy.")

@@ -1,6 +1,7 @@
 // Prints the /metrics text of a reef built from the same collectors as the binary, over
-// a store with one peer, workers whose counters have each moved once, and the optional
-// peer-client census on (a few sample peers), for the tests that check reef's output:
+// a store with one peer, workers whose counters have each moved once, a WebTorrent host
+// with one announced browser, and the optional peer-client census on (a few sample
+// peers), for the tests that check reef's output:
 // promtool_test.sh (promtool check metrics) and the Grafana dashboard's test (every metric
 // the dashboard queries exists).
 #include <cstdio>
@@ -12,7 +13,10 @@
 #include "server/metrics/process_metrics.h"
 #include "server/metrics/registry.h"
 #include "server/metrics/store_metrics.h"
+#include "server/metrics/webtorrent_metrics.h"
 #include "server/metrics/worker_metrics.h"
+#include "server/ws/webtorrent_host.h"
+#include "server/ws/webtorrent_test_util.h"
 
 int main() {
   using namespace reef;
@@ -43,8 +47,20 @@ int main() {
   tcp::ConnectionStats tcp_connections;
   tcp_connections.requests = 1;
   observed.tcp_connections.push_back(&tcp_connections);
+  // Declared before the host, which leaves the swarm when it is destroyed.
+  auto webtorrent = std::shared_ptr<ws::WebTorrentSwarm>(*ws::WebTorrentSwarm::Create({.shards = 4}));
+  AccessList allow_all(AccessListMode::kOff);
+  ws::WebTorrentHost host(0, ws::ConnectionLimits{}, ws::WebTorrentOptions{}, *webtorrent,
+                          allow_all, nullptr, 1);
+  std::vector<uint8_t> announce_frame = ws::testing::ClientTextFrame(ws::testing::AnnounceJson(
+      ws::testing::Id20('T', 1), ws::testing::Id20('P', 1), ws::AnnounceEvent::kStarted, 0,
+      std::nullopt, {}));
+  host.OnBytes(host.Open(0), announce_frame, 0);
+  observed.webtorrent = webtorrent;
+  observed.ws_hosts.push_back(&host);
   metrics::AddStoreCollector(registry, observed.store);
   metrics::AddWorkerCollector(registry, observed);
+  metrics::AddWebTorrentCollector(registry, observed);
   metrics::PeerClientCensus census(4, 100);
   metrics::PeerClientCensus::Tally tally = census.NewTally();
   for (const char* id : {"-qB4500-aaaaaaaaaaaa", "-TR4060-aaaaaaaaaaaa", "garbage-garbage-garb"}) {

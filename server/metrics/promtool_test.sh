@@ -14,6 +14,8 @@ server/metrics/metrics_dump > "$out"
 grep -q '^reef_build_info{' "$out"
 grep -q '^# TYPE process_cpu_seconds_total counter$' "$out"
 grep -q '^reef_peer_clients{client="qBittorrent",version="4.5"} 1$' "$out"
+grep -q '^reef_webtorrent_messages_total{type="announce"} 1$' "$out"
+grep -q '^reef_webtorrent_peers{status="seeder"} 1$' "$out"
 if ! report=$("$promtool" check metrics < "$out" 2>&1); then
   echo "promtool check metrics failed:" >&2
   echo "$report" >&2

@@ -2,9 +2,10 @@
 """The statistics page in a real browser: headless Chromium (Debian's chromium) loads
 /stats from the reef binary, and every number it shows must be the one /stats.json gives.
 
-Starts reef (UDP, HTTP and the metrics listener on 127.0.0.1 port 0, no snapshot), makes a small
-swarm over BEP 15 (three peers of one torrent from 127.0.0.1, one a seeder), then, with no
-more traffic, reads /stats.json and the DOM Chromium built from /stats (--dump-dom) and
+Starts reef (UDP, HTTP with [ws] on, and the metrics listener on 127.0.0.1 port 0, no
+snapshot), makes a small swarm over BEP 15 (three peers of one torrent from 127.0.0.1, one
+a seeder) and a WebTorrent one (one browser-like seeder over a WebSocket, kept open), then,
+with no more traffic, reads /stats.json and the DOM Chromium built from /stats (--dump-dom) and
 compares each element's data-stat value with its key in the JSON. Also checks what the
 page must not do: load anything (the Content-Security-Policy forbids it; the DOM has no
 script, img or link element), and that the announce URLs are the ones the JSON gives.
@@ -75,6 +76,36 @@ def make_swarm(udp_port):
         if struct.unpack(">I", reply[:4])[0] != 1:
             fail("announce not answered: %r" % reply)
     sock.close()
+
+
+def webtorrent_seeder(http_port):
+    """Announces one WebTorrent seeder over a WebSocket and waits for the answer; the
+    socket is returned open (the peer leaves the swarm when it closes)."""
+    sock = socket.create_connection(("127.0.0.1", http_port), timeout=5)
+    sock.sendall(b"GET /announce HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            fail("no answer to the WebSocket upgrade")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101 "):
+        fail("WebSocket upgrade refused: %r" % head)
+    announce = json.dumps({"action": "announce", "info_hash": "W" * 20, "peer_id": "-WW0100-" + "w" * 12,
+                           "left": 0, "event": "started", "numwant": 0, "offers": []}).encode()
+    mask = bytes(random.randrange(256) for _ in range(4))
+    # A masked text frame; the message is under 64 KiB: a 16-bit extended length.
+    sock.sendall(bytes([0x81, 0x80 | 126]) + struct.pack(">H", len(announce)) + mask +
+                 bytes(b ^ mask[i % 4] for i, b in enumerate(announce)))
+    reply = head[head.index(b"\r\n\r\n") + 4:]
+    while b"interval" not in reply:
+        chunk = sock.recv(4096)
+        if not chunk:
+            fail("no answer to the WebTorrent announce: %r" % reply)
+        reply += chunk
+    return sock
 
 
 class StatCollector(html.parser.HTMLParser):
@@ -156,9 +187,11 @@ def main():
         reef = subprocess.Popen([REEF, "--config", config], stderr=log, stdout=log)
     try:
         udp_port = int(wait_for_line(log_path, r"udp: listening on 127\.0\.0\.1:(\d+)", reef).group(1))
+        http_port = int(wait_for_line(log_path, r"http: listening on 127\.0\.0\.1:(\d+)", reef).group(1))
         port = int(wait_for_line(log_path, r"metrics: serving http://127\.0\.0\.1:(\d+)", reef).group(1))
         wait_for_line(log_path, r"supervisor: ", reef)
         make_swarm(udp_port)
+        browser = webtorrent_seeder(http_port)
         base = "http://127.0.0.1:%d" % port
         data = json.load(urllib.request.urlopen(base + "/stats.json", timeout=DEADLINE_S))
         page = chromium(["--dump-dom"], base + "/stats")
@@ -168,6 +201,9 @@ def main():
         collected.feed(page.stdout)
         if data["torrents"] != 1 or data["peers"] != 3 or data["seeders"] != 1:
             fail("unexpected /stats.json after a swarm of 3 peers: %r" % data)
+        if (data["webtorrent"] != {"torrents": 1, "peers": 1, "seeders": 1, "leechers": 0} or
+                data["requests"].get("webtorrent") != 1):
+            fail("unexpected /stats.json after one WebTorrent announce: %r" % data)
         # Uptime and rates move while the page loads: each number the page shows must be
         # what /stats.json said just before or just after (a rate it does not know yet is
         # "-" on the page, null in the JSON); the counts are the same in both.
@@ -183,12 +219,15 @@ def main():
                 fail("%s: the page shows %r, /stats.json says %r" % (key, shown, sorted(map(str, expected))))
             checked += 1
         for key in ("torrents", "peers", "seeders", "leechers", "peers.ipv4", "peers.ipv6",
-                    "requests.udp", "version", "uptime_s"):
+                    "requests.udp", "version", "uptime_s", "webtorrent.torrents",
+                    "webtorrent.peers", "webtorrent.seeders", "webtorrent.leechers",
+                    "requests.webtorrent"):
             if key not in collected.stats:
                 fail("the page shows no %s" % key)
-        if (collected.urls != data["announce_urls"] or len(collected.urls) != 2 or
-                collected.urls[0] != "udp://tracker.example.org:%d/announce" % udp_port or
-                not re.fullmatch(r"http://tracker\.example\.org:\d+/announce", collected.urls[1])):
+        if (collected.urls != data["announce_urls"] or collected.urls != [
+                "udp://tracker.example.org:%d/announce" % udp_port,
+                "http://tracker.example.org:%d/announce" % http_port,
+                "ws://tracker.example.org:%d/announce" % http_port]):
             fail("announce URLs: page %r, JSON %r" % (collected.urls, data["announce_urls"]))
         if collected.loaders:
             fail("the page has elements that load things: %r" % collected.loaders)
@@ -202,6 +241,7 @@ def main():
             fail("no screenshot (%d):\n%s" % (taken.returncode, taken.stderr[-2000:]))
         if args.screenshot:
             shutil.copyfile(shot, args.screenshot)
+        browser.close()
         print("stats page in chromium: %d numbers match /stats.json; screenshot %s" % (checked, shot))
     finally:
         reef.send_signal(signal.SIGTERM)

@@ -123,8 +123,24 @@ std::string RenderStatsHtml(const StatsData& data) {
     StrAppend(&out, "<tr><td>", EscapeHtml(f.name), "</td><td class=\"n\">",
               Stat(StrCat("peers.", f.name), StrCat(f.peers)), "</td></tr>");
   }
+  StrAppend(&out, "</table>\n");
+  if (data.webtorrent.has_value()) {
+    const StatsData::WebTorrent& wt = *data.webtorrent;
+    auto row = [&out](std::string_view name, std::string_view key, uint64_t value) {
+      StrAppend(&out, "<tr><td>", name, "</td><td class=\"n\">",
+                Stat(StrCat("webtorrent.", key), StrCat(value)), "</td></tr>");
+    };
+    StrAppend(&out,
+              "<h2>WebTorrent</h2>\n<p class=\"sub\">Browsers over WebSocket: a swarm of its "
+              "own, not in the totals above.</p>\n<table>");
+    row("torrents", "torrents", wt.torrents);
+    row("peers", "peers", wt.seeders + wt.leechers);
+    row("seeders", "seeders", wt.seeders);
+    row("leechers", "leechers", wt.leechers);
+    StrAppend(&out, "</table>\n");
+  }
   StrAppend(&out,
-            "</table>\n<h2>Requests by protocol</h2>\n<table><tr><th>protocol</th>"
+            "<h2>Requests by protocol</h2>\n<table><tr><th>protocol</th>"
             "<th>since start</th><th>per second, last minute</th></tr>");
   for (const StatsData::Protocol& p : data.protocols) {
     StrAppend(&out, "<tr><td>", EscapeHtml(p.name), "</td><td class=\"n\">",
@@ -173,6 +189,21 @@ std::string RenderStatsJson(const StatsData& data) {
       j.Uint(f.peers);
     }
     j.EndObject();
+    j.Key("webtorrent");
+    if (data.webtorrent.has_value()) {
+      j.BeginObject();
+      j.Key("torrents");
+      j.Uint(data.webtorrent->torrents);
+      j.Key("peers");
+      j.Uint(data.webtorrent->seeders + data.webtorrent->leechers);
+      j.Key("seeders");
+      j.Uint(data.webtorrent->seeders);
+      j.Key("leechers");
+      j.Uint(data.webtorrent->leechers);
+      j.EndObject();
+    } else {
+      j.Raw("null");
+    }
     j.Key("requests");
     j.BeginObject();
     for (const StatsData::Protocol& p : data.protocols) {

@@ -1,8 +1,9 @@
 // The statistics page: GET /stats (HTML, for people) and /stats.json (the same numbers,
 // for scripts), served on the tracker's HTTP listeners.
 //
-// What it shows: torrents, peers by address family, requests by protocol with their rate
-// over the last minute, uptime and version, the tracker's own announce URLs for each
+// What it shows: torrents, peers by address family, the WebTorrent swarm's torrents and
+// peers (a swarm of its own, not in the totals), requests by protocol (WebTorrent's
+// messages as "webtorrent") with their rate over the last minute, uptime and version, the tracker's own announce URLs for each
 // enabled protocol (ready to copy: one click selects a whole URL), and a link to the
 // homepage the config names. The page is self-contained: no script, no external asset (a
 // Content-Security-Policy meta tag forbids them), every text it prints escaped. Each
@@ -35,8 +36,16 @@ struct StatsData {
     uint64_t peers = 0;
   };
   std::vector<Family> peers;
+  // The WebTorrent swarm, with [ws] on: kept apart from the peers above, so not in the
+  // torrents, peers, seeders and leechers totals.
+  struct WebTorrent {
+    uint64_t torrents = 0;
+    uint64_t seeders = 0;
+    uint64_t leechers = 0;
+  };
+  std::optional<WebTorrent> webtorrent;
   struct Protocol {
-    std::string name;       // "udp", "http", ...
+    std::string name;       // "udp", "http", ..., "webtorrent"
     uint64_t requests = 0;  // since start
     std::optional<double> per_second;  // over the last minute; nullopt until known
   };

@@ -52,11 +52,35 @@ TEST_CASE("/stats.json has the same numbers, and is valid JSON") {
   CHECK(json ==
         "{\"version\":\"0.1.0\",\"uptime_s\":93784,\"torrents\":12,\"peers\":100,"
         "\"seeders\":30,\"leechers\":70,\"peers_by_family\":{\"ipv4\":90,\"ipv6\":10},"
-        "\"requests\":{\"udp\":1000,\"http\":50},\"requests_per_second\":12.35,"
+        "\"webtorrent\":null,\"requests\":{\"udp\":1000,\"http\":50},\"requests_per_second\":12.35,"
         "\"requests_per_second_by_protocol\":{\"udp\":12.35,\"http\":null},"
         "\"announce_urls\":[\"udp://tracker.example:6969/announce\","
         "\"http://tracker.example:6969/announce\"],\"homepage\":\"https://example.org/\"}\n");
   CHECK(ws::ValidateJson(json.substr(0, json.size() - 1)).ok());
+}
+
+TEST_CASE("with [ws] on, the WebTorrent swarm and its messages are on the page and in the JSON") {
+  StatsData data = Sample();
+  CHECK_FALSE(Has(RenderStatsHtml(data), "WebTorrent"));  // [ws] off: no section
+  data.webtorrent = StatsData::WebTorrent{.torrents = 4, .seeders = 2, .leechers = 5};
+  data.protocols.push_back({"webtorrent", 77, 1.5});
+  const std::string html = RenderStatsHtml(data);
+  CHECK(Has(html, "<h2>WebTorrent</h2>"));
+  CHECK(Has(html, "<span data-stat=\"webtorrent.torrents\">4</span>"));
+  CHECK(Has(html, "<span data-stat=\"webtorrent.peers\">7</span>"));
+  CHECK(Has(html, "<span data-stat=\"webtorrent.seeders\">2</span>"));
+  CHECK(Has(html, "<span data-stat=\"webtorrent.leechers\">5</span>"));
+  CHECK(Has(html, "<span data-stat=\"requests.webtorrent\">77</span>"));
+  CHECK(Has(html, "<span data-stat=\"requests_per_second.webtorrent\">1.5</span>"));
+  // Apart from the BitTorrent totals; the request rate is every protocol's.
+  CHECK(Has(html, "<span data-stat=\"peers\">100</span>"));
+  CHECK(Has(html, "<span data-stat=\"requests_per_second\">13.85</span>"));
+  const std::string json = RenderStatsJson(data);
+  CHECK(ws::ValidateJson(json.substr(0, json.size() - 1)).ok());
+  CHECK(Has(json, "\"peers\":100,"));
+  CHECK(Has(json, "\"webtorrent\":{\"torrents\":4,\"peers\":7,\"seeders\":2,\"leechers\":5}"));
+  CHECK(Has(json, "\"requests\":{\"udp\":1000,\"http\":50,\"webtorrent\":77}"));
+  CHECK(Has(json, "\"requests_per_second_by_protocol\":{\"udp\":12.35,\"http\":null,\"webtorrent\":1.5}"));
 }
 
 TEST_CASE("everything printed is escaped: markup, quotes, bytes that are not UTF-8") {

@@ -4,6 +4,7 @@
 
 #include "server/common/strings.h"
 #include "server/metrics/process_metrics.h"
+#include "server/metrics/webtorrent_metrics.h"
 #include "server/metrics/worker_metrics.h"
 
 namespace reef::metrics {
@@ -22,6 +23,7 @@ StatsSource::StatsSource(const ServerObservables& observed, absl::Time start,
 void StatsSource::Sample(absl::Duration now) {
   const ProtocolTotals totals = SumRequests(observed_);
   for (size_t p = 0; p < tracker::kProtocolCount; ++p) rates_[p].Record(now, totals.requests[p]);
+  if (observed_.webtorrent != nullptr) webtorrent_rate_.Record(now, SumWebTorrentMessages(observed_));
 }
 
 StatsData StatsSource::Data(absl::Time now) const {
@@ -39,6 +41,14 @@ StatsData StatsSource::Data(absl::Time now) const {
     const auto p = static_cast<size_t>(protocol);
     data.protocols.push_back({std::string(tracker::ProtocolName(protocol)), totals.requests[p],
                               rates_[p].PerSecond()});
+  }
+  if (observed_.webtorrent != nullptr) {
+    const ws::WebTorrentStoreStats webtorrent = observed_.webtorrent->Stats();
+    data.webtorrent = StatsData::WebTorrent{.torrents = webtorrent.torrents,
+                                            .seeders = webtorrent.seeders,
+                                            .leechers = webtorrent.leechers};
+    data.protocols.push_back(
+        {"webtorrent", SumWebTorrentMessages(observed_), webtorrent_rate_.PerSecond()});
   }
   data.announce_urls = announce_urls_;
   data.homepage = homepage_;
@@ -62,6 +72,10 @@ std::vector<std::string> AnnounceUrls(const ServerObservables& observed,
   add("udp", observed.udp_bound);
   add("http", observed.http_bound);
   add("https", observed.https_bound);
+  if (observed.webtorrent != nullptr) {
+    add("ws", observed.http_bound);
+    add("wss", observed.https_bound);
+  }
   return urls;
 }
 

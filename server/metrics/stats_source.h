@@ -1,6 +1,8 @@
 // Where the statistics page's numbers come from: the store's totals and the workers'
-// counters (the same the metrics export), with each protocol's request rate over the last
-// minute from samples the metrics worker takes every few seconds (Sample()).
+// counters (the same the metrics export), with [ws] on the WebTorrent swarm's totals and
+// its messages as one more protocol ("webtorrent": ws and wss together), with each
+// protocol's request rate over the last minute from samples the metrics worker takes
+// every few seconds (Sample()).
 #ifndef REEF_SERVER_METRICS_STATS_SOURCE_H_
 #define REEF_SERVER_METRICS_STATS_SOURCE_H_
 
@@ -36,11 +38,13 @@ class StatsSource {
   const std::string homepage_;
   const std::string json_link_;
   std::array<RateWindow, tracker::kProtocolCount> rates_;
+  RateWindow webtorrent_rate_;
 };
 
 // The announce URLs of what is served: udp://, http:// and https://HOST:PORT/announce for
-// each address bound, HOST being `public_host` if set, else the address itself ([v6] in
-// brackets).
+// each address bound, and with [ws] on ws:// and wss:// for each HTTP and HTTPS address
+// (WebSocket shares their listeners), HOST being `public_host` if set, else the address
+// itself ([v6] in brackets).
 std::vector<std::string> AnnounceUrls(const ServerObservables& observed,
                                       const std::string& public_host);
 

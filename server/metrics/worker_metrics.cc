@@ -108,10 +108,6 @@ constexpr FamilyInfo kTlsHandshakes = {
     .type = MetricType::kCounter,
 };
 
-uint64_t Load(const std::atomic<uint64_t>& value) {
-  return value.load(std::memory_order_relaxed);
-}
-
 CountersSnapshot SumCore(const ServerObservables& observed) {
   CountersSnapshot sum;
   for (const tracker::Counters* counters : observed.core_counters) sum += counters->Snapshot();

@@ -31,9 +31,12 @@
 //
 // Store refusals (a full store, a per-prefix cap) and the store's memory join here once
 // the store counts them (its StoreStats): AddStoreCollector (store_metrics.h) is where.
+// WebTorrent's series (its messages, relays, WebSocket connections and swarm) are
+// webtorrent_metrics.h's.
 #ifndef REEF_SERVER_METRICS_WORKER_METRICS_H_
 #define REEF_SERVER_METRICS_WORKER_METRICS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -55,6 +58,11 @@ ProtocolTotals SumRequests(const ServerObservables& observed);
 
 // "ipv4", "ipv6".
 std::string_view FamilyLabel(size_t family);
+
+// A worker's counter, as the exporter reads it: the worker is its only writer.
+inline uint64_t Load(const std::atomic<uint64_t>& value) {
+  return value.load(std::memory_order_relaxed);
+}
 
 }  // namespace reef::metrics
 
