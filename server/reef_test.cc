@@ -551,16 +551,23 @@ InfoHash SwarmHash() {
 
 // Announces from 127.0.0.1 with announced port `port` (each port is a peer of its own);
 // the peers in the answer, by port.
-std::vector<uint16_t> UdpAnnounce(udp::testing::TestClient& client, uint64_t connection_id,
-                                  uint16_t port, int64_t left, udp::AnnounceEvent event) {
+udp::AnnounceRequest UdpAnnounceRequest(uint64_t connection_id, uint16_t port, int64_t left,
+                                        udp::AnnounceEvent event, const InfoHash& info_hash) {
   udp::AnnounceRequest announce;
   announce.connection_id = connection_id;
   announce.transaction_id = port;
-  announce.info_hash = SwarmHash();
+  announce.info_hash = info_hash;
   announce.peer_id = *PeerId::FromString("-qB4500-" + std::to_string(100000000000 + port));
   announce.left = left;
   announce.event = event;
   announce.port = port;
+  return announce;
+}
+
+std::vector<uint16_t> UdpAnnounce(udp::testing::TestClient& client, uint64_t connection_id,
+                                  uint16_t port, int64_t left, udp::AnnounceEvent event) {
+  const udp::AnnounceRequest announce =
+      UdpAnnounceRequest(connection_id, port, left, event, SwarmHash());
   std::vector<uint8_t> storage;
   std::optional<udp::Response> reply = client.Exchange(announce, &storage);
   REQUIRE(reply.has_value());
@@ -602,6 +609,40 @@ Served StartServing(const std::string& config) {
       *SocketAddress::Parse("127.0.0.1:" + std::to_string(udp_port)));
   served.connection_id = served.client->Connect();
   return served;
+}
+
+// The store's budget and its events, through the binary: a prefix at its cap evicts, a
+// full shard refuses a new torrent, and /metrics counts both beside the budget.
+TEST_CASE("[metrics]: a full store and a prefix at its cap show in /metrics") {
+  const std::string config = WriteFile(
+      "budget.toml", std::string(kServeConfig) +
+                         "[swarm]\nshards = 1\nmax_torrents = 1\nmax_peers = 100\nprefix_cap = 2\n");
+  Served served = StartServing(config);
+  UdpAnnounce(*served.client, served.connection_id, 1001, 500, udp::AnnounceEvent::kStarted);
+  UdpAnnounce(*served.client, served.connection_id, 1002, 500, udp::AnnounceEvent::kStarted);
+  // A third port of 127.0.0.1: the oldest of the two gives way.
+  CHECK(UdpAnnounce(*served.client, served.connection_id, 1003, 500,
+                    udp::AnnounceEvent::kStarted) == std::vector<uint16_t>{1002});
+  // A second torrent does not fit max_torrents = 1.
+  InfoHash other = SwarmHash();
+  other.mutable_bytes()[0] ^= 0xff;
+  std::vector<uint8_t> storage;
+  std::optional<udp::Response> reply = served.client->Exchange(
+      UdpAnnounceRequest(served.connection_id, 1004, 0, udp::AnnounceEvent::kStarted, other),
+      &storage);
+  REQUIRE(reply.has_value());
+  REQUIRE(std::holds_alternative<udp::ErrorResponse>(*reply));
+  CHECK(std::get<udp::ErrorResponse>(*reply).message == "tracker is full");
+  const std::string metrics = HttpGet(served.metrics_port, "/metrics");
+  CHECK(Has(metrics, "\nreef_errors_sent_total{protocol=\"udp\",reason=\"tracker full\"} 1\n"));
+  CHECK(Has(metrics, "\nreef_store_events_total{protocol=\"udp\",event=\"prefix_cap_evictions\"} 1\n"));
+  CHECK(Has(metrics, "\nreef_store_events_total{protocol=\"udp\",event=\"completed_not_counted\"} 0\n"));
+  CHECK(Has(metrics, "\nreef_store_max_torrents 1\n"));
+  CHECK(Has(metrics, "\nreef_store_max_peers 100\n"));
+  CHECK(Has(metrics, "\nreef_torrents 1\n"));
+  CHECK(Has(metrics, "\nreef_peers{family=\"ipv4\"} 2\n"));
+  REQUIRE(served.reef->Signal(SIGTERM));
+  CHECK(WaitExitCode(*served.reef) == 0);
 }
 
 TEST_CASE("[snapshot]: announce, SIGTERM, start again: the same peers and counts are back") {

@@ -55,6 +55,16 @@ panel("Peers by client (top 10; needs [metrics] peer_clients = true)", "timeseri
       [(f'topk(10, sum by (client, version) (reef_peer_clients{I}))', "{{client}} {{version}}")], 0, 24, 8,
       desc="From the peer id prefix, counted as the cleaner walks the store. Off by default.")
 y += 8
+panel("Store budget used", "timeseries",
+      [(f"sum by (instance) (reef_peers{I}) / reef_store_max_peers{I}", "peers {{instance}}"),
+       (f"reef_torrents{I} / reef_store_max_torrents{I}", "torrents {{instance}}")],
+      0, 12, 8, unit="percentunit",
+      desc="Held against [swarm] max_peers and max_torrents. Each shard refuses at its share with \"tracker is full\", so a skewed store refuses a little before 100 %.")
+panel("Store events per second", "timeseries",
+      [(f"sum by (event) (rate(reef_store_events_total{I}[$__rate_interval]))", "{{event}}")],
+      12, 12, 8, unit="reqps",
+      desc="Entries evicted by their address prefix's cap, stops ignored for a wrong key, completed events not counted (counted for that prefix within the window).")
+y += 8
 row("Traffic")
 panel("Requests per second by protocol and action", "timeseries",
       [(f"sum by (protocol, action) (rate(reef_requests_total{I}[$__rate_interval]))", "{{protocol}} {{action}}")],

@@ -26,6 +26,27 @@ constexpr FamilyInfo kLeechers = {
     .type = MetricType::kGauge,
 };
 
+constexpr FamilyInfo kCompletionRecords = {
+    .name = "reef_store_completion_records",
+    .help = "(torrent, address prefix) pairs remembered so that a completed counts once per "
+            "prefix per window.",
+    .type = MetricType::kGauge,
+};
+// The budget ([swarm] max_peers, max_torrents), so that a dashboard or an alert can put
+// reef_peers and reef_torrents beside it: memory follows these counts (README gives the
+// bytes per entry), and a shard at its share refuses with "tracker is full".
+constexpr FamilyInfo kMaxPeers = {
+    .name = "reef_store_max_peers",
+    .help = "The store's budget of peers ([swarm] max_peers), each shard holding its share.",
+    .type = MetricType::kGauge,
+};
+constexpr FamilyInfo kMaxTorrents = {
+    .name = "reef_store_max_torrents",
+    .help = "The store's budget of torrents ([swarm] max_torrents), each shard holding its "
+            "share.",
+    .type = MetricType::kGauge,
+};
+
 }  // namespace
 
 void AddStoreCollector(Registry& registry, std::shared_ptr<const swarm::TorrentStore> store) {
@@ -36,6 +57,9 @@ void AddStoreCollector(Registry& registry, std::shared_ptr<const swarm::TorrentS
     out.Add(kPeers, {{"family", "ipv6"}}, stats.peers_v6);
     out.Add(kSeeders, {}, stats.seeders);
     out.Add(kLeechers, {}, stats.leechers);
+    out.Add(kCompletionRecords, {}, stats.completion_records);
+    out.Add(kMaxPeers, {}, store->config().max_peers);
+    out.Add(kMaxTorrents, {}, store->config().max_torrents);
   });
 }
 

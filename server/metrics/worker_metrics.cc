@@ -30,6 +30,14 @@ constexpr FamilyInfo kHidden = {
     .help = "Scraped info hashes the access list refuses, answered as unknown.",
     .type = MetricType::kCounter,
 };
+constexpr FamilyInfo kStoreEvents = {
+    .name = "reef_store_events_total",
+    .help = "What the swarm store did instead of the plain announce, by protocol and event: "
+            "an entry evicted by its address prefix's cap, a stopped ignored for a key "
+            "that did not match, a completed not counted (its prefix counted it within "
+            "the window).",
+    .type = MetricType::kCounter,
+};
 constexpr FamilyInfo kBadIds = {
     .name = "reef_udp_bad_connection_ids_total",
     .help = "UDP announces and scrapes with a forged or expired connection id (never served).",
@@ -119,6 +127,7 @@ void CollectCore(const CountersSnapshot& core, Exposition& out) {
   out.Declare(kRefused);
   out.Declare(kErrorsSent);
   out.Declare(kHidden);
+  out.Declare(kStoreEvents);
   for (size_t p = 0; p < tracker::kProtocolCount; ++p) {
     const std::string_view protocol = tracker::ProtocolName(static_cast<Protocol>(p));
     // A protocol reef does not serve (yet) has nothing to say: left out, not zeros.
@@ -144,6 +153,12 @@ void CollectCore(const CountersSnapshot& core, Exposition& out) {
               core.refusals[p][r]);
     }
     out.Add(kHidden, {{"protocol", protocol}}, core.hidden_info_hashes[p]);
+    for (size_t e = 0; e < tracker::kStoreEventCount; ++e) {
+      out.Add(kStoreEvents,
+              {{"protocol", protocol},
+               {"event", tracker::StoreEventName(static_cast<tracker::StoreEvent>(e))}},
+              core.store_events[p][e]);
+    }
   }
 }
 

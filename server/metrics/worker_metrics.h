@@ -13,6 +13,9 @@
 //                                                      "bad connection id"
 //   reef_hidden_info_hashes_total{protocol}            scraped hashes the access list
 //                                                      refuses (answered as unknown)
+//   reef_store_events_total{protocol,event}            prefix_cap_evictions,
+//                                                      stops_ignored_key_mismatch,
+//                                                      completed_not_counted
 //   reef_udp_bad_connection_ids_total                  forged or expired connection ids
 //   reef_udp_datagrams_received_total, _sent_total     what the UDP loops moved
 //   reef_udp_dropped_datagrams_total{cause}            received and not answered, or an
@@ -29,8 +32,8 @@
 //   reef_cleaning_longest_pause_seconds                the longest one shard's cleaning held
 //                                                      its lock since start
 //
-// Store refusals (a full store, a per-prefix cap) and the store's memory join here once
-// the store counts them (its StoreStats): AddStoreCollector (store_metrics.h) is where.
+// A full store is a refusal ("tracker full" in reef_errors_sent_total); the store's
+// totals and budget are AddStoreCollector's (store_metrics.h).
 // WebTorrent's series (its messages, relays, WebSocket connections and swarm) are
 // webtorrent_metrics.h's.
 #ifndef REEF_SERVER_METRICS_WORKER_METRICS_H_
