@@ -349,9 +349,11 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));
   }
+  // The page's rates, sampled wherever the page is served: the metrics listener may be off.
+  const bool stats_served =
+      config.metrics.stats_page && (config.http.enabled || *metrics_server != nullptr);
   if (*metrics_server != nullptr) supervisor.Add(*std::move(metrics_server));
-  // The page's rates, sampled whether or not the metrics listener is on.
-  if (config.metrics.stats_page) supervisor.Add(metrics::MakeStatsSampler(stats));
+  if (stats_served) supervisor.Add(metrics::MakeStatsSampler(stats));
   if (snapshot_directory.has_value() && config.snapshot.interval > absl::ZeroDuration()) {
     supervisor.Add(std::make_unique<PeriodicWorker>(
         "snapshot", config.snapshot.interval,
