@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,28 @@ TEST_CASE("Data: with [ws] off, no WebTorrent section and no webtorrent protocol
   CHECK_FALSE(data.webtorrent.has_value());
   REQUIRE(data.protocols.size() == 1);
   CHECK(data.protocols[0].name == "udp");
+}
+
+TEST_CASE("Data on several threads while the sampler samples (race-free under TSan)") {
+  ServerObservables observed;
+  StatsSource source(observed, absl::UnixEpoch(), {tracker::Protocol::kUdp, tracker::Protocol::kHttp},
+                     {}, "", "stats.json");
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    for (int i = 1; i <= 2000; ++i) source.Sample(absl::Milliseconds(i * 100));
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&] {
+      while (!done) CHECK(RenderStatsJson(source.Data(absl::UnixEpoch())).size() > 100);
+    });
+  }
+  sampler.join();
+  for (std::thread& t : readers) t.join();
+  const StatsData data = source.Data(absl::UnixEpoch());
+  REQUIRE(data.protocols[0].per_second.has_value());
+  CHECK(*data.protocols[0].per_second == 0);  // samples of a counter that did not move
 }
 
 TEST_CASE("MaxStatsBodyBytes: the default page fits in the room the largest announce needs") {
