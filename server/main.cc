@@ -31,6 +31,7 @@
 
 #include "server/common/access_list.h"
 #include "server/common/fatal.h"
+#include "server/common/http_page.h"
 #include "server/common/clock.h"
 #include "server/common/log.h"
 #include "server/common/periodic.h"
@@ -243,6 +244,10 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   ServerObservables observed;
   std::vector<std::function<void()>> reload_hooks;
   ServerContext context{config, access_list, &reload_hooks, &observed, nullptr};
+  // The statistics page on the HTTP(S) listeners: they size their output for its bound
+  // now; the page itself comes once they are bound (it lists their addresses).
+  HttpPages http_pages{.max_body_bytes = metrics::MaxStatsBodyBytes(config), .pages = {}};
+  if (config.metrics.stats_page) context.http_pages = &http_pages;
   std::unique_ptr<metrics::PeerClientCensus> census;
   if (config.metrics.enabled && config.metrics.peer_clients) {
     census = std::make_unique<metrics::PeerClientCensus>(
@@ -278,7 +283,8 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
     snapshot_directory = *std::move(opened);
   }
 
-  // The metrics listener, with the statistics page, bound now.
+  // The statistics page, for the HTTP(S) listeners and the metrics listener, which is
+  // bound now.
   if (observed.store != nullptr) metrics::AddStoreCollector(registry, observed.store);
   metrics::AddWorkerCollector(registry, observed);
   metrics::AddWebTorrentCollector(registry, observed);
@@ -289,18 +295,12 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   metrics::StatsSource stats(observed, start, served,
                              metrics::AnnounceUrls(observed, config.metrics.public_host),
                              config.metrics.homepage,
-                             config.metrics.stats_path.substr(
-                                 config.metrics.stats_path.rfind('/') + 1) + ".json");
-  std::vector<metrics::MetricsServerOptions::Page> pages;
+                             metrics::StatsJsonLink(config.metrics.stats_path));
   if (config.metrics.stats_page) {
-    pages.push_back({config.metrics.stats_path, "text/html; charset=utf-8",
-                     [&stats] { return metrics::RenderStatsHtml(stats.Data(absl::Now())); }});
-    pages.push_back({config.metrics.stats_path + ".json", "application/json",
-                     [&stats] { return metrics::RenderStatsJson(stats.Data(absl::Now())); }});
+    http_pages.pages = metrics::StatsPages(stats, config.metrics.stats_path);
   }
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
-      metrics::BuildMetricsServer(config.metrics, registry, std::move(pages),
-                                  [&stats](absl::Duration now) { stats.Sample(now); });
+      metrics::BuildMetricsServer(config.metrics, registry, http_pages.pages);
   if (!metrics_server.ok()) {
     REEF_LOG(Error) << "cannot start: " << metrics_server.status();
     return kExitFailure;
@@ -349,7 +349,11 @@ int Serve(const Config& config, std::string_view config_source, absl::Time start
   for (std::unique_ptr<Worker>& worker : *protocol_workers) {
     supervisor.Add(std::move(worker));
   }
+  // The page's rates, sampled wherever the page is served: the metrics listener may be off.
+  const bool stats_served =
+      config.metrics.stats_page && (config.http.enabled || *metrics_server != nullptr);
   if (*metrics_server != nullptr) supervisor.Add(*std::move(metrics_server));
+  if (stats_served) supervisor.Add(metrics::MakeStatsSampler(stats));
   if (snapshot_directory.has_value() && config.snapshot.interval > absl::ZeroDuration()) {
     supervisor.Add(std::make_unique<PeriodicWorker>(
         "snapshot", config.snapshot.interval,

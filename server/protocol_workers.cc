@@ -135,7 +135,7 @@ absl::StatusOr<std::vector<std::unique_ptr<Worker>>> BuildProtocolWorkers(
   std::shared_ptr<ws::WebTorrentSwarm> webtorrent;
   if (config.http.enabled) {
     absl::StatusOr<http_server::HttpWorkers> http =
-        http_server::BuildHttpWorkers(config.http, config.http_tls, *core);
+        http_server::BuildHttpWorkers(config.http, config.http_tls, *core, context.http_pages);
     if (!http.ok()) return http.status();
     if (config.ws.enabled) {
       absl::StatusOr<ws::WebTorrentServer> installed = ws::InstallWebTorrent(

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/common/access_list.h"
+#include "server/common/http_page.h"
 #include "server/config.h"
 #include "server/common/worker.h"
 #include "server/swarm/torrent_store.h"
@@ -85,6 +86,11 @@ struct ServerContext {
   // Called on the cleaner's thread after each shard it cleans (the peer-client census);
   // may be empty.
   std::function<void(const swarm::TorrentStore&, size_t shard, int64_t now)> after_cleaning;
+  // Pages the HTTP(S) listeners serve besides /announce and /scrape (the statistics page),
+  // rendered on their workers' threads; may be null. Its bound must be set now, its pages
+  // may be filled in after BuildProtocolWorkers (they show what was bound), before any
+  // worker runs.
+  const HttpPages* http_pages = nullptr;
 };
 
 // The workers for every enabled protocol, in the order they should be started, sharing

@@ -312,12 +312,12 @@ TEST_CASE("SIGTERM and SIGINT stop reef cleanly with exit 0") {
     std::unique_ptr<Subprocess> reef =
         Start({kReefWithHooks, "--config", config}, {"REEF_TEST_WORKERS=a:idle,b:idle"});
     WaitUntilRunning(*reef);
-    CHECK(Has(reef->stderr_text(), "running 6 workers: access-list, udp-0, cleaner, metrics, a, b"));
+    CHECK(Has(reef->stderr_text(), "running 7 workers: access-list, udp-0, cleaner, metrics, stats, a, b"));
     REQUIRE(reef->Signal(signo));
     CHECK(WaitExitCode(*reef) == 0);
     const std::string& log = reef->stderr_text();
     CHECK(Has(log, signo == SIGTERM ? "received SIGTERM" : "received SIGINT"));
-    CHECK(Has(log, "stopped cleanly; all 6 worker threads joined"));
+    CHECK(Has(log, "stopped cleanly; all 7 worker threads joined"));
     CHECK(Has(log, "reef stopped"));
   }
 }
@@ -354,7 +354,7 @@ TEST_CASE("a worker that fails stops the process, non-zero, promptly") {
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker faulty failed: INTERNAL: injected fault"));
   CHECK(Has(log, "stopping every worker because faulty failed"));
-  CHECK(Has(log, "stopped after a failure; all 5 worker threads joined"));
+  CHECK(Has(log, "stopped after a failure; all 6 worker threads joined"));
   CHECK(Has(log, "reef stopped: INTERNAL: worker faulty: injected fault"));
 }
 
@@ -365,7 +365,7 @@ TEST_CASE("a worker that returns OK without being asked is a failure too") {
   CHECK(WaitExitCode(*reef) == 1);
   const std::string& log = reef->stderr_text();
   CHECK(Has(log, "worker early returned without being asked to stop"));
-  CHECK(Has(log, "all 5 worker threads joined"));  // udp-0, cleaner, metrics, steady, early
+  CHECK(Has(log, "all 6 worker threads joined"));  // udp-0, cleaner, metrics, stats, steady, early
 }
 
 TEST_CASE("a worker that ignores its stop signal: logged by name, exit 3 at the deadline") {

@@ -21,14 +21,17 @@ std::string_view StatusReason(int status) {
   }
 }
 
-HttpResponseWriter::HttpResponseWriter(std::span<uint8_t> out, int status, bool keep_alive)
+HttpResponseWriter::HttpResponseWriter(std::span<uint8_t> out, int status, bool keep_alive,
+                                       std::string_view content_type)
     : out_(out) {
   ByteWriter w(out);
   w.WriteString("HTTP/1.1 ");
   WriteUnsignedDecimal(w, static_cast<uint64_t>(std::clamp(status, 100, 999)));
   w.WriteU8(' ');
   w.WriteString(StatusReason(status));
-  w.WriteString("\r\nContent-Type: text/plain\r\nConnection: ");
+  w.WriteString("\r\nContent-Type: ");
+  w.WriteString(content_type);
+  w.WriteString("\r\nConnection: ");
   w.WriteString(keep_alive ? "keep-alive" : "close");
   if (status == 405) w.WriteString("\r\nAllow: GET");
   w.WriteString("\r\nContent-Length:");

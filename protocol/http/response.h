@@ -50,9 +50,11 @@ std::string_view StatusReason(int status);
 
 class HttpResponseWriter {
  public:
-  // Writes "HTTP/1.1 <status> <reason>", Content-Type: text/plain, Connection
-  // (keep-alive or close), Allow: GET for 405, and the reserved Content-Length.
-  HttpResponseWriter(std::span<uint8_t> out, int status, bool keep_alive);
+  // Writes "HTTP/1.1 <status> <reason>", Content-Type (text/plain unless the caller's,
+  // written as given), Connection (keep-alive or close), Allow: GET for 405, and the
+  // reserved Content-Length.
+  HttpResponseWriter(std::span<uint8_t> out, int status, bool keep_alive,
+                     std::string_view content_type = "text/plain");
 
   // The rest of the buffer, for the body (empty if even the head did not fit).
   std::span<uint8_t> body() const { return body_; }

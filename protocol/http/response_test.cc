@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <string_view>
@@ -220,6 +221,21 @@ TEST_CASE("every serializer fails cleanly in every too-small buffer") {
       CHECK(small[n] == 0xAA);  // nothing past the end
     }
   }
+}
+
+TEST_CASE("a response head with the caller's content type") {
+  std::array<uint8_t, 256> buf;
+  HttpResponseWriter http(buf, 200, false, "text/html; charset=utf-8");
+  constexpr std::string_view kBody = "<p>hi</p>";
+  std::copy(kBody.begin(), kBody.end(), http.body().begin());
+  const WriteResult total = http.Finish(kBody.size());
+  const std::string_view text = Text(buf, total);
+  std::array<Header, 8> headers;
+  auto head = ParseResponseHead(text, headers);
+  REQUIRE(head.ok());
+  CHECK(head.value().FindHeader("content-type") == "text/html; charset=utf-8");
+  CHECK_FALSE(head.value().keep_alive);
+  CHECK(text.substr(head.consumed()) == kBody);
 }
 
 TEST_CASE("responses parse back: head, compact announce, peers") {

@@ -1,6 +1,7 @@
 // The reef binary over HTTP and HTTPS on loopback, IPv4 and IPv6: announce and scrape,
 // compact and dictionary answers, failure reasons, keep-alive and pipelining, the one
-// swarm UDP and HTTP share, the reverse-proxy header, and certificate reload.
+// swarm UDP and HTTP share, the reverse-proxy header, certificate reload, and the
+// statistics page on the tracker's listeners.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -182,6 +183,128 @@ TEST_CASE("keep-alive, pipelining, HTTP/1.0 and Connection: close") {
   CHECK(last.status == 200);
   CHECK_FALSE(last.keep_alive);
   CHECK(closing->WaitClosed(10'000));
+  CHECK(reef.Stop() == 0);
+}
+
+// ---- The statistics page on the tracker's listeners -------------------------------------
+
+// Responses whose bodies are not bencode (the page, its JSON), read until the server closes
+// (the last request says Connection: close), each checked whole against its Content-Length.
+struct PageAnswer {
+  int status = 0;
+  bool keep_alive = false;
+  std::string content_type;
+  std::string body;
+};
+
+std::vector<PageAnswer> ExchangeUntilClosed(TcpTestClient& client, const std::string& requests) {
+  REQUIRE(client.Send(requests));
+  REQUIRE(client.WaitClosed(10'000));
+  std::vector<PageAnswer> answers;
+  std::string_view rest = client.received();
+  std::vector<http::Header> headers(32);
+  while (!rest.empty()) {
+    auto head = http::ParseResponseHead(rest, headers);
+    REQUIRE_MESSAGE(head.ok(), rest);
+    REQUIRE(head.value().content_length.has_value());
+    const size_t length = static_cast<size_t>(*head.value().content_length);
+    REQUIRE_MESSAGE(rest.size() - head.consumed() >= length, "a cut-short answer: ", rest);
+    answers.push_back({head.value().status, head.value().keep_alive,
+                       std::string(head.value().FindHeader("content-type").value_or("")),
+                       std::string(rest.substr(head.consumed(), length))});
+    rest.remove_prefix(head.consumed() + length);
+  }
+  return answers;
+}
+
+std::string Get(const std::string& path, bool keep_alive = true) {
+  return "GET " + path + " HTTP/1.1\r\nHost: reef\r\n" +
+         (keep_alive ? "" : "Connection: close\r\n") + "\r\n";
+}
+
+TEST_CASE("GET /stats and /stats.json on HTTP and HTTPS, pipelined, with the metrics listener off") {
+  testing::ReefOptions options = TlsOptions();
+  // No metrics listener: the page's rates are sampled all the same.
+  options.extra_config = "\n[metrics]\nenabled = false\n";
+  ReefForTest reef(options);
+  CHECK(reef.process().stderr_text().find("metrics: off") != std::string::npos);
+  for (bool tls : {false, true}) {
+    CAPTURE(tls);
+    auto client = Connect(reef, tls ? reef.https(4) : reef.http(4), tls);
+    // An announce, then the pages pipelined behind it and around a scrape on one kept-alive
+    // connection: answered in order, so the JSON counts the announce.
+    const std::vector<PageAnswer> answers = ExchangeUntilClosed(
+        *client, AnnounceRequest(tls ? kHashB : kHashA, "-RF0001-statsseeder1", 7300, true) +
+                     Get("/stats.json") + ScrapeRequest({kHashA}) + Get("/stats", false));
+    REQUIRE(answers.size() == 4);
+    CHECK(answers[0].status == 200);
+    CHECK(answers[0].body.find("8:completei1e") != std::string::npos);
+    const PageAnswer& json = answers[1];
+    CHECK(json.status == 200);
+    CHECK(json.keep_alive);
+    CHECK(json.content_type == "application/json");
+    // The announce just made shows, on its own protocol (over HTTP, the first round's
+    // announce and scrape).
+    CHECK_MESSAGE(json.body.find(tls ? "\"requests\":{\"udp\":0,\"http\":2,\"https\":1,"
+                                     : "\"requests\":{\"udp\":0,\"http\":1,\"https\":0,") !=
+                      std::string::npos,
+                  json.body);
+    CHECK_MESSAGE(json.body.find(tls ? "\"torrents\":2" : "\"torrents\":1") != std::string::npos,
+                  json.body);
+    CHECK(answers[2].status == 200);  // the scrape, bencoded as ever
+    CHECK(answers[2].body.rfind("d5:files", 0) == 0);
+    const PageAnswer& html = answers[3];
+    CHECK(html.status == 200);
+    CHECK_FALSE(html.keep_alive);
+    CHECK(html.content_type == "text/html; charset=utf-8");
+    CHECK(html.body.size() > 2000);
+    CHECK(html.body.find("Content-Security-Policy") != std::string::npos);
+    CHECK(html.body.find("data-stat=\"torrents\">" + std::string(tls ? "2" : "1") + "<") !=
+          std::string::npos);
+    CHECK(html.body.rfind("</html>\n") == html.body.size() - 8);  // whole
+  }
+  // With two samples (one at start, the next 5 s later) the rates are known: numbers, not
+  // a made-up 0 before that.
+  const std::string unknown = "\"requests_per_second_by_protocol\":{\"udp\":null";
+  std::string body;
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    auto client = Connect(reef, reef.http(6));
+    body = ExchangeUntilClosed(*client, Get("/stats.json", false)).at(0).body;
+    if (body.find(unknown) == std::string::npos) break;
+    usleep(500'000);
+  }
+  CHECK_MESSAGE(body.find("\"requests_per_second_by_protocol\":{\"udp\":0") != std::string::npos,
+                body);
+  CHECK(reef.Stop() == 0);
+}
+
+TEST_CASE("a page larger than http.max_output_size holds is a 503 there, and reef serves on") {
+  testing::ReefOptions options;
+  // The homepage, escaped twice over, makes the page about 20 KB; the output holds 16 KiB.
+  options.extra_config = "max_output_size = 16384\n[metrics]\nlisten = [\"127.0.0.1:0\"]\n"
+                         "homepage = \"https://example.org/" + std::string(2000, '&') + "\"\n";
+  ReefForTest reef(options);
+  CHECK(reef.process().stderr_text().find("cannot hold the statistics page") != std::string::npos);
+  auto client = Connect(reef, reef.http(4));
+  const ParsedResponse page = Ask(*client, Get("/stats"));
+  CHECK(page.status == 503);
+  CHECK(page.keep_alive);
+  CHECK(page.failure_reason == kReasonPageTooLarge);
+  CHECK(Announce(Ask(*client, AnnounceRequest(kHashA, "-RF0001-afterthe503x", 7400, true)))
+            .complete == 1);
+  CHECK(reef.Stop() == 0);
+}
+
+TEST_CASE("with stats_page = false the page's paths are 404 on the tracker's listeners") {
+  testing::ReefOptions options;
+  options.extra_config = "\n[metrics]\nstats_page = false\nlisten = [\"127.0.0.1:0\"]\n";
+  ReefForTest reef(options);
+  auto client = Connect(reef, reef.http(4));
+  for (const char* path : {"/stats", "/stats.json"}) {
+    const ParsedResponse r = Ask(*client, Get(path));
+    CHECK(r.status == 404);
+    CHECK(r.failure_reason == kReasonUnknownPath);
+  }
   CHECK(reef.Stop() == 0);
 }
 

@@ -9,6 +9,7 @@
 #include "server/common/log.h"
 #include "server/common/strings.h"
 #include "server/http/http_tracker.h"
+#include "server/http/response_size.h"
 #include "server/tcp/file_limit.h"
 #include "server/tcp/listener.h"
 
@@ -94,6 +95,21 @@ absl::Status OpenListeners(std::vector<SocketAddress>& addresses, bool tls, bool
   return absl::OkStatus();
 }
 
+// The body room pages get: all they may need when the output limit holds that beside
+// the largest answer; else none (they are answered 503), so that a config that served
+// before the pages came keeps serving.
+size_t PageRoom(const tcp::ConnectionLimits& limits, const HttpPages* pages) {
+  if (pages == nullptr || pages->max_body_bytes == 0) return 0;
+  if (tcp::ValidateLimits(limits, kResponseHeadBytes + pages->max_body_bytes).ok()) {
+    return pages->max_body_bytes;
+  }
+  REEF_LOG(Warn) << "http: max_output_size (" << limits.max_output_bytes
+                 << " bytes) cannot hold the statistics page (up to " << pages->max_body_bytes
+                 << " bytes, encrypted): the HTTP listeners answer it 503; raise "
+                    "http.max_output_size to serve it there";
+  return 0;
+}
+
 }  // namespace
 
 uint64_t HttpDescriptorsNeeded(const HttpConfig& config, const HttpTlsConfig& tls) {
@@ -116,7 +132,8 @@ void ReloadCertificate(tcp::TlsContextStore& tls) {
 
 absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,
                                              const HttpTlsConfig& tls,
-                                             const tracker::Shared& core) {
+                                             const tracker::Shared& core,
+                                             const HttpPages* pages) {
   HttpWorkers out;
   const tcp::ConnectionLimits limits = HttpConnectionLimits(config, tls);
   const size_t max_response = HttpTracker::MaxResponseBytes(core.options);
@@ -138,6 +155,8 @@ absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,
 
   HttpTrackerOptions options;
   options.proxy = config.Proxy();
+  options.pages = pages;
+  options.max_page_bytes = PageRoom(limits, pages);
   std::vector<SocketAddress> plain = config.listen;
   std::vector<SocketAddress> secure = tls.listen;
   for (int w = 0; w < config.socket_workers; ++w) {

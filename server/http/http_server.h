@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/common/http_page.h"
 #include "server/common/socket_address.h"
 #include "server/common/worker.h"
 #include "server/http/http_config.h"
@@ -48,9 +49,13 @@ struct HttpWorkers {
   std::vector<const tracker::Counters*> core_counters;
 };
 
+// `pages` (may be null) are served besides /announce and /scrape, on every worker; they
+// must outlive the workers. When http.max_output_size cannot hold pages->max_body_bytes
+// beside the largest answer, reef still starts, answers the pages 503 and says so.
 absl::StatusOr<HttpWorkers> BuildHttpWorkers(const HttpConfig& config,
                                              const HttpTlsConfig& tls,
-                                             const tracker::Shared& core);
+                                             const tracker::Shared& core,
+                                             const HttpPages* pages = nullptr);
 
 // Loads the certificate files again (see the file comment); logs the outcome.
 void ReloadCertificate(tcp::TlsContextStore& tls);

@@ -94,7 +94,8 @@ static_assert(tracker::AnnounceWriter<AnnounceResponseWriter>);
 HttpTracker::HttpTracker(const HttpTrackerOptions& options, tracker::Tracker& core)
     : options_(options),
       core_(core),
-      max_response_bytes_(MaxResponseBytes(core.options())) {
+      max_response_bytes_(std::max(MaxResponseBytes(core.options()),
+                                   kResponseHeadBytes + options.max_page_bytes)) {
   query_limits_.max_scrape_info_hashes = core.options().max_scrape_hashes;
   scrape_hashes_.reserve(core.options().max_scrape_hashes);
 }
@@ -108,7 +109,12 @@ tcp::HandlerResponse HttpTracker::Respond(const http::Request& request,
                                           std::span<uint8_t> out) {
   const bool announce = request.path == "/announce";
   const bool scrape = request.path == "/scrape";
-  if (!announce && !scrape) return {Failure(kReasonUnknownPath, keep_alive, out, 404), false};
+  if (!announce && !scrape) {
+    const HttpPage* page =
+        options_.pages == nullptr ? nullptr : FindHttpPage(options_.pages->pages, request.path);
+    if (page != nullptr) return {Page(*page, keep_alive, out), false};
+    return {Failure(kReasonUnknownPath, keep_alive, out, 404), false};
+  }
   const auto address = ResolveClientAddress(context.peer.address, request, options_.proxy);
   if (const auto* reason = std::get_if<std::string_view>(&address)) {
     return {Failure(*reason, keep_alive, out), false};
@@ -149,6 +155,17 @@ size_t HttpTracker::Scrape(const http::Request& request, const tracker::Client& 
                    });
   if (refusal.has_value()) return Failure(tracker::RefusalReason(*refusal), keep_alive, out);
   const WriteResult total = http.Finish(body.Finish());
+  return total.ok() ? total.length() : 0;
+}
+
+size_t HttpTracker::Page(const HttpPage& page, bool keep_alive, std::span<uint8_t> out) {
+  const std::string body = page.render();
+  http::HttpResponseWriter http(out, 200, keep_alive, page.content_type);
+  if (body.size() > options_.max_page_bytes || body.size() > http.body().size()) {
+    return Failure(kReasonPageTooLarge, keep_alive, out, 503);
+  }
+  std::memcpy(http.body().data(), body.data(), body.size());
+  const WriteResult total = http.Finish(body.size());
   return total.ok() ? total.length() : 0;
 }
 

@@ -8,6 +8,8 @@
 //                         dictionaries, with "peer id" unless no_peer_id=1
 //   GET /scrape?...    -> the core's counts per info hash ("files", sorted, each hash once)
 //   GET /scrape        -> "full scrapes are not supported" (see full_scrape.h when on)
+//   GET <a page's path> -> the page (HttpTrackerOptions::pages: the statistics page and
+//                         its JSON), as its content type, whole
 //   anything else      -> 404 with a bencoded failure reason
 //
 // Every refusal reaches the client as a bencoded "failure reason" naming what was wrong:
@@ -34,6 +36,7 @@
 #include "protocol/common/fixed_bytes.h"
 #include "protocol/http/query.h"
 #include "protocol/http/request.h"
+#include "server/common/http_page.h"
 #include "server/http/client_address.h"
 #include "server/tcp/handler.h"
 #include "server/tracker/tracker.h"
@@ -42,11 +45,21 @@ namespace reef::http_server {
 
 struct HttpTrackerOptions {
   ProxyPolicy proxy;
+  // Pages served besides /announce and /scrape (the statistics page), or null. Read per
+  // request, so they may be filled in after the handler is made, before it serves.
+  const HttpPages* pages = nullptr;
+  // The body room a page gets: MaxResponseBytes() grows to hold it (BuildHttpWorkers sets
+  // pages->max_body_bytes, or 0 when http.max_output_size cannot hold that). A page
+  // larger than this is answered 503 with a reason, never cut short.
+  size_t max_page_bytes = 0;
 };
 
 // The reason an unknown path gets, with status 404.
 inline constexpr std::string_view kReasonUnknownPath =
     "unknown path: this tracker serves /announce and /scrape";
+// The reason a page larger than its room gets, with status 503.
+inline constexpr std::string_view kReasonPageTooLarge =
+    "this page is larger than http.max_output_size allows";
 
 class HttpTracker final : public tcp::HttpHandler {
  public:
@@ -67,6 +80,7 @@ class HttpTracker final : public tcp::HttpHandler {
                   std::span<uint8_t> out);
   size_t Scrape(const http::Request& request, const tracker::Client& client, bool keep_alive,
                 std::span<uint8_t> out);
+  size_t Page(const HttpPage& page, bool keep_alive, std::span<uint8_t> out);
   size_t Failure(std::string_view reason, bool keep_alive, std::span<uint8_t> out,
                  int status = 200);
 

@@ -12,6 +12,8 @@
 #include "protocol/http/response_parser.h"
 #include "server/common/access_list.h"
 #include "server/common/clock.h"
+#include "server/common/http_page.h"
+#include "server/http/response_size.h"
 #include "server/swarm/torrent_store.h"
 #include "server/http/reef_process_for_test.h"
 #include "server/tcp/connection_test_util.h"
@@ -158,6 +160,98 @@ TEST_CASE("every refusal is a bencoded failure reason with status 200; unknown p
     CHECK(r.failure_reason == c.reason);
     CHECK(r.keep_alive);
   }
+}
+
+// The whole answer to `request`, and its head parsed (the page's bodies are not bencode).
+struct RawAnswer {
+  std::string text;
+  int status = 0;
+  bool keep_alive = false;
+  std::string content_type;
+  std::string body;
+};
+
+RawAnswer AskRaw(Fixture& f, const std::string& request) {
+  std::array<http::Header, 32> headers;
+  auto parsed = http::ParseRequest(request, headers);
+  REQUIRE_MESSAGE(parsed.ok(), request);
+  const tcp::RequestContext context{V4(1), false, 0};
+  const tcp::HandlerResponse r = f.handler.Respond(parsed.value(), context, true, f.out);
+  REQUIRE(r.length > 0);
+  REQUIRE(r.length <= f.out.size());
+  CHECK_FALSE(r.close);
+  RawAnswer answer;
+  answer.text = std::string(reinterpret_cast<const char*>(f.out.data()), r.length);
+  std::array<http::Header, 16> response_headers;
+  auto head = http::ParseResponseHead(answer.text, response_headers);
+  REQUIRE_MESSAGE(head.ok(), answer.text);
+  answer.status = head.value().status;
+  answer.keep_alive = head.value().keep_alive;
+  answer.content_type = std::string(head.value().FindHeader("content-type").value_or(""));
+  REQUIRE(head.value().content_length.has_value());
+  answer.body = answer.text.substr(head.consumed());
+  CHECK(answer.body.size() == *head.value().content_length);
+  return answer;
+}
+
+HttpPages StatsLikePages(size_t max_body_bytes) {
+  HttpPages pages;
+  pages.max_body_bytes = max_body_bytes;
+  pages.pages = {{"/stats", "text/html; charset=utf-8", [] { return std::string(3000, 'h'); }},
+                 {"/stats.json", "application/json", [] { return std::string("{\"torrents\":0}\n"); }}};
+  return pages;
+}
+
+TEST_CASE("pages: the statistics page and its JSON, whole, with their content type; others 404") {
+  HttpPages pages;  // filled in after the handler is made, as reef does
+  pages.max_body_bytes = 4000;
+  HttpTrackerOptions options;
+  options.pages = &pages;
+  options.max_page_bytes = pages.max_body_bytes;
+  Fixture f(options);
+  CHECK(f.handler.MaxResponseBytes() >= kResponseHeadBytes + 4000);
+  pages = StatsLikePages(4000);
+
+  RawAnswer html = AskRaw(f, "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(html.status == 200);
+  CHECK(html.keep_alive);
+  CHECK(html.content_type == "text/html; charset=utf-8");
+  CHECK(html.body == std::string(3000, 'h'));
+  RawAnswer json = AskRaw(f, "GET /stats.json?fresh=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(json.status == 200);
+  CHECK(json.content_type == "application/json");
+  CHECK(json.body == "{\"torrents\":0}\n");
+  for (const char* path : {"/stats/", "/statsx", "/stats.jso", "/", "/metrics"}) {
+    CAPTURE(path);
+    const ParsedResponse r = f.Ask(std::string("GET ") + path + " HTTP/1.1\r\n\r\n", V4(1));
+    CHECK(r.status == 404);
+    CHECK(r.failure_reason == kReasonUnknownPath);
+  }
+  // The tracker's own paths are unchanged beside them.
+  CHECK(View(f.Ask(Announce("-RF0001-seederseeder", 6881, "&left=0"), V4(1))).complete == 1);
+}
+
+TEST_CASE("pages: with none (stats_page = false) their paths are 404 as before") {
+  Fixture f;
+  for (const char* path : {"/stats", "/stats.json"}) {
+    const ParsedResponse r = f.Ask(std::string("GET ") + path + " HTTP/1.1\r\n\r\n", V4(1));
+    CHECK(r.status == 404);
+    CHECK(r.failure_reason == kReasonUnknownPath);
+  }
+}
+
+TEST_CASE("pages: one larger than its room is a 503 with the reason, never cut short") {
+  const HttpPages pages = StatsLikePages(4000);
+  HttpTrackerOptions options;
+  options.pages = &pages;
+  options.max_page_bytes = 2000;  // what BuildHttpWorkers leaves when the output limit is small
+  Fixture f(options);
+  const ParsedResponse r = f.Ask("GET /stats HTTP/1.1\r\n\r\n", V4(1));
+  CHECK(r.status == 503);
+  CHECK(r.keep_alive);
+  CHECK(r.failure_reason == kReasonPageTooLarge);
+  // The small one still fits.
+  CHECK(AskRaw(f, "GET /stats.json HTTP/1.1\r\n\r\n").status == 200);
 }
 
 TEST_CASE("the access list refuses an announce and hides the hash in a scrape") {

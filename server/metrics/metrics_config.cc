@@ -47,8 +47,16 @@ std::optional<std::string> CheckPublicHost(const std::string& host) {
 }
 
 void CheckStatsPath(const MetricsConfig& metrics, config::Problems& problems) {
-  if (metrics.stats_page && metrics.stats_path == metrics.path) {
+  if (!metrics.stats_page) return;
+  if (metrics.stats_path == metrics.path) {
     problems.Add("stats_path", "must differ from path (the metrics)");
+  }
+  // The page is served on the HTTP tracker's listeners too, beside its own paths.
+  for (std::string_view tracker_path : {"/announce", "/scrape"}) {
+    if (metrics.stats_path == tracker_path || metrics.stats_path + ".json" == tracker_path) {
+      problems.Add("stats_path", StrCat("must differ from ", tracker_path,
+                                        " (the HTTP tracker's, on the same listeners)"));
+    }
   }
 }
 
@@ -68,7 +76,8 @@ const config::Section<MetricsConfig>& MetricsSection() {
   static const auto* section = [] {
     auto* s = new config::Section<MetricsConfig>(
         "metrics",
-        "Prometheus metrics: GET /metrics in the text format, on a listener of its own.");
+        "Prometheus metrics: GET /metrics in the text format, on a listener of its own; and\n"
+        "the statistics page, on the HTTP(S) tracker listeners and on that listener.");
     s->Key("enabled", &MetricsConfig::enabled, config::Bool(),
            "Serve the metrics. Counting costs the workers nothing measurable either way (each\n"
            "worker adds to counters of its own; the exporter only reads them when scraped).");
@@ -105,11 +114,14 @@ const config::Section<MetricsConfig>& MetricsSection() {
            "summed as client=\"other\". Bounds the series a crowd of odd peer ids can make.");
     s->Key("stats_page", &MetricsConfig::stats_page, config::Bool(),
            "Serve the statistics page (HTML, no script, no external asset) at stats_path and\n"
-           "the same numbers as JSON at stats_path.json, on the metrics listener: torrents,\n"
-           "peers by family, requests per protocol with their rate over the last minute,\n"
-           "uptime, version, the tracker's announce URLs.");
+           "the same numbers as JSON at stats_path.json: torrents, peers by family, requests\n"
+           "per protocol with their rate over the last minute, uptime, version, the tracker's\n"
+           "announce URLs. Served on the HTTP and HTTPS tracker listeners ([http], [http.tls])\n"
+           "and on the metrics listener when enabled is true; its rates are sampled either way.\n"
+           "false: both paths are 404 everywhere.");
     s->Key("stats_path", &MetricsConfig::stats_path, config::String(&CheckPath),
-           "Where the statistics page is; its JSON is at this path plus \".json\".");
+           "Where the statistics page is, on every listener that serves it; its JSON is at this\n"
+           "path plus \".json\". Not /announce or /scrape, the HTTP tracker's own paths.");
     s->Key("public_host", &MetricsConfig::public_host, config::String(&CheckPublicHost),
            "The host name clients use to reach this tracker, for the announce URLs the page\n"
            "shows (udp://HOST:PORT/announce). Empty: the listen addresses as they are.");

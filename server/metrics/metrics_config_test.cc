@@ -56,6 +56,12 @@ TEST_CASE("[metrics] the statistics page's keys are checked, at and past their l
   CHECK(absl::StrContains(Error("stats_path = \"/metrics\"\n"),
                           "metrics.stats_path: must differ from path"));
   CHECK(Error("stats_page = false\nstats_path = \"/metrics\"\n").empty());
+  // The HTTP tracker's own paths, on the listeners the page shares.
+  CHECK(absl::StrContains(Error("stats_path = \"/announce\"\n"),
+                          "metrics.stats_path: must differ from /announce"));
+  CHECK(absl::StrContains(Error("stats_path = \"/scrape\"\n"), "must differ from /scrape"));
+  CHECK(Error("stats_page = false\nstats_path = \"/scrape\"\n").empty());
+  CHECK(Error("stats_path = \"/announce/stats\"\n").empty());
   CHECK(absl::StrContains(Error("stats_path = \"stats\"\n"), "must start with /"));
   CHECK(absl::StrContains(Error("homepage = \"javascript:alert(1)\"\n"),
                           "must start with http:// or https://"));

@@ -121,13 +121,6 @@ void MetricsServer::Respond(Connection& connection, int status, std::string_view
   connection.responding = true;
 }
 
-const MetricsServerOptions::Page* MetricsServer::FindPage(std::string_view path) const {
-  for (const MetricsServerOptions::Page& page : options_.pages) {
-    if (page.path == path) return &page;
-  }
-  return nullptr;
-}
-
 bool MetricsServer::OnReadable(Connection& connection) {
   char buffer[4096];
   while (true) {
@@ -155,7 +148,7 @@ bool MetricsServer::OnReadable(Connection& connection) {
             StrCat(http::ErrorReason(parsed.error()), "\n"));
   } else if (parsed.value().path == options_.path) {
     Respond(connection, 200, "text/plain; version=0.0.4; charset=utf-8", registry_.Render());
-  } else if (const MetricsServerOptions::Page* page = FindPage(parsed.value().path)) {
+  } else if (const HttpPage* page = FindHttpPage(options_.pages, parsed.value().path)) {
     Respond(connection, 200, page->content_type, page->render());
   } else {
     Respond(connection, 404, "text/plain; charset=utf-8",
@@ -208,7 +201,6 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
   const absl::Duration expire_every =
       std::max(registry_.options().stale_after / 4, absl::Seconds(1));
   absl::Duration next_expiry = MonotonicNow() + expire_every;
-  absl::Duration next_tick = MonotonicNow();
   absl::Status result;
 
   std::array<epoll_event, kMaxEvents> events;
@@ -261,10 +253,6 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
       registry_.Expire();
       next_expiry = now + expire_every;
     }
-    if (options_.on_tick && now >= next_tick) {
-      options_.on_tick(now);
-      next_tick = now + options_.tick_every;
-    }
   }
   for (auto& [fd, c] : connections) CloseFd(fd);
   CloseFd(epoll_fd);
@@ -273,7 +261,7 @@ absl::Status MetricsServer::Run(const StopSignal& stop) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(
     const MetricsConfig& config, Registry& registry,
-    std::vector<MetricsServerOptions::Page> pages, std::function<void(absl::Duration)> on_tick) {
+    std::vector<HttpPage> pages) {
   if (!config.enabled) {
     REEF_LOG(Info) << "metrics: off ([metrics] enabled = false)";
     return nullptr;
@@ -284,7 +272,6 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(
   options.max_connections = static_cast<size_t>(config.max_connections);
   options.request_timeout = config.request_timeout;
   options.pages = std::move(pages);
-  options.on_tick = std::move(on_tick);
   absl::StatusOr<std::unique_ptr<MetricsServer>> server = MetricsServer::Bind(options, registry);
   if (!server.ok() && absl::IsUnavailable(server.status()) &&
       config.listen == MetricsConfig::DefaultListen()) {

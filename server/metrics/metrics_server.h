@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/common/http_page.h"
 #include "server/common/socket_address.h"
 #include "server/common/worker.h"
 #include "server/metrics/metrics_config.h"
@@ -40,18 +41,9 @@ struct MetricsServerOptions {
   std::string path = "/metrics";
   size_t max_connections = 16;
   absl::Duration request_timeout = absl::Seconds(10);
-  // Other pages on the same listener (the statistics page): GET `path` answers
-  // render() as `content_type`. Rendered on the worker's thread, per request.
-  struct Page {
-    std::string path;
-    std::string content_type;
-    std::function<std::string()> render;
-  };
-  std::vector<Page> pages;
-  // Called on the worker's thread about every `tick_every` (the statistics page's rate
-  // samples), with the monotonic time.
-  std::function<void(absl::Duration)> on_tick;
-  absl::Duration tick_every = absl::Seconds(5);
+  // Other pages on the same listener (the statistics page), rendered on the worker's
+  // thread, per request.
+  std::vector<HttpPage> pages;
 };
 
 class MetricsServer final : public Worker {
@@ -74,7 +66,6 @@ class MetricsServer final : public Worker {
   // Reads and answers; false when the connection is done (closed by the caller).
   bool OnReadable(Connection& connection);
   bool OnWritable(Connection& connection);
-  const MetricsServerOptions::Page* FindPage(std::string_view path) const;
   void Respond(Connection& connection, int status, std::string_view content_type,
                std::string body);
 
@@ -89,9 +80,7 @@ class MetricsServer final : public Worker {
 // reef serves on without metrics). An address the config chose that cannot be bound is
 // an error, which stops reef at start.
 absl::StatusOr<std::unique_ptr<MetricsServer>> BuildMetricsServer(
-    const MetricsConfig& config, Registry& registry,
-    std::vector<MetricsServerOptions::Page> pages = {},
-    std::function<void(absl::Duration)> on_tick = nullptr);
+    const MetricsConfig& config, Registry& registry, std::vector<HttpPage> pages = {});
 
 }  // namespace reef::metrics
 
