@@ -38,9 +38,11 @@ std::unique_ptr<Worker> MakeCleaner(
         // CLOCK_MONOTONIC_COARSE), so "idle" means the same to both. The WebTorrent
         // workers stamp CLOCK_MONOTONIC (server/tcp), the same clock less coarse.
         const int64_t now = clock.MonotonicSeconds();
-        const absl::Duration started = MonotonicNow();
-        const swarm::CleanStats cleaned = store->CleanShard(shard, now);
-        const int64_t pause_us = absl::ToInt64Microseconds(MonotonicNow() - started);
+        // Cleaning holds the shard's lock one slice at a time: the longest slice is what an
+        // announce to that shard may wait for (its CPU time; preemption can add to it).
+        double longest_slice_s = 0;
+        const swarm::CleanStats cleaned = store->CleanShard(shard, now, &longest_slice_s);
+        const auto pause_us = static_cast<int64_t>(longest_slice_s * 1e6);
         // One writer (this thread): load and store, no locked add.
         auto add = [](auto& counter, auto n) {
           counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

@@ -41,7 +41,8 @@ struct CleanerStats {
   std::atomic<uint64_t> runs{0};              // shards cleaned
   std::atomic<uint64_t> peers_removed{0};
   std::atomic<uint64_t> torrents_removed{0};
-  std::atomic<int64_t> longest_pause_us{0};   // the longest one shard's cleaning held its lock
+  // The longest slice of cleaning (CPU time), during which its shard's lock was held.
+  std::atomic<int64_t> longest_pause_us{0};
 };
 
 // What reef's operator side reads (metrics, the statistics page, the snapshot), filled

@@ -88,7 +88,7 @@ panel("HTTP(S) connections closed per second by cause", "timeseries",
       8, 8, 8, unit="cps", desc="Connections reef closed for a limit or a timeout (every close is cause=\"closed\").")
 panel("Cleaning: longest pause of one shard", "timeseries",
       [(f"reef_cleaning_longest_pause_seconds{I}", "{{instance}}")], 16, 8, 8, unit="s",
-      desc="The longest time one shard's cleaning held its lock since start: announces to that shard waited at most this long.")
+      desc="The longest slice of cleaning since start, in CPU time: a slice (at most 2048 peers) holds its shard's lock, so an announce to that shard waits about this long at most.")
 y += 8
 row("WebTorrent")
 panel("WebTorrent messages per second by type", "timeseries",

@@ -80,7 +80,8 @@ constexpr FamilyInfo kCleanedTorrents = {
 };
 constexpr FamilyInfo kLongestPause = {
     .name = "reef_cleaning_longest_pause_seconds",
-    .help = "The longest time one shard's cleaning held its lock, since start.",
+    .help = "The longest slice of cleaning since start (its CPU time): cleaning holds a "
+            "shard's lock for one slice of at most 2048 peers at a time.",
     .type = MetricType::kGauge,
 };
 

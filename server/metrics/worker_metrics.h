@@ -29,8 +29,9 @@
 //   reef_http_requests_total{outcome}                  heads answered, or bad requests
 //   reef_tls_handshakes_total{result}                  full, resumed, failed
 //   reef_cleaning_runs_total, reef_cleaned_peers_total, reef_cleaned_torrents_total
-//   reef_cleaning_longest_pause_seconds                the longest one shard's cleaning held
-//                                                      its lock since start
+//   reef_cleaning_longest_pause_seconds                the longest slice of cleaning since
+//                                                      start (CPU time), which holds its
+//                                                      shard's lock
 //
 // A full store is a refusal ("tracker full" in reef_errors_sent_total); the store's
 // totals and budget are AddStoreCollector's (store_metrics.h).
