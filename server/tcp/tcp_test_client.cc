@@ -45,23 +45,17 @@ std::unique_ptr<TcpTestClient> TcpTestClient::Connect(const SocketAddress& serve
   return client;
 }
 
-TcpTestClient::~TcpTestClient() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
-  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
-  if (fd_ >= 0) close(fd_);
-}
-
-bool TcpTestClient::Send(std::string_view bytes) {
-  if (ssl_ != nullptr) {
+bool SendAll(int fd, SSL* ssl, std::string_view bytes) {
+  if (ssl != nullptr) {
     ERR_clear_error();
-    const bool ok = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+    const bool ok = SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())) ==
                     static_cast<int>(bytes.size());
     ERR_clear_error();
     return ok;
   }
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    const ssize_t n = send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<size_t>(n);
@@ -69,34 +63,46 @@ bool TcpTestClient::Send(std::string_view bytes) {
   return true;
 }
 
-bool TcpTestClient::ReadSome(int timeout_ms) {
-  if (closed_) return false;
-  if (ssl_ == nullptr || SSL_pending(ssl_) == 0) {
-    pollfd p{fd_, POLLIN, 0};
+bool ReadSome(int fd, SSL* ssl, int timeout_ms, std::string& received, bool& closed) {
+  if (ssl == nullptr || SSL_pending(ssl) == 0) {
+    pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, timeout_ms) != 1) return false;
   }
   char buffer[16384];
-  if (ssl_ != nullptr) {
+  if (ssl != nullptr) {
     ERR_clear_error();
-    const int n = SSL_read(ssl_, buffer, sizeof(buffer));
+    const int n = SSL_read(ssl, buffer, sizeof(buffer));
     if (n <= 0) {
-      const int e = SSL_get_error(ssl_, n);
+      const int e = SSL_get_error(ssl, n);
       ERR_clear_error();
       if (e == SSL_ERROR_WANT_READ) return true;  // a record without data (a ticket)
-      closed_ = true;
+      closed = true;
       return false;
     }
-    received_.append(buffer, static_cast<size_t>(n));
+    received.append(buffer, static_cast<size_t>(n));
     return true;
   }
-  const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+  const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
   if (n <= 0) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
-    closed_ = true;
+    closed = true;
     return false;
   }
-  received_.append(buffer, static_cast<size_t>(n));
+  received.append(buffer, static_cast<size_t>(n));
   return true;
+}
+
+TcpTestClient::~TcpTestClient() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+  if (fd_ >= 0) close(fd_);
+}
+
+bool TcpTestClient::Send(std::string_view bytes) { return testing::SendAll(fd_, ssl_, bytes); }
+
+bool TcpTestClient::ReadSome(int timeout_ms) {
+  if (closed_) return false;
+  return testing::ReadSome(fd_, ssl_, timeout_ms, received_, closed_);
 }
 
 std::optional<std::vector<ParsedResponse>> TcpTestClient::Read(size_t count, int timeout_ms) {

@@ -16,6 +16,14 @@
 
 namespace reef::tcp::testing {
 
+// One blocking socket's I/O, plain (`ssl` null) or TLS, shared by the test clients here and
+// in server/ws. Sends all of `bytes`; false if the connection failed.
+bool SendAll(int fd, SSL* ssl, std::string_view bytes);
+// Appends what arrives within `timeout_ms` to `received`: false on a timeout, or when the
+// peer closed or the connection failed (then `closed` is set). A TLS record without data
+// (a session ticket) is true with nothing appended.
+bool ReadSome(int fd, SSL* ssl, int timeout_ms, std::string& received, bool& closed);
+
 class TcpTestClient {
  public:
   // Connects (plain), or with TLS when `tls` (trusting `ca_pem`, or anything when empty).

@@ -1,8 +1,6 @@
 #include "server/ws/ws_test_client.h"
 
-#include <errno.h>
 #include <openssl/err.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 
 #include "protocol/http/response_parser.h"
 #include "protocol/ws/handshake.h"
+#include "server/tcp/tcp_test_client.h"
 
 namespace reef::ws::testing {
 
@@ -76,23 +75,7 @@ WsTestClient::~WsTestClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool WsTestClient::SendRaw(std::string_view bytes) {
-  if (ssl_ != nullptr) {
-    ERR_clear_error();
-    const bool ok = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
-                    static_cast<int>(bytes.size());
-    ERR_clear_error();
-    return ok;
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
+bool WsTestClient::SendRaw(std::string_view bytes) { return tcp::testing::SendAll(fd_, ssl_, bytes); }
 
 bool WsTestClient::SendRaw(const std::vector<uint8_t>& bytes) {
   return SendRaw(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
@@ -102,32 +85,7 @@ bool WsTestClient::SendText(std::string_view json) { return SendRaw(ClientTextFr
 
 bool WsTestClient::ReadSome(int timeout_ms) {
   if (closed_) return false;
-  if (ssl_ == nullptr || SSL_pending(ssl_) == 0) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) != 1) return false;
-  }
-  char buffer[16384];
-  if (ssl_ != nullptr) {
-    ERR_clear_error();
-    const int n = SSL_read(ssl_, buffer, sizeof(buffer));
-    if (n <= 0) {
-      const int e = SSL_get_error(ssl_, n);
-      ERR_clear_error();
-      if (e == SSL_ERROR_WANT_READ) return true;  // a record without data (a ticket)
-      closed_ = true;
-      return false;
-    }
-    received_.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-  const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
-  if (n <= 0) {
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
-    closed_ = true;
-    return false;
-  }
-  received_.append(buffer, static_cast<size_t>(n));
-  return true;
+  return tcp::testing::ReadSome(fd_, ssl_, timeout_ms, received_, closed_);
 }
 
 // The whole frames received and not yet returned.
