@@ -75,7 +75,9 @@ WsTestClient::~WsTestClient() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool WsTestClient::SendRaw(std::string_view bytes) { return tcp::testing::SendAll(fd_, ssl_, bytes); }
+bool WsTestClient::SendRaw(std::string_view bytes) {
+  return tcp::testing::SendAll(fd_, ssl_, bytes);
+}
 
 bool WsTestClient::SendRaw(const std::vector<uint8_t>& bytes) {
   return SendRaw(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
