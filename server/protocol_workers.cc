@@ -32,7 +32,8 @@ std::unique_ptr<Worker> MakeCleaner(
   return std::make_unique<PeriodicWorker>(
       "cleaner", tick,
       [store = std::move(store), webtorrent = std::move(webtorrent), &clock, next, shards,
-       stats = std::move(stats), after_cleaning = std::move(after_cleaning)](PeriodicWorker::Reason) {
+       stats = std::move(stats),
+       after_cleaning = std::move(after_cleaning)](PeriodicWorker::Reason) {
         const size_t shard = (*next)++ % shards;
         // The clock the protocol workers stamp peers with (Clock::MonotonicSeconds,
         // CLOCK_MONOTONIC_COARSE), so "idle" means the same to both. The WebTorrent

@@ -77,10 +77,13 @@ bool Restore(internal::Shard& shard, SwarmMap<Swarm>& mine, const SwarmMap<Other
   const uint32_t leechers = swarm.leechers();
   uint32_t position = swarm.Find(endpoint);
   if (position == Swarm::kNotFound) {
-    if ((prefix_rule.cap > 0 &&
-         swarm.PrefixCount(internal::PrefixOf(endpoint, prefix_rule.bits), prefix_rule) >= prefix_rule.cap) ||
-        counters.peers() >= rules.peer_limit) {
-      return false;  // a torrent made just above keeps its place until cleaned, as a stop leaves it
+    const bool prefix_full =
+        prefix_rule.cap > 0 &&
+        swarm.PrefixCount(internal::PrefixOf(endpoint, prefix_rule.bits), prefix_rule) >=
+            prefix_rule.cap;
+    if (prefix_full || counters.peers() >= rules.peer_limit) {
+      // A torrent made just above keeps its place until cleaned, as a stop leaves it.
+      return false;
     }
     position = swarm.Insert(endpoint, peer.peer_id, std::nullopt, peer.seeder, last_seen,
                             prefix_rule);
