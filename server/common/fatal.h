@@ -9,8 +9,8 @@
 // library it links: absl, toml++, the standard containers) writes one line and ends the
 // process with exit status 1 (kExitFailure):
 //   2026-12-05T03:36:19.316040Z FATAL [udp-0] out of memory: an allocation failed; exiting with status 1
-// Without it, operator new would throw std::bad_alloc into code built without exceptions,
-// and std::terminate would abort with no word of why. An unwinding path back to the
+// Without it, a failed operator new in code built with -fno-exceptions ends in
+// std::terminate, which aborts with no word of why. An unwinding path back to the
 // supervisor is not an option either: it would itself need memory.
 //
 // Under AddressSanitizer and ThreadSanitizer the sanitizer's allocator replaces operator
