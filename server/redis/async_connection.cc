@@ -58,6 +58,13 @@ bool AsyncConnection::Send(std::string_view formatted, redisCallbackFn* fn, void
                                     formatted.size()) == REDIS_OK;
 }
 
+std::string AsyncConnection::error() const {
+  if (context_ != nullptr && context_->err != 0 && context_->errstr != nullptr) {
+    return context_->errstr;
+  }
+  return error_;
+}
+
 void AsyncConnection::Flush() {
   if (connected() && (interest_ & EPOLLOUT) != 0) redisAsyncHandleWrite(context_);
 }

@@ -71,7 +71,7 @@ class AsyncConnection {
   uint32_t interest() const { return interest_; }
   // Why the connection was lost, if hiredis said ("Connection refused", "Server closed
   // the connection", ...); empty otherwise.
-  const std::string& error() const { return error_; }
+  std::string error() const;
 
  private:
   AsyncConnection(const NodeAddress& node, int epoll_fd, uint64_t token);
