@@ -38,9 +38,9 @@ import tempfile
 import time
 
 NODE_TIMEOUT_MS = 1000
-START_SECONDS = 30
-CREATE_SECONDS = 60
-STABLE_SECONDS = 60
+START_SECONDS = 60
+CREATE_SECONDS = 120
+STABLE_SECONDS = 120
 
 
 def free_cluster_port():
@@ -102,7 +102,6 @@ class RedisCluster:
                     f"cluster-node-timeout {NODE_TIMEOUT_MS}\n"
                     "cluster-require-full-coverage no\n"
                     "cluster-replica-validity-factor 0\n"
-                    "enable-debug-command local\n"
                     "maxmemory 256mb\n"
                     "maxmemory-policy noeviction\n"
                     # a replica's first full sync starts at once, not after 5 s

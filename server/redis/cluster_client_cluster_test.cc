@@ -72,12 +72,13 @@ TEST_CASE("a command goes to the master serving its slot, each master in turn") 
 }
 
 TEST_CASE("a pipeline of 3000 commands over three masters: every reply to its request") {
-  TestLoop loop;
-  REQUIRE(loop.WaitForSlotMap());
   constexpr int kKeys = 30;
   constexpr int kRounds = 100;
+  // Before the loop, so they outlive the client and any callback it still calls.
   std::vector<std::vector<long long>> seen(kKeys);
   int answered = 0;
+  TestLoop loop;
+  REQUIRE(loop.WaitForSlotMap());
   for (int round = 0; round < kRounds; ++round) {
     for (int k = 0; k < kKeys; ++k) {
       const std::string key = "pipeline:" + std::to_string(k);
@@ -85,8 +86,8 @@ TEST_CASE("a pipeline of 3000 commands over three masters: every reply to its re
           KeySlot(key), FormatCommand({"INCR", key}),
           [&seen, &answered, k](absl::StatusOr<const redisReply*> reply) {
             ++answered;
-            REQUIRE(reply.ok());
-            seen[static_cast<size_t>(k)].push_back((*reply)->integer);
+            CHECK(reply.ok());
+            if (reply.ok()) seen[static_cast<size_t>(k)].push_back((*reply)->integer);
           });
     }
   }
@@ -200,13 +201,13 @@ TEST_CASE("a slot being migrated: ASK, then ASKING and the command on the import
 
 TEST_CASE("a node that does not answer: the request times out, the next ones succeed") {
   auto options = testing::DefaultTestOptions();
-  options.request_timeout_ms = 300;
+  options.request_timeout_ms = 1500;
   TestLoop loop(options);
   REQUIRE(loop.WaitForSlotMap());
   const NodeAddress master = ClusterMasters()[1];
   const std::string key = KeyServedBy(*loop.client().slot_map(), master, "timeout:");
   REQUIRE(loop.Call(KeySlot(key), {"SET", key, "1"}).ok());
-  auto paused = loop.CallNode(master, {"CLIENT", "PAUSE", "1500", "ALL"});
+  auto paused = loop.CallNode(master, {"CLIENT", "PAUSE", "5000", "ALL"});
   REQUIRE(paused.ok());
   REQUIRE(paused->str == "OK");
   auto late = loop.Call(KeySlot(key), {"GET", key});
@@ -225,16 +226,16 @@ TEST_CASE("a node that does not answer: the request times out, the next ones suc
         recovered = get.ok() && get->str == "1";
         return recovered;
       },
-      10000);
+      20000);
   CHECK(recovered);
 }
 
 TEST_CASE("max_pending: one request past it is refused at once") {
+  std::vector<absl::Status> results;  // outlives the client and its callbacks
   auto options = testing::DefaultTestOptions();
   options.max_pending = 2;
   TestLoop loop(options);
   REQUIRE(loop.WaitForSlotMap());
-  std::vector<absl::Status> results;
   for (int i = 0; i < 3; ++i) {
     loop.client().Command(KeySlot("limit"), FormatCommand({"GET", "limit"}),
                           [&](absl::StatusOr<const redisReply*> r) {
@@ -291,7 +292,7 @@ TEST_CASE("a master killed: clear errors for its slots, others served, then fail
         CHECK(absl::IsUnavailable(get.status()));
         return false;
       },
-      30000);
+      60000);
   REQUIRE(recovered);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - down_at).count();

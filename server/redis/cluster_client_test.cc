@@ -2,7 +2,10 @@
 // when no node answers. Against a real cluster: cluster_client_cluster_test.cc.
 #include "server/redis/cluster_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -110,6 +113,50 @@ TEST_CASE("no node reachable: requests wait for the map, then fail as unavailabl
   // 50 ms, so a handful of wakeups, far from thousands.
   CHECK(wakeups < 100);
   client->reset();
+  close(epoll_fd);
+}
+
+TEST_CASE("a connect that does not finish is abandoned after connect_timeout_ms") {
+  // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to
+  // it stays pending, as to a host that has gone silent.
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(listen(listener, 0) == 0);
+  socklen_t length = sizeof(address);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::vector<int> fillers;
+  for (int i = 0; i < 2; ++i) {
+    const int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    fillers.push_back(filler);
+  }
+  usleep(50'000);
+  int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  ClusterOptions options = ValidOptions();
+  options.seeds = {NodeAddress{"127.0.0.1", ntohs(address.sin_port)}};
+  options.connect_timeout_ms = 100;
+  options.request_timeout_ms = 5000;
+  options.reconnect_backoff_min_ms = 50;
+  auto client = ClusterClient::Create(options, epoll_fd);
+  REQUIRE(client.ok());
+  ClusterClient& c = **client;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (c.stats().connection_losses == 0 && std::chrono::steady_clock::now() < deadline) {
+    epoll_event events[8];
+    const int n = epoll_wait(epoll_fd, events, 8, c.NextTimeoutMs());
+    for (int i = 0; i < n; ++i) c.HandleEvent(events[i].data.u64, events[i].events);
+    c.Tick();
+  }
+  // Abandoned within the loop's 3 s, so by the connect timeout: the request timeout
+  // (5 s) had not come yet.
+  CHECK(c.stats().connection_losses == 1);
+  CHECK(c.slot_map() == nullptr);
+  client->reset();
+  for (int filler : fillers) close(filler);
+  close(listener);
   close(epoll_fd);
 }
 

@@ -64,7 +64,9 @@ Reply Reply::From(const redisReply& reply) {
 ClusterOptions DefaultTestOptions() {
   ClusterOptions options;
   options.seeds = ClusterMasters();
-  options.request_timeout_ms = 2000;
+  // Generous: sanitizer builds on a loaded machine are slow; the cases about timeouts
+  // set their own.
+  options.request_timeout_ms = 10000;
   options.connect_timeout_ms = 1000;
   options.reconnect_backoff_min_ms = 50;
   options.reconnect_backoff_max_ms = 500;
@@ -108,19 +110,24 @@ bool TestLoop::RunUntil(const std::function<bool()>& done, int timeout_ms) {
 }
 
 absl::StatusOr<Reply> TestLoop::Await(std::function<void(ClusterClient::Callback)> send) {
-  bool answered = false;
-  absl::StatusOr<Reply> result = absl::DeadlineExceededError("no answer in the test's time");
-  send([&](absl::StatusOr<const redisReply*> reply) {
-    answered = true;
+  // On the heap: if the test gives up waiting, the callback may still come later (at the
+  // latest when the client is destroyed) and must find its state alive.
+  struct State {
+    bool answered = false;
+    absl::StatusOr<Reply> result = absl::DeadlineExceededError("no answer in the test's time");
+  };
+  auto state = std::make_shared<State>();
+  send([state](absl::StatusOr<const redisReply*> reply) {
+    state->answered = true;
     if (reply.ok()) {
-      result = Reply::From(**reply);
+      state->result = Reply::From(**reply);
     } else {
-      result = reply.status();
+      state->result = reply.status();
     }
   });
   client_->Flush();
-  RunUntil([&] { return answered; }, 15000);
-  return result;
+  RunUntil([&] { return state->answered; }, 30000);
+  return state->result;
 }
 
 absl::StatusOr<Reply> TestLoop::Call(uint16_t slot, std::vector<std::string> args) {

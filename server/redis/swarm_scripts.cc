@@ -68,10 +68,17 @@ local function choose()
   -- Up to `wanted` others of the requester's family, every subset equally likely; a
   -- seeder gets leechers first.
   local chosen = {}
+  -- `count` members of `set` other than the requester: count + 1 drawn (a uniform
+  -- subset, but listed in the set's order), then the requester dropped if drawn, else a
+  -- random one of them, so no position in the set is favoured.
   local function take(set, count)
     if count <= 0 then return end
-    for _, m in ipairs(redis.call('ZRANDMEMBER', set, count + 1)) do
-      if count > 0 and m ~= ep then table.insert(chosen, m); count = count - 1 end
+    local got = redis.call('ZRANDMEMBER', set, count + 1)
+    local drop = nil
+    for i, m in ipairs(got) do if m == ep then drop = i end end
+    if drop == nil and #got > count then drop = math.random(#got) end
+    for i, m in ipairs(got) do
+      if i ~= drop then table.insert(chosen, m) end
     end
   end
   local ns, nl = live(own_s), live(own_l)
