@@ -125,6 +125,19 @@ struct Epoll {
   ~Epoll() { close(fd); }
 };
 
+// A fake server, an epoll fd and a connection to the server on it, accepted.
+struct Connected {
+  FakeServer server;
+  Epoll epoll;
+  std::unique_ptr<AsyncConnection> connection;
+  Connected() {
+    auto made = AsyncConnection::Connect(server.node(), epoll.fd, kToken);
+    REQUIRE(made.ok());
+    connection = *std::move(made);
+    server.Accept();
+  }
+};
+
 TEST_CASE("commands queued before the connect completes leave in one write; replies in order") {
   FakeServer server;
   Epoll epoll;
@@ -152,12 +165,10 @@ TEST_CASE("commands queued before the connect completes leave in one write; repl
 }
 
 TEST_CASE("Flush writes a batch at once, without waiting for the loop") {
-  FakeServer server;
-  Epoll epoll;
-  auto connection = AsyncConnection::Connect(server.node(), epoll.fd, kToken);
-  REQUIRE(connection.ok());
-  AsyncConnection& c = **connection;
-  server.Accept();
+  Connected setup;
+  FakeServer& server = setup.server;
+  Epoll& epoll = setup.epoll;
+  AsyncConnection& c = *setup.connection;
   REQUIRE(RunUntil(epoll.fd, c, [&] { return c.connected(); }));
   Seen seen;
   std::string expected;
@@ -184,12 +195,10 @@ TEST_CASE("Flush writes a batch at once, without waiting for the loop") {
 }
 
 TEST_CASE("a reply split across reads is put together; a partial reply waits") {
-  FakeServer server;
-  Epoll epoll;
-  auto connection = AsyncConnection::Connect(server.node(), epoll.fd, kToken);
-  REQUIRE(connection.ok());
-  AsyncConnection& c = **connection;
-  server.Accept();
+  Connected setup;
+  FakeServer& server = setup.server;
+  Epoll& epoll = setup.epoll;
+  AsyncConnection& c = *setup.connection;
   Seen seen;
   REQUIRE(c.Send(Format({"GET", "x"}), Record, &seen));
   REQUIRE(RunUntil(epoll.fd, c, [&] { return c.connected() && c.interest() == EPOLLIN; }));
@@ -205,12 +214,10 @@ TEST_CASE("a reply split across reads is put together; a partial reply waits") {
 }
 
 TEST_CASE("the server closing the connection: every pending callback gets nullptr once") {
-  FakeServer server;
-  Epoll epoll;
-  auto connection = AsyncConnection::Connect(server.node(), epoll.fd, kToken);
-  REQUIRE(connection.ok());
-  AsyncConnection& c = **connection;
-  server.Accept();
+  Connected setup;
+  FakeServer& server = setup.server;
+  Epoll& epoll = setup.epoll;
+  AsyncConnection& c = *setup.connection;
   Seen seen;
   REQUIRE(c.Send(Format({"GET", "a"}), Record, &seen));
   REQUIRE(c.Send(Format({"GET", "b"}), Record, &seen));
@@ -272,12 +279,10 @@ TEST_CASE("Close and the destructor fail pending callbacks and leave the epoll s
 }
 
 TEST_CASE("a context closed from inside its own callback is freed after the callback") {
-  FakeServer server;
-  Epoll epoll;
-  auto connection = AsyncConnection::Connect(server.node(), epoll.fd, kToken);
-  REQUIRE(connection.ok());
-  AsyncConnection& c = **connection;
-  server.Accept();
+  Connected setup;
+  FakeServer& server = setup.server;
+  Epoll& epoll = setup.epoll;
+  AsyncConnection& c = *setup.connection;
   struct State {
     AsyncConnection* connection;
     int calls = 0;

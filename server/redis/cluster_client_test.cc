@@ -16,6 +16,19 @@
 namespace reef::redis {
 namespace {
 
+// One wakeup of an owner's loop: wait as the client says, hand it its events, Tick.
+void RunOnce(ClusterClient& client, int epoll_fd) {
+  const int timeout = client.NextTimeoutMs();
+  CHECK(timeout >= 0);
+  epoll_event events[8];
+  const int n = epoll_wait(epoll_fd, events, 8, timeout);
+  for (int i = 0; i < n; ++i) {
+    CHECK(client.OwnsToken(events[i].data.u64));
+    client.HandleEvent(events[i].data.u64, events[i].events);
+  }
+  client.Tick();
+}
+
 ClusterOptions ValidOptions() {
   ClusterOptions options;
   options.seeds = {NodeAddress{"127.0.0.1", 1}};  // nothing listens on port 1
@@ -89,15 +102,7 @@ TEST_CASE("no node reachable: requests wait for the map, then fail as unavailabl
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   int wakeups = 0;
   while (results.size() < 3 && std::chrono::steady_clock::now() < deadline) {
-    const int timeout = c.NextTimeoutMs();
-    CHECK(timeout >= 0);
-    epoll_event events[8];
-    const int n = epoll_wait(epoll_fd, events, 8, timeout);
-    for (int i = 0; i < n; ++i) {
-      CHECK(c.OwnsToken(events[i].data.u64));
-      c.HandleEvent(events[i].data.u64, events[i].events);
-    }
-    c.Tick();
+    RunOnce(c, epoll_fd);
     ++wakeups;
   }
   REQUIRE(results.size() == 3);
@@ -145,10 +150,7 @@ TEST_CASE("a connect that does not finish is abandoned after connect_timeout_ms"
   ClusterClient& c = **client;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (c.stats().connection_losses == 0 && std::chrono::steady_clock::now() < deadline) {
-    epoll_event events[8];
-    const int n = epoll_wait(epoll_fd, events, 8, c.NextTimeoutMs());
-    for (int i = 0; i < n; ++i) c.HandleEvent(events[i].data.u64, events[i].events);
-    c.Tick();
+    RunOnce(c, epoll_fd);
   }
   // Abandoned within the loop's 3 s, so by the connect timeout: the request timeout
   // (5 s) had not come yet.
