@@ -221,6 +221,8 @@ def main():
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no test command after --")
+    # A SIGTERM (Bazel's timeout) unwinds through the with-block, which stops every server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix="redis-cluster-", dir=os.environ.get("TEST_TMPDIR"))
     started = time.monotonic()
     with RedisCluster(work, args.masters, args.replicas) as cluster:
