@@ -41,6 +41,12 @@ NODE_TIMEOUT_MS = 1000
 START_SECONDS = 60
 CREATE_SECONDS = 120
 STABLE_SECONDS = 120
+START_ATTEMPTS = 3
+
+
+class NodeExited(RuntimeError):
+    """A redis-server exited while the cluster was being set up: most often a port that
+    another process took between the probe and the bind, so main() tries new ports."""
 
 
 def free_cluster_port():
@@ -120,8 +126,8 @@ class RedisCluster:
         while time.monotonic() < deadline:
             for port, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise RuntimeError(f"redis-server on {port} exited while waiting for "
-                                       f"{what}:\n{self.log(port)}")
+                    raise NodeExited(f"redis-server on {port} exited while waiting for "
+                                     f"{what}:\n{self.log(port)}")
             try:
                 if ready():
                     return
@@ -166,7 +172,7 @@ class RedisCluster:
         try:
             self.ports = [free_cluster_port() for _ in range(self.count)]
             if len(set(self.ports)) != len(self.ports):
-                raise RuntimeError("the same port twice; try again")
+                raise NodeExited("the same port twice")
             for port in self.ports:
                 self._start_node(port)
             self._wait("PONG from every node", START_SECONDS,
@@ -223,9 +229,19 @@ def main():
         parser.error("no test command after --")
     # A SIGTERM (Bazel's timeout) unwinds through the with-block, which stops every server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    work = tempfile.mkdtemp(prefix="redis-cluster-", dir=os.environ.get("TEST_TMPDIR"))
     started = time.monotonic()
-    with RedisCluster(work, args.masters, args.replicas) as cluster:
+    for attempt in range(1, START_ATTEMPTS + 1):
+        work = tempfile.mkdtemp(prefix="redis-cluster-", dir=os.environ.get("TEST_TMPDIR"))
+        cluster = RedisCluster(work, args.masters, args.replicas)
+        try:
+            cluster.__enter__()
+            break
+        except NodeExited as e:
+            print(f"redis cluster start {attempt} of {START_ATTEMPTS} failed: {e}",
+                  file=sys.stderr)
+            if attempt == START_ATTEMPTS:
+                raise
+    try:
         print(f"redis cluster up in {time.monotonic() - started:.1f} s: masters "
               f"{' '.join(cluster.masters)}", flush=True)
         env = dict(os.environ, REEF_REDIS_NODES=",".join(cluster.nodes),
@@ -240,6 +256,8 @@ def main():
             status = 1
         if status != 0:
             print(cluster.logs(), file=sys.stderr)
+    finally:
+        cluster.stop()
     return status
 
 
