@@ -19,8 +19,10 @@ when redis-server or redis-cli is missing: `bash scripts/setup.sh` installs them
 
 Each node is its own `redis-server` process with its own config file and directory under
 the work directory ($TEST_TMPDIR under Bazel), on a port free on 127.0.0.1 whose cluster
-bus port (port + 10000) is free too; no persistence (save "", appendonly no), a 1 s
-cluster-node-timeout so a replica takes over a dead master within seconds, and
+bus port (port + 10000) is free too; no persistence (save "", appendonly no), a 3 s
+cluster-node-timeout so a replica takes over a dead master within seconds (and a node
+slowed down by a loaded machine is not taken for dead: 1 s did cause failovers under
+load), and
 cluster-require-full-coverage no so the slots of live masters keep being served while one
 is down; it is up when every node reports cluster_state:ok and every replica has finished
 its first sync. The system's redis-server service (port 6379) is never used. Every wait has a
@@ -37,7 +39,7 @@ import sys
 import tempfile
 import time
 
-NODE_TIMEOUT_MS = 1000
+NODE_TIMEOUT_MS = 3000
 START_SECONDS = 60
 CREATE_SECONDS = 120
 STABLE_SECONDS = 120

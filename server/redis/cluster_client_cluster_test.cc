@@ -279,7 +279,7 @@ TEST_CASE("a master killed: clear errors for its slots, others served, then fail
   CHECK(absl::IsUnavailable(refused.status()));
   CHECK(std::string(refused.status().message()).starts_with(kUnavailable));
   CHECK(loop.Call(KeySlot(other), {"SET", other, "1"}).ok());
-  // The replica takes over (cluster-node-timeout 1 s); the client finds it by refreshing
+  // The replica takes over (cluster-node-timeout 3 s); the client finds it by refreshing
   // the map after the lost connection. Each attempt is a clear error until then.
   std::string value;
   const bool recovered = loop.RunUntil(
