@@ -82,21 +82,23 @@ RedisSwarm::RedisSwarm(ClusterClient& client, const RedisSwarmOptions& options,
 void RedisSwarm::RunScript(uint16_t slot, std::string_view script, const std::string& sha,
                            std::vector<std::string> keys_and_args, size_t key_count,
                            ClusterClient::Callback done) {
-  const std::string key_count_text = std::to_string(key_count);
-  auto command = [&](std::string_view verb, std::string_view body) {
+  auto command = [key_count](std::string_view verb, std::string_view body,
+                             const std::vector<std::string>& rest) {
+    const std::string key_count_text = std::to_string(key_count);
     std::vector<std::string_view> args = {verb, body, key_count_text};
-    args.insert(args.end(), keys_and_args.begin(), keys_and_args.end());
+    args.insert(args.end(), rest.begin(), rest.end());
     return FormatCommand(args);
   };
-  std::string eval = command("EVAL", script);
+  std::string evalsha = command("EVALSHA", sha, keys_and_args);
+  // The script's text is sent only when a node answers NOSCRIPT: the EVAL is built then.
   client_.Command(
-      slot, command("EVALSHA", sha),
-      [&client = client_, slot, eval = std::move(eval), done = std::move(done)](
-          absl::StatusOr<const redisReply*> reply) mutable {
+      slot, std::move(evalsha),
+      [&client = client_, slot, script, command, rest = std::move(keys_and_args),
+       done = std::move(done)](absl::StatusOr<const redisReply*> reply) mutable {
         if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
             Text(**reply).starts_with("NOSCRIPT")) {
           // This node has not seen the script: EVAL runs it and keeps it for EVALSHA.
-          client.Command(slot, std::move(eval), std::move(done));
+          client.Command(slot, command("EVAL", script, rest), std::move(done));
           return;
         }
         done(std::move(reply));
