@@ -33,8 +33,9 @@
 //     so a torrent nobody announces to vanishes by itself with its completed count, as
 //     the memory store's cleaner would remove it. No instance cleans the others' peers.
 //   - The budget is per hash slot, not per shard: at most max_peers_per_slot peers and
-//     max_torrents_per_slot torrents in one slot (counted in the slot's own keys, exact,
-//     kept by the script), so no torrent or slot can take a node's memory. Dividing a
+//     max_torrents_per_slot torrents in one slot (counted by the script in the slot's own
+//     keys; a torrent that expired as a whole is subtracted by the next announce in its
+//     slot), so no torrent or slot can take a node's memory. Dividing a
 //     global max_peers over 16384 slots, as the memory store divides it over its shards,
 //     would cap a popular swarm at a few thousand peers; the defaults instead allow a
 //     swarm as large as the memory store's default shard share. The global budget is
