@@ -68,5 +68,6 @@ def reef_dependencies():
         ("tomlplusplus", "libtomlplusplus-dev", "/usr/include/toml++/toml.h"),
         ("simdjson", "libsimdjson-dev", "/usr/include/simdjson.h"),
         ("libseccomp", "libseccomp-dev", "/usr/include/seccomp.h"),
+        ("hiredis", "libhiredis-dev", "/usr/include/hiredis/async.h"),
     ]:
         maybe(system_library, name, debian_package = debian_package, probe = probe)

@@ -14,7 +14,9 @@ packages=(
   pkg-config
   # libraries (wrapped in third_party/)
   libabsl-dev libssl-dev doctest-dev librapidcheck-dev liburing-dev
-  libtomlplusplus-dev libbenchmark-dev libsimdjson-dev libseccomp-dev
+  libtomlplusplus-dev libbenchmark-dev libsimdjson-dev libseccomp-dev libhiredis-dev
+  # the Redis swarm backend's tests start their own Redis Cluster (tests/redis_cluster.py)
+  redis-server redis-tools
   # real clients, captures and peers for tests and benchmarks
   python3 python3-libtorrent transmission-cli aria2 tshark tcpdump
   opentracker wrk util-linux procps iproute2 time
@@ -28,10 +30,22 @@ packages=(
 # enables) is stopped again, so a CI machine does not start scraping itself.
 had_prometheus=0
 if dpkg -s prometheus >/dev/null 2>&1; then had_prometheus=1; fi
+# The same for redis-server: the tests start their own servers on free loopback ports with
+# their own config and directories, never the system one, which would only hold port 6379.
+had_redis=0
+if dpkg -s redis-server >/dev/null 2>&1; then had_redis=1; fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 if [ "$had_prometheus" = 0 ] && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+if [ "$had_redis" = 0 ]; then
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/redis-server ]; then
+    $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d redis-server disable >/dev/null 2>&1 || true
+  fi
 fi
 # The WebTorrent reference client (npm bittorrent-tracker) needs Node.js and npm. Some
 # machines carry a newer Node.js from another source that conflicts with Debian's npm
