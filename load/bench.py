@@ -7,6 +7,9 @@ responder, over loopback.
     load/bench.py --protocols udp --servers opentracker,null --runs 5
     load/bench.py --protocols http,http-keepalive,https-keepalive,https-handshake
     load/bench.py --protocols ws --servers reef,bittorrent-tracker    # WebTorrent
+    load/bench.py --protocols udp --servers reef --reef-workers 1,2 --server-cpu 0,1 \
+        --load-cpu 0,1 --load-threads 2                              # 1 and 2 UDP workers
+    load/bench.py --protocols udp --warmup 0 --duration 30 --no-fixed-rate   # cold starts
 
 It builds //load:reef_load, //load:null_responder and (if it exists) //server:reef with
 `bazel build --config=opt` (or takes them from --bin-dir / --reef), then for each protocol
@@ -21,6 +24,8 @@ cross-checks the figure with a fixed announce URL.
 
 Protocols (--protocols), each a table row per server that speaks it:
   udp              BEP 15 announces: reef, opentracker, null.
+  udp-scrape       BEP 15 scrapes of --scrape-hashes (10) info hashes each: the same servers.
+  udp-connect      BEP 15 connects only: the same servers.
   http             HTTP, a new TCP connection per request (what opentracker does: it closes
                    every connection): reef, opentracker. wrk sends "Connection: close".
   http-keepalive   HTTP over kept-alive connections: reef, npm bittorrent-tracker (the
@@ -37,11 +42,16 @@ Protocols (--protocols), each a table row per server that speaks it:
 HTTPS uses a self-signed ECDSA P-256 certificate made here with openssl (the key type
 certbot issues by default); reef_load does not verify it.
 
-Writes OUT/results.json (every run), OUT/table.md (the markdown table, also printed) and
-OUT/plot.svg (responses/s per server with min-max whiskers); OUT is --out, by default
-/tmp/reef-bench (docs/bench holds the figures docs/benchmarks.md shows). Servers:
-  reef         //server:reef with one UDP socket worker; skipped, with the reason, while
-               the binary is missing or does not answer a BEP 15 connect.
+Writes OUT/results.json (every run), OUT/table.md (the markdown table, also printed),
+OUT/plot.svg (responses/s per server with min-max whiskers), and OUT/timeline.md and
+OUT/timeline.svg: every run's ok answers in each second since its load began (warm-up
+included, each run a fresh server process, so from a cold start), and when each server
+got up to speed. OUT is --out, by default /tmp/reef-bench (docs/bench holds the figures
+docs/benchmarks.md shows). Servers:
+  reef         //server:reef with one UDP socket worker (--reef-workers 1,2 benches one reef
+               per count, named reef, reef-2w, ...; the ones with more than one worker only
+               in the UDP rows), plus any --reef-config-extra settings; skipped, with the
+               reason, while the binary is missing or does not answer a BEP 15 connect.
   opentracker  Debian's opentracker -f CONF, whitelist of the bench's torrents (its path
                is relative to tracker.rootdir, PEERS.md), IPv4, UDP and HTTP on one port.
   null         load/null_responder: a fixed BEP 15 reply per request, UDP only: the ceiling.
