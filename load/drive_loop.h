@@ -52,6 +52,7 @@ absl::Status DriveLoop(Client& client, const RunControl& control, RateLimiter& l
       last_expire = now;
     }
     const bool sending = control.Sending(now);
+    bool sent_some = false;
     if (!sending) {
       if (stop_ns == 0) stop_ns = now;
       if (client.busy() == 0) break;
@@ -65,9 +66,13 @@ absl::Status DriveLoop(Client& client, const RunControl& control, RateLimiter& l
       client.FillRound(now, &budget);
       limiter.Sent(before - budget);
       client.closed_loop().Spent(before - budget);
+      sent_some = budget != before;
     }
     int wait_ms = 1;
-    if (sending && limiter.limited() && client.busy() < client.capacity() &&
+    // Not waiting at all only while requests go out: a round that sent nothing (every
+    // socket waiting for its connection id, say) waits for an answer or 1 ms, or this
+    // thread would spin, and under SCHED_FIFO starve a server sharing its CPU.
+    if (sent_some && limiter.limited() && client.busy() < client.capacity() &&
         client.closed_loop().Allowed(1) > 0 && limiter.NsUntilNext(NowNs()) == 0) {
       wait_ms = 0;  // more are due already
     }
