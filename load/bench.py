@@ -783,7 +783,7 @@ def svg_timeline(lines, title):
     """Responses per second against seconds since the start, a panel per protocol: each
     run a thin line, the median of the runs a thick one."""
     colors = {"reef": "#2a7ab0", "opentracker": "#d9822b", "null": "#8a8a8a"}
-    width, left, right, panel_h, gap, top = 820, 70, 170, 180, 50, 40
+    width, left, right, panel_h, gap, top = 820, 70, 170, 180, 50, 56
     protocols = list(dict.fromkeys(t["protocol"] for t in lines))
     parts = []
     y0 = top
@@ -859,7 +859,9 @@ def main():
     p.add_argument("--servers", default="reef,opentracker,bittorrent-tracker,null")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--duration", type=float, default=10, help="measured seconds per run")
-    p.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each")
+    p.add_argument("--warmup", type=float, default=8,
+                   help="unmeasured seconds before each (8: chosen from cold-start "
+                        "timelines, docs/benchmarks.md)")
     p.add_argument("--torrents", type=int, default=100_000)
     p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of popularity")
     p.add_argument("--peers", type=int, default=100, help="simulated peers per torrent")
