@@ -428,7 +428,7 @@ def add_reef_variants(workers_list):
     for n in workers_list:
         name = reef_variant(n)
         STARTERS[name] = lambda b, c, w, m, n=n: start_reef(b, c, w, m, udp_workers=n)
-        LABELS[name] = "reef" if n == 1 else f"reef, {n} UDP workers"
+        LABELS[name] = "reef" if n == 1 else f"reef, {n} workers"
         # The UDP worker count only changes the UDP rows.
         SERVER_PROTOCOLS[name] = REEF_PROTOCOLS if n == 1 else UDP_PROTOCOLS
         names.append(name)
