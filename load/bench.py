@@ -7,6 +7,9 @@ responder, over loopback.
     load/bench.py --protocols udp --servers opentracker,null --runs 5
     load/bench.py --protocols http,http-keepalive,https-keepalive,https-handshake
     load/bench.py --protocols ws --servers reef,bittorrent-tracker    # WebTorrent
+    load/bench.py --protocols udp --servers reef --reef-workers 1,2 --server-cpu 0,1 \
+        --load-cpu 0,1 --load-threads 2                              # 1 and 2 UDP workers
+    load/bench.py --protocols udp --warmup 0 --duration 30 --no-fixed-rate   # cold starts
 
 It builds //load:reef_load, //load:null_responder and (if it exists) //server:reef with
 `bazel build --config=opt` (or takes them from --bin-dir / --reef), then for each protocol
@@ -21,6 +24,8 @@ cross-checks the figure with a fixed announce URL.
 
 Protocols (--protocols), each a table row per server that speaks it:
   udp              BEP 15 announces: reef, opentracker, null.
+  udp-scrape       BEP 15 scrapes of --scrape-hashes (10) info hashes each: the same servers.
+  udp-connect      BEP 15 connects only: the same servers.
   http             HTTP, a new TCP connection per request (what opentracker does: it closes
                    every connection): reef, opentracker. wrk sends "Connection: close".
   http-keepalive   HTTP over kept-alive connections: reef, npm bittorrent-tracker (the
@@ -37,11 +42,16 @@ Protocols (--protocols), each a table row per server that speaks it:
 HTTPS uses a self-signed ECDSA P-256 certificate made here with openssl (the key type
 certbot issues by default); reef_load does not verify it.
 
-Writes OUT/results.json (every run), OUT/table.md (the markdown table, also printed) and
-OUT/plot.svg (responses/s per server with min-max whiskers); OUT is --out, by default
-/tmp/reef-bench (docs/bench holds the figures docs/benchmarks.md shows). Servers:
-  reef         //server:reef with one UDP socket worker; skipped, with the reason, while
-               the binary is missing or does not answer a BEP 15 connect.
+Writes OUT/results.json (every run), OUT/table.md (the markdown table, also printed),
+OUT/plot.svg (responses/s per server with min-max whiskers), and OUT/timeline.md and
+OUT/timeline.svg: every run's ok answers in each second since its load began (warm-up
+included, each run a fresh server process, so from a cold start), and when each server
+got up to speed. OUT is --out, by default /tmp/reef-bench (docs/bench holds the figures
+docs/benchmarks.md shows). Servers:
+  reef         //server:reef with one UDP socket worker (--reef-workers 1,2 benches one reef
+               per count, named reef, reef-2w, ...; the ones with more than one worker only
+               in the UDP rows), plus any --reef-config-extra settings; skipped, with the
+               reason, while the binary is missing or does not answer a BEP 15 connect.
   opentracker  Debian's opentracker -f CONF, whitelist of the bench's torrents (its path
                is relative to tracker.rootdir, PEERS.md), IPv4, UDP and HTTP on one port.
   null         load/null_responder: a fixed BEP 15 reply per request, UDP only: the ceiling.
@@ -73,12 +83,15 @@ import urllib.parse
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = ("reef", "opentracker", "bittorrent-tracker", "null")
-PROTOCOLS = ("udp", "http", "http-keepalive", "https-keepalive", "https-handshake",
-             "https-resumed", "ws")
+PROTOCOLS = ("udp", "udp-scrape", "udp-connect", "http", "http-keepalive", "https-keepalive",
+             "https-handshake", "https-resumed", "ws")
+UDP_PROTOCOLS = ("udp", "udp-scrape", "udp-connect")
 # How each protocol row loads its server: reef_load's --protocol, whether connections are
 # kept alive, whether a new connection resumes the last TLS session.
 LOAD_MODES = {
     "udp": ("udp", None, False),
+    "udp-scrape": ("udp", None, False),
+    "udp-connect": ("udp", None, False),
     "http": ("http", False, False),
     "http-keepalive": ("http", True, False),
     "https-keepalive": ("https", True, False),
@@ -88,6 +101,8 @@ LOAD_MODES = {
 }
 ROW_LABELS = {
     "udp": "udp announce",
+    "udp-scrape": "udp scrape",
+    "udp-connect": "udp connect",
     "http": "http announce, new connection each",
     "http-keepalive": "http announce, keep-alive",
     "https-keepalive": "https announce, keep-alive",
@@ -98,6 +113,8 @@ ROW_LABELS = {
 # What each row is compared with ("vs reference"): opentracker, or for WebTorrent, which
 # opentracker does not speak, npm bittorrent-tracker.
 REFERENCE = {p: "opentracker" for p in PROTOCOLS} | {"ws": "bittorrent-tracker"}
+# The request type each row is about (its p99 column); the rest is the announce.
+ROW_TYPE = {"udp-scrape": "scrape", "udp-connect": "connect"}
 BITTORRENT_TRACKER = os.path.join(REPO, "tools", "webtorrent", "node_modules",
                                   "bittorrent-tracker", "bin", "cmd.js")
 # Put before every server and load command: empty for normal priority, or chrt for
@@ -214,6 +231,14 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14, 15 of proc(5)
 
 
+def udp_receive_buffer_errors():
+    """The kernel's count of UDP datagrams dropped for a full socket receive buffer, over
+    every socket of the machine (RcvbufErrors in /proc/net/snmp)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 def peak_rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -277,7 +302,7 @@ def start_null(bins, cpu, workdir, max_seconds):
     port = free_port()
     s = Server("null", [bins["null_responder"], f"--bind=127.0.0.1:{port}",
                         f"--max_seconds={max_seconds}", f"--peers={NULL_PEERS[0]}"],
-               cpu, workdir, port, ("udp",))
+               cpu, workdir, port, UDP_PROTOCOLS)
     return s, udp_probe(port, time.monotonic() + START_TIMEOUT_S)
 
 
@@ -292,7 +317,8 @@ def start_opentracker(bins, cpu, workdir, max_seconds):
         f.write(f"listen.tcp_udp 127.0.0.1:{port}\n")
         f.write(f"tracker.rootdir {root}\n")
         f.write("access.whitelist /whitelist.txt\n")  # relative to the chroot
-    s = Server("opentracker", ["opentracker", "-f", conf], cpu, workdir, port, ("udp", "http"))
+    s = Server("opentracker", ["opentracker", "-f", conf], cpu, workdir, port,
+               UDP_PROTOCOLS + ("http",))
     deadline = time.monotonic() + START_TIMEOUT_S
     return s, udp_probe(port, deadline) and tcp_probe(port, deadline)
 
@@ -327,38 +353,56 @@ def make_certificate(workdir):
     return chain, key
 
 
-# The config reef gets: one socket worker each for UDP and for HTTP(S), UDP and HTTP on the
-# bench's port (as opentracker), HTTPS on a second one; everything else its defaults.
-REEF_CONFIG = """\
-[udp]
-listen = ["127.0.0.1:{port}"]
-socket_workers = 1
+# The config reef gets: UDP and HTTP on the bench's port (as opentracker), HTTPS on a
+# second one, --reef-workers UDP socket workers (a server variant each) and one HTTP(S)
+# worker, then every --reef-config-extra setting; everything else its defaults.
+# {section: {key: TOML value}}.
+def reef_config(port, tls_port, chain, key, udp_workers, extra):
+    sections = {
+        "udp": {"listen": f'["127.0.0.1:{port}"]', "socket_workers": str(udp_workers)},
+        "http": {"listen": f'["127.0.0.1:{port}"]', "socket_workers": "1"},
+        "http.tls": {"listen": f'["127.0.0.1:{tls_port}"]',
+                     "certificate_chain": json.dumps(chain), "private_key": json.dumps(key)},
+        # Every simulated peer announces from 127.0.0.1: no cap on entries per address (as
+        # opentracker), or the cap would evict most of them.
+        "swarm": {"prefix_cap": "0"},
+    }
+    for section, name, value in extra:
+        sections.setdefault(section, {})[name] = value
+    return "\n".join(f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+                     for section, keys in sections.items())
 
-[http]
-listen = ["127.0.0.1:{port}"]
-socket_workers = 1
 
-[http.tls]
-listen = ["127.0.0.1:{tls_port}"]
-certificate_chain = "{chain}"
-private_key = "{key}"
+def parse_config_extra(text):
+    """'SECTION.KEY=VALUE' (VALUE in TOML, e.g. udp.backend="io_uring") as (section, key,
+    value); raises ValueError."""
+    path, eq, value = text.partition("=")
+    section, dot, name = path.strip().rpartition(".")
+    if not eq or not dot or not section or not name or not value.strip():
+        raise ValueError(f"--reef-config-extra {text!r}: want SECTION.KEY=VALUE, such as "
+                         "udp.backend=\"io_uring\"")
+    return section, name, value.strip()
 
-[swarm]
-# Every simulated peer announces from 127.0.0.1: no cap on entries per address (as
-# opentracker), or the cap would evict most of them.
-prefix_cap = 0
-"""
+
+# Settings from --reef-config-extra, for every reef variant.
+REEF_CONFIG_EXTRA = []
 REEF_PROTOCOLS = PROTOCOLS
 
 
-def start_reef(bins, cpu, workdir, max_seconds):
+def reef_variant(workers):
+    """The server name of reef with `workers` UDP socket workers."""
+    return "reef" if workers == 1 else f"reef-{workers}w"
+
+
+def start_reef(bins, cpu, workdir, max_seconds, udp_workers=1):
     port = free_port()
     tls_port = free_port()
     chain, key = make_certificate(workdir)
-    conf = os.path.join(workdir, "reef.toml")
+    name = reef_variant(udp_workers)
+    conf = os.path.join(workdir, f"{name}.toml")
     with open(conf, "w") as f:
-        f.write(REEF_CONFIG.format(port=port, tls_port=tls_port, chain=chain, key=key))
-    s = Server("reef", [bins["reef"], "--config", conf], cpu, workdir, port, REEF_PROTOCOLS,
+        f.write(reef_config(port, tls_port, chain, key, udp_workers, REEF_CONFIG_EXTRA))
+    s = Server(name, [bins["reef"], "--config", conf], cpu, workdir, port, REEF_PROTOCOLS,
                tls_port)
     deadline = time.monotonic() + START_TIMEOUT_S
     return s, (udp_probe(port, deadline, s.alive) and tcp_probe(port, deadline)
@@ -369,8 +413,27 @@ STARTERS = {"null": start_null, "opentracker": start_opentracker, "reef": start_
             "bittorrent-tracker": start_bittorrent_tracker}
 LABELS = {"null": "do-nothing (ceiling)", "reef": "reef", "opentracker": "opentracker",
           "bittorrent-tracker": "bittorrent-tracker"}
-SERVER_PROTOCOLS = {"null": ("udp",), "opentracker": ("udp", "http"), "reef": REEF_PROTOCOLS,
+SERVER_PROTOCOLS = {"null": UDP_PROTOCOLS, "opentracker": UDP_PROTOCOLS + ("http",),
+                    "reef": REEF_PROTOCOLS,
                     "bittorrent-tracker": ("http-keepalive", "ws")}
+
+
+REEF_WORKERS = {}  # reef variant name: its UDP socket workers
+REEF_VARIANT_NAMES = REEF_WORKERS.keys()
+
+
+def add_reef_variants(workers_list):
+    """Registers reef with each number of UDP workers as a server; returns their names."""
+    names = []
+    for n in workers_list:
+        name = reef_variant(n)
+        STARTERS[name] = lambda b, c, w, m, n=n: start_reef(b, c, w, m, udp_workers=n)
+        LABELS[name] = "reef" if n == 1 else f"reef, {n} workers"
+        # The UDP worker count only changes the UDP rows.
+        SERVER_PROTOCOLS[name] = REEF_PROTOCOLS if n == 1 else UDP_PROTOCOLS
+        names.append(name)
+        REEF_WORKERS[name] = n
+    return names
 
 
 def reef_unavailable(bins, args, workdir):
@@ -422,9 +485,16 @@ def load_args(args, protocol, server):
     wire, keep_alive, resume = LOAD_MODES[protocol]
     a = [f"--protocol={wire}", f"--torrents={args.torrents}", "--popularity=zipf",
          f"--popularity_shape={args.zipf}", f"--peers_per_torrent={args.peers}",
-         f"--num_want={args.num_want}", f"--threads=1", "--json", "--progress=false"]
-    if protocol == "udp":
+         f"--num_want={args.num_want}", f"--threads={args.load_threads}", "--json",
+         "--progress=false"]
+    if wire == "udp":
         a += [f"--sockets={args.udp_sockets}", f"--in_flight={args.udp_in_flight}"]
+        if protocol == "udp-scrape":
+            a += ["--announce_share=0", "--scrape_share=1", f"--scrape_hashes={args.scrape_hashes}"]
+        elif protocol == "udp-connect":
+            a += ["--announce_share=0", "--connect_share=1"]
+        if args.follow_up_probability > 0:
+            a += [f"--follow_up_probability={args.follow_up_probability}"]
     elif protocol == "ws":
         # Simulated browsers: one announce outstanding per connection, as browsers do.
         a += [f"--sockets={args.ws_connections}", "--in_flight=1",
@@ -450,11 +520,13 @@ def run_load(bins, args, server, protocol, extra):
             load_args(args, protocol, server) + extra)
     planned = args.warmup + args.duration + 2
     cpu0 = cpu_seconds(server.pid)
+    drops0 = udp_receive_buffer_errors()
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=planned + SLACK_S)
     wall = time.monotonic() - t0
     cpu1 = cpu_seconds(server.pid)
+    drops1 = udp_receive_buffer_errors()
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_cpu_s = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime +
                                                                 children0.ru_stime)
@@ -469,6 +541,8 @@ def run_load(bins, args, server, protocol, extra):
         "server_cpu_share": cpu_s / wall if wall > 0 else 0,
         "load_cpu_share": load_cpu_s / wall if wall > 0 else 0,
         "peak_rss_kib": peak_rss_kib(server.pid),
+        # Machine-wide, so an upper bound for this run's sockets.
+        "udp_receive_buffer_drops": drops1 - drops0,
     }
 
 
@@ -534,13 +608,14 @@ def summarize(results, protocols):
         for server, runs in by_server.items():
             rates = [r["report"]["responses_per_s"] for r in runs]
             base[server] = median(rates)
-        for server in SERVERS:
+        for server in results["servers"]:
             runs = by_server.get(server)
             if not runs:
                 continue
             rates = [r["report"]["responses_per_s"] for r in runs]
-            p99s = [r["report"]["types"]["announce"]["latency_us"]["p99"] for r in runs
-                    if "announce" in r["report"]["types"]]
+            kind = ROW_TYPE.get(protocol, "announce")
+            p99s = [r["report"]["types"][kind]["latency_us"]["p99"] for r in runs
+                    if kind in r["report"]["types"]]
             fixed = results["fixed_rate"].get(f"{protocol}/{server}")
             row = {
                 "protocol": protocol,
@@ -555,6 +630,8 @@ def summarize(results, protocols):
                 "rss_mib": max(r["peak_rss_kib"] for r in runs) / 1024,
                 "failed": sum(r["report"]["failed_total"] for r in runs),
                 "sent": sum(r["report"]["sent_total"] for r in runs),
+                "timeouts": sum(r["report"]["failed"]["timeout"] for r in runs),
+                "receive_buffer_drops": sum(r.get("udp_receive_buffer_drops", 0) for r in runs),
                 "vs_opentracker": (median(rates) / base[REFERENCE[protocol]]
                                    if base.get(REFERENCE[protocol]) else None),
                 "vs_ceiling": median(rates) / base["null"] if base.get("null") else None,
@@ -590,7 +667,9 @@ def table(rows, args):
             f"{100 * r['cpu_share']:.0f} % | {100 * r['load_cpu_share']:.0f} % | {r['rss_mib']:.1f} | {ratio(r['vs_opentracker'])} | "
             f"{ratio(r['vs_ceiling'])} | "
             + (fixed_cell(r) if r["cpu_us_per_request"] is not None else "—")
-            + f" | {r['failed']} / {fmt_int(r['sent'])} | "
+            + f" | {r['failed']} / {fmt_int(r['sent'])}"
+            + (f" ({r['receive_buffer_drops']} dropped by the kernel: receive buffer full)"
+               if r["failed"] and r["receive_buffer_drops"] else "") + " | "
             + (fmt_int(wrk["requests_per_s"]) if wrk else "—") + " |")
     return "\n".join(lines)
 
@@ -651,6 +730,112 @@ def svg_plot(rows, title):
             + "\n".join(parts + axis) + "\n</svg>\n")
 
 
+# A run is "up to speed" from the first second that reaches this share of its steady rate.
+UP_TO_SPEED_SHARE = 0.9
+
+
+def timelines(results, protocols, seconds):
+    """Per (protocol, server): every run's ok answers in each whole second since its load
+    began (warm-up included; each run is a fresh server process, so this is from a cold
+    start), their median per second, the steady rate (the median of the second half's
+    seconds) and the first second at UP_TO_SPEED_SHARE of it, by the median and in the
+    slowest run."""
+    out = []
+    for protocol in protocols:
+        for server in results["servers"]:
+            runs = [r["report"].get("ok_per_second", []) for r in results["runs"]
+                    if r["protocol"] == protocol and r["server"] == server]
+            if not runs or seconds < 2:
+                continue
+            runs = [[(s[i] if i < len(s) else 0) for i in range(seconds)] for s in runs]
+            per_second = [median([s[i] for s in runs]) for i in range(seconds)]
+
+            def up_to_speed(series):
+                steady = median(series[seconds // 2:])
+                return next((i + 1 for i, v in enumerate(series)
+                             if v >= UP_TO_SPEED_SHARE * steady), None)
+            slowest = [up_to_speed(s) for s in runs]
+            out.append({
+                "protocol": protocol, "server": server, "runs": runs,
+                "per_second": per_second, "steady": median(per_second[seconds // 2:]),
+                "up_to_speed_s": up_to_speed(per_second),
+                "slowest_run_up_to_speed_s": (None if None in slowest else max(slowest)),
+            })
+    return out
+
+
+def timeline_table(lines):
+    head = ("| protocol | server | 1st s | 2nd s | 3rd s | 5th s | 10th s | steady "
+            "(median of the 2nd half) | up to speed (≥ 90 % of steady) from second: median "
+            "run / slowest run |")
+    rows = [head, "|" + "---|" * 9]
+    for t in lines:
+        ps = t["per_second"]
+        cell = lambda i: fmt_int(ps[i]) if i < len(ps) else "—"
+        up = lambda x: str(x) if x is not None else "never"
+        rows.append(f"| {ROW_LABELS[t['protocol']]} | {t['server']} | {cell(0)} | {cell(1)} | "
+                    f"{cell(2)} | {cell(4)} | {cell(9)} | {fmt_int(t['steady'])} | "
+                    f"{up(t['up_to_speed_s'])} / {up(t['slowest_run_up_to_speed_s'])} |")
+    return "\n".join(rows)
+
+
+def svg_timeline(lines, title):
+    """Responses per second against seconds since the start, a panel per protocol: each
+    run a thin line, the median of the runs a thick one."""
+    colors = {"reef": "#2a7ab0", "opentracker": "#d9822b", "null": "#8a8a8a"}
+    width, left, right, panel_h, gap, top = 820, 70, 170, 180, 50, 56
+    protocols = list(dict.fromkeys(t["protocol"] for t in lines))
+    parts = []
+    y0 = top
+    for protocol in protocols:
+        group = [t for t in lines if t["protocol"] == protocol]
+        seconds = len(group[0]["per_second"])
+        largest = max(max(max(r) for r in t["runs"]) for t in group) or 1
+        step = min(m * 10 ** k for k in range(0, 12) for m in (1, 2, 5)
+                   if largest / (m * 10 ** k) <= 4)
+        top_value = step * -(-largest // step)
+        x_of = lambda i: left + (i + 0.5) * (width - left - right) / seconds
+        y_of = lambda v: y0 + panel_h - v * panel_h / top_value
+        parts.append(f'<text x="{left}" y="{y0 - 8}" font-weight="bold">'
+                     f'{ROW_LABELS[protocol]}</text>')
+        parts.append(f'<line x1="{left}" y1="{y0 + panel_h}" x2="{width - right}" '
+                     f'y2="{y0 + panel_h}" stroke="black"/>')
+        parts.append(f'<line x1="{left}" y1="{y0}" x2="{left}" y2="{y0 + panel_h}" '
+                     'stroke="black"/>')
+        for k in range(int(top_value // step) + 1):
+            v = k * step
+            parts.append(f'<text x="{left - 6}" y="{y_of(v) + 4:.1f}" text-anchor="end">'
+                         f'{v / 1000:g}k</text>')
+        tick = max(1, seconds // 10)
+        for i in range(0, seconds + 1, tick):
+            x = left + i * (width - left - right) / seconds
+            parts.append(f'<text x="{x:.1f}" y="{y0 + panel_h + 14}" '
+                         f'text-anchor="middle">{i}</text>')
+        for n, t in enumerate(group):
+            color = colors.get(t["server"], colors.get(t["server"].split("-")[0], "#444"))
+            dash = '' if t["server"] in colors else ' stroke-dasharray="6 3"'
+            for r in t["runs"]:
+                pts = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(r))
+                parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" '
+                             f'stroke-opacity="0.35" stroke-width="1"{dash}/>')
+            pts = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(t["per_second"]))
+            parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" '
+                         f'stroke-width="2.5"{dash}/>')
+            ly = y0 + 14 + 18 * n
+            parts.append(f'<line x1="{width - right + 12}" y1="{ly - 4}" '
+                         f'x2="{width - right + 36}" y2="{ly - 4}" stroke="{color}" '
+                         f'stroke-width="2.5"{dash}/>')
+            parts.append(f'<text x="{width - right + 42}" y="{ly}">'
+                         f'{LABELS.get(t["server"], t["server"])}</text>')
+        y0 += panel_h + gap
+    height = y0 + 10
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'font-family="sans-serif" font-size="12">\n'
+            f'<rect width="{width}" height="{height}" fill="white"/>\n'
+            f'<text x="10" y="20" font-size="14" font-weight="bold">{title}</text>\n'
+            + "\n".join(parts) + "\n</svg>\n")
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -674,13 +859,22 @@ def main():
     p.add_argument("--servers", default="reef,opentracker,bittorrent-tracker,null")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--duration", type=float, default=10, help="measured seconds per run")
-    p.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each")
+    p.add_argument("--warmup", type=float, default=8,
+                   help="unmeasured seconds before each (8: chosen from cold-start "
+                        "timelines, docs/benchmarks.md)")
     p.add_argument("--torrents", type=int, default=100_000)
     p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of popularity")
     p.add_argument("--peers", type=int, default=100, help="simulated peers per torrent")
     p.add_argument("--num-want", type=int, default=50)
     p.add_argument("--udp-sockets", type=int, default=4)
     p.add_argument("--udp-in-flight", type=int, default=32)
+    p.add_argument("--scrape-hashes", type=int, default=10,
+                   help="info hashes per scrape of the udp-scrape row (1..74)")
+    p.add_argument("--follow-up-probability", type=float, default=0,
+                   help="UDP rows: reef_load's closed loop, each answer bringing a follow-up "
+                        "request with this probability (0: the fixed window of "
+                        "--udp-in-flight per socket)")
+    p.add_argument("--load-threads", type=int, default=1, help="reef_load threads")
     p.add_argument("--http-connections", type=int, default=16)
     p.add_argument("--fixed-rate", type=float, default=50_000,
                    help="UDP requests/s of the CPU-per-request pass (below every server's "
@@ -695,8 +889,19 @@ def main():
     p.add_argument("--ws-offers", type=int, default=5, help="offers per ws announce")
     p.add_argument("--fixed-rate-ws", type=float, default=1_000,
                    help="ws announces/s of the CPU-per-request pass")
-    p.add_argument("--server-cpu", type=int, default=0)
-    p.add_argument("--load-cpu", type=int, default=1)
+    p.add_argument("--server-cpu", default="0",
+                   help="CPU list the servers run on (taskset -c), such as 0 or 0,1")
+    p.add_argument("--load-cpu", default="1", help="CPU list the load generator runs on")
+    p.add_argument("--reef-workers", default="1",
+                   help="UDP socket workers of reef; a list (1,2) benches one reef per entry, "
+                        "named reef, reef-2w, ...")
+    p.add_argument("--reef-config-extra", action="append", default=[],
+                   metavar="SECTION.KEY=VALUE",
+                   help="a setting added to reef's config (VALUE in TOML), such as "
+                        "'udp.backend=\"io_uring\"'; repeatable")
+    p.add_argument("--no-fixed-rate", action="store_true",
+                   help="skip the CPU-per-request pass at a fixed rate (and wrk): only the "
+                        "saturated runs and their per-second timelines")
     p.add_argument("--priority", choices=("normal", "fifo"), default="normal",
                    help="fifo runs server and load at SCHED_FIFO priority 1 (chrt -f 1): on a "
                         "machine busy with other work, wakeups then do not wait behind it; "
@@ -718,6 +923,23 @@ def main():
         args.fixed_rate_ws = min(args.fixed_rate_ws, 200)
     if not (1 <= args.runs <= 50 and 0.5 <= args.duration <= 600 and 0 <= args.warmup <= 60):
         p.error("runs must be 1..50, duration 0.5..600 s, warmup 0..60 s")
+    cpu_list = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+    if not (cpu_list.match(args.server_cpu) and cpu_list.match(args.load_cpu)):
+        p.error("--server-cpu and --load-cpu take a CPU list, such as 0 or 0,1")
+    if not 1 <= args.scrape_hashes <= 74:
+        p.error("--scrape-hashes must be 1..74")
+    if not 0 <= args.follow_up_probability <= 1:
+        p.error("--follow-up-probability must be 0..1")
+    if not 1 <= args.load_threads <= 64:
+        p.error("--load-threads must be 1..64")
+    try:
+        reef_workers = [int(x) for x in args.reef_workers.split(",") if x]
+        REEF_CONFIG_EXTRA[:] = [parse_config_extra(x) for x in args.reef_config_extra]
+    except ValueError as e:
+        p.error(str(e))
+    if not reef_workers or any(not 1 <= n <= 64 for n in reef_workers) or len(
+            set(reef_workers)) != len(reef_workers):
+        p.error("--reef-workers takes distinct worker counts 1..64, such as 1,2")
     protocols = [x for x in args.protocols.split(",") if x]
     servers = [x for x in args.servers.split(",") if x]
     for x in protocols:
@@ -726,6 +948,9 @@ def main():
     for x in servers:
         if x not in SERVERS:
             p.error(f"unknown server {x}")
+    if "reef" in servers:
+        i = servers.index("reef")
+        servers[i:i + 1] = add_reef_variants(reef_workers)
     if "bittorrent-tracker" in servers:
         why = bittorrent_tracker_unavailable()
         if why:
@@ -751,12 +976,14 @@ def main():
         with open(os.path.join(workdir, "whitelist.txt"), "w") as f:
             subprocess.run([bins["reef_load"], "--print_info_hashes",
                             f"--torrents={args.torrents}"], stdout=f, check=True, timeout=120)
-        if "reef" in servers:
+        reefs = [s for s in servers if s in REEF_VARIANT_NAMES]
+        if reefs:
             why = reef_unavailable(bins, args, workdir)
             if why:
                 log(f"skipping reef: {why}")
                 results["skipped"]["reef"] = why
-                servers.remove("reef")
+                servers[:] = [s for s in servers if s not in reefs]
+        results["servers"] = servers
         max_seconds = int(args.warmup + args.duration + SLACK_S + 10)
         if "udp" in protocols and "null" in servers:
             calibrated = calibrate_null_peers(bins, args, servers, workdir)
@@ -790,12 +1017,12 @@ def main():
                         f"{100 * r['server_cpu_share']:.0f} % load "
                         f"{100 * r['load_cpu_share']:.0f} %")
             # CPU per request at a fixed rate, and the wrk cross-check.
-            for name in group:
+            for name in ([] if args.no_fixed_rate else group):
                 server, ok = STARTERS[name](bins, args.server_cpu, workdir, max_seconds)
                 try:
                     if not ok:
                         raise RuntimeError(f"{name} did not start: {server.log_tail()}")
-                    rate = (args.fixed_rate if protocol == "udp" else
+                    rate = (args.fixed_rate if protocol in UDP_PROTOCOLS else
                             args.fixed_rate_ws if protocol == "ws" else
                             args.fixed_rate_handshake if protocol.startswith("https-") and
                             not LOAD_MODES[protocol][1] else args.fixed_rate_http)
@@ -829,6 +1056,8 @@ def main():
     results["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     rows = summarize(results, protocols)
     results["rows"] = rows
+    lines = timelines(results, protocols, int(args.warmup + args.duration))
+    results["timelines"] = [{k: v for k, v in t.items() if k != "runs"} for t in lines]
     m = results["machine"]
     text = table(rows, args)
     text += (f"\n\nMachine: {m['nproc']} × {m['cpu']}, kernel {m['kernel']}; server on CPU "
@@ -837,6 +1066,19 @@ def main():
              f"server; {fmt_int(args.torrents)} torrents, Zipf {args.zipf:g}, "
              f"{args.peers} peers per torrent, num_want {args.num_want}; load average "
              f"{' '.join(m['loadavg'])} at start, {' '.join(results['loadavg_end'])} at end.")
+    if any(p in UDP_PROTOCOLS for p in protocols):
+        text += (f" UDP: reef_load with {args.load_threads} thread(s) × {args.udp_sockets} "
+                 f"sockets × {args.udp_in_flight} in flight"
+                 + (f", closed loop with follow-up probability {args.follow_up_probability:g}"
+                    if args.follow_up_probability > 0 else "")
+                 + (f"; scrapes of {args.scrape_hashes} info hashes each"
+                    if "udp-scrape" in protocols else "") + ".")
+    reefs = [s for s in results["servers"] if s in REEF_VARIANT_NAMES]
+    if reefs:
+        text += (" UDP socket workers: " + ", ".join(f"{s} {REEF_WORKERS[s]}" for s in reefs)
+                 + ("; extra config: " + ", ".join(f"[{a}] {b} = {c}"
+                                                   for a, b, c in REEF_CONFIG_EXTRA)
+                    if REEF_CONFIG_EXTRA else "") + ".")
     if "null_peers" in results:
         np_ = results["null_peers"]
         text += (f"\n\nThe do-nothing responder answers every announce with {np_['peers']} "
@@ -849,10 +1091,17 @@ def main():
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(args.out, "plot.svg"), "w") as f:
-        f.write(svg_plot(rows, f"Announce responses/s, 1 server core + 1 load core "
-                               f"({m['nproc']} × {m['cpu']})"))
+        f.write(svg_plot(rows, f"Responses/s: servers on CPU {args.server_cpu}, load on CPU "
+                               f"{args.load_cpu} ({m['nproc']} × {m['cpu']})"))
+    with open(os.path.join(args.out, "timeline.md"), "w") as f:
+        f.write(timeline_table(lines) + "\n\nOk answers in each second since the load began, "
+                f"from a fresh server process: median of {args.runs} run(s) of "
+                f"{args.warmup:g} s warm-up + {args.duration:g} s.\n")
+    with open(os.path.join(args.out, "timeline.svg"), "w") as f:
+        f.write(svg_timeline(lines, f"Responses per second from a cold start (thin: each of "
+                                    f"{args.runs} runs; thick: their median; x: seconds)"))
     print(text)
-    log(f"wrote {args.out}/results.json, table.md, plot.svg")
+    log(f"wrote {args.out}/results.json, table.md, plot.svg, timeline.md, timeline.svg")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ inline constexpr uint64_t kExpireEveryNs = 1'000'000;
 //   void FillRound(uint64_t now, uint64_t* budget);  send up to *budget, decrementing it
 //   void OnReady(const epoll_event& event);       readiness of one socket or connection
 //   int epoll_fd() const;
+//   ClosedLoopBudget& closed_loop();              the closed-loop mode's budget
 template <typename Client>
 absl::Status DriveLoop(Client& client, const RunControl& control, RateLimiter& limiter) {
   uint64_t last_expire = 0;
@@ -51,6 +52,7 @@ absl::Status DriveLoop(Client& client, const RunControl& control, RateLimiter& l
       last_expire = now;
     }
     const bool sending = control.Sending(now);
+    bool sent_some = false;
     if (!sending) {
       if (stop_ns == 0) stop_ns = now;
       if (client.busy() == 0) break;
@@ -59,14 +61,19 @@ absl::Status DriveLoop(Client& client, const RunControl& control, RateLimiter& l
         break;
       }
     } else {
-      uint64_t budget = limiter.Allowed(now, ~uint64_t{0});
+      uint64_t budget = client.closed_loop().Allowed(limiter.Allowed(now, ~uint64_t{0}));
       const uint64_t before = budget;
       client.FillRound(now, &budget);
       limiter.Sent(before - budget);
+      client.closed_loop().Spent(before - budget);
+      sent_some = budget != before;
     }
     int wait_ms = 1;
-    if (sending && limiter.limited() && client.busy() < client.capacity() &&
-        limiter.NsUntilNext(NowNs()) == 0) {
+    // Not waiting at all only while requests go out: a round that sent nothing (every
+    // socket waiting for its connection id, say) waits for an answer or 1 ms, or this
+    // thread would spin, and under SCHED_FIFO starve a server sharing its CPU.
+    if (sent_some && limiter.limited() && client.busy() < client.capacity() &&
+        client.closed_loop().Allowed(1) > 0 && limiter.NsUntilNext(NowNs()) == 0) {
       wait_ms = 0;  // more are due already
     }
     const int n = epoll_wait(client.epoll_fd(), events.data(), static_cast<int>(events.size()),
@@ -90,12 +97,14 @@ class LoadThread {
   LoadThread& operator=(const LoadThread&) = delete;
 
   size_t busy() const { return busy_; }
-  // sockets_per_thread sockets or connections, each with up to in_flight requests.
+  // sockets_per_thread sockets or connections, each with up to SlotsPerSocket() requests.
   size_t capacity() const {
-    return static_cast<size_t>(o_.sockets_per_thread) * static_cast<size_t>(o_.in_flight);
+    return static_cast<size_t>(o_.sockets_per_thread) *
+           static_cast<size_t>(o_.SlotsPerSocket());
   }
   int epoll_fd() const { return epoll_fd_; }
   RateLimiter& limiter() { return limiter_; }
+  ClosedLoopBudget& closed_loop() { return closed_loop_; }
 
  protected:
   LoadThread(const Workload& workload, int thread_index, const RunControl& control,
@@ -106,6 +115,10 @@ class LoadThread {
         stats_(stats),
         rng_(Mix64(o_.seed * 0x10001 + static_cast<uint64_t>(thread_index))),
         limiter_(control.rate_per_thread, control.start_ns),
+        closed_loop_(o_.follow_up_probability,
+                     static_cast<uint64_t>(o_.sockets_per_thread) *
+                         static_cast<uint64_t>(o_.in_flight),
+                     capacity()),
         loopback_(IsLoopback(o_.target)) {}
   ~LoadThread() {
     if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -132,6 +145,7 @@ class LoadThread {
   ThreadStats* stats_;
   Rng rng_;
   RateLimiter limiter_;
+  ClosedLoopBudget closed_loop_;
   const bool loopback_;  // the target is a loopback address (see IsLoopbackPeer)
   int epoll_fd_ = -1;
   size_t busy_ = 0;  // requests outstanding

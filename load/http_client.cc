@@ -483,7 +483,7 @@ class HttpThread : public LoadThread {
   void Answer(Conn& c, uint64_t now, HttpCheck check) {
     const Outstanding& r = c.ring[c.head];
     if (check.ok) {
-      stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns);
+      stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns, now - c_.start_ns);
       stats_->PeersReceived(check.peers);
     } else {
       stats_->Failed(r.type, check.failure);

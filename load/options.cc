@@ -57,6 +57,8 @@ absl::Status ValidateOptions(const LoadOptions& o) {
            InRange("sockets", o.sockets_per_thread, 1, kMaxSocketsPerThread),
            InRange("in_flight", o.in_flight, 1, kMaxInFlight),
            InRange("rate", o.rate, 0.0, kMaxRate),
+           InRange("follow_up_probability", o.follow_up_probability, 0.0, 1.0),
+           InRange("max_in_flight", o.max_in_flight, o.in_flight, kMaxInFlight),
            InRange<uint32_t>("torrents", o.torrents, 1, kMaxTorrents),
            InRange<uint32_t>("peers_per_torrent", o.peers_per_torrent, 1, kMaxPeersPerTorrent),
            InRange("seeder_share", o.seeder_share, 0.0, 1.0),
@@ -81,6 +83,9 @@ absl::Status ValidateOptions(const LoadOptions& o) {
   }
   if (o.started_share + o.completed_share + o.stopped_share > 1.0 + 1e-9) {
     return absl::InvalidArgumentError("started + completed + stopped shares exceed 1");
+  }
+  if (o.follow_up_probability > 0 && o.protocol != Protocol::kUdp) {
+    return absl::InvalidArgumentError("follow_up_probability (closed loop) needs --protocol=udp");
   }
   if (o.tls_resume && o.protocol != Protocol::kHttps) {
     return absl::InvalidArgumentError("tls_resume needs --protocol=https");

@@ -52,6 +52,17 @@ struct LoadOptions {
   int in_flight = 16;          // per socket; HTTP: pipelined requests on a keep-alive one
   double rate = 0;             // requests/s over all threads; 0: as fast as answers come
 
+  // The closed-loop mode (UDP), on when follow_up_probability > 0: a socket starts with
+  // in_flight requests, and a request goes out only when an answer comes back: one to
+  // replace it, and with this probability one more, so the window grows while the
+  // tracker keeps up; a request that times out is not replaced, so losses shrink it. A
+  // socket holds at most max_in_flight requests; a follow-up beyond that is dropped (and
+  // counted). 0: the fixed window, where every request that ends is replaced.
+  double follow_up_probability = 0;
+  int max_in_flight = kMaxInFlight;
+  // Requests a socket can hold at once: its slot table.
+  int SlotsPerSocket() const { return follow_up_probability > 0 ? max_in_flight : in_flight; }
+
   // What the requests are about.
   uint32_t torrents = 100'000;
   PopularityModel popularity = PopularityModel::kZipf;

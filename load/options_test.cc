@@ -46,6 +46,14 @@ TEST_CASE("each limit, and one past it") {
   Limit("in_flight", [](auto& o) { o.in_flight = kMaxInFlight; },
         [](auto& o) { o.in_flight = kMaxInFlight + 1; });
   Limit("rate", [](auto& o) { o.rate = kMaxRate; }, [](auto& o) { o.rate = kMaxRate * 2; });
+  Limit("follow_up_probability", [](auto& o) { o.follow_up_probability = 1; },
+        [](auto& o) { o.follow_up_probability = 1.01; });
+  Limit("follow_up_probability", [](auto& o) { o.follow_up_probability = 0; },
+        [](auto& o) { o.follow_up_probability = -0.01; });
+  Limit("max_in_flight", [](auto& o) { o.max_in_flight = kMaxInFlight; },
+        [](auto& o) { o.max_in_flight = kMaxInFlight + 1; });
+  Limit("max_in_flight", [](auto& o) { o.max_in_flight = o.in_flight; },
+        [](auto& o) { o.max_in_flight = o.in_flight - 1; });
   Limit("torrents", [](auto& o) { o.torrents = kMaxTorrents; },
         [](auto& o) { o.torrents = kMaxTorrents + 1; });
   Limit("peers_per_torrent", [](auto& o) { o.peers_per_torrent = kMaxPeersPerTorrent; },
@@ -119,6 +127,22 @@ TEST_CASE("combinations") {
   o = Base();
   o.target = Endpoint{};
   CHECK(!ValidateOptions(o).ok());
+}
+
+TEST_CASE("the closed loop is for UDP only, and sizes each socket's slots by its limit") {
+  LoadOptions o = Base();
+  o.follow_up_probability = 0.2;
+  o.in_flight = 8;
+  o.max_in_flight = 64;
+  CHECK(ValidateOptions(o).ok());
+  CHECK(o.SlotsPerSocket() == 64);
+  o.follow_up_probability = 0;
+  CHECK(o.SlotsPerSocket() == 8);  // the fixed window needs no more
+  o.follow_up_probability = 0.2;
+  o.protocol = Protocol::kHttp;
+  absl::Status s = ValidateOptions(o);
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(s.message().find("needs --protocol=udp") != std::string::npos);
 }
 
 }  // namespace

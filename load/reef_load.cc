@@ -1,13 +1,16 @@
 // reef_load: a load generator for UDP (BEP 15), HTTP and WebTorrent trackers, over loopback.
 //
 //   reef_load --protocol=udp --target=127.0.0.1:6969 --duration=10s --threads=1
+//   reef_load --protocol=udp --target=127.0.0.1:6969 --in_flight=8 --follow_up_probability=0.2
+//   reef_load --protocol=udp --scrape_share=1 --announce_share=0 --scrape_hashes=10
 //   reef_load --protocol=http --target=127.0.0.1:6969 --keep_alive=false --json
 //   reef_load --protocol=https --target=127.0.0.1:6970 --keep_alive=false --tls_resume
 //   reef_load --protocol=ws --target=127.0.0.1:6969 --sockets=100 --in_flight=1 --ws_offers=5
 //   reef_load --print_info_hashes --torrents=100000 > whitelist.txt
 //
 // Prints a progress line on stderr every second, then the report (text, or one JSON
-// object with --json) on stdout. Exit 0 after a run (wrong answers are counted, not
+// object with --json, which also holds ok answers per second since the start, warm-up
+// included: "ok_per_second") on stdout. Exit 0 after a run (wrong answers are counted, not
 // fatal), 2 for bad flags or a refused target, 1 if the run could not happen.
 #include <signal.h>
 
@@ -35,6 +38,14 @@ ABSL_FLAG(int, threads, 1, "load threads");
 ABSL_FLAG(int, sockets, 4, "UDP sockets or HTTP connections per thread");
 ABSL_FLAG(int, in_flight, 16, "requests outstanding per socket (HTTP: pipelined, keep-alive)");
 ABSL_FLAG(double, rate, 0, "requests per second over all threads; 0 = as fast as answered");
+ABSL_FLAG(double, follow_up_probability, 0,
+          "UDP closed loop (0..1; 0 = off, the fixed window): each socket starts with "
+          "--in_flight requests and sends only when an answer comes back: one request to "
+          "replace it and, with this probability, one more; a timed-out request is not "
+          "replaced");
+ABSL_FLAG(int, max_in_flight, reef::load::kMaxInFlight,
+          "UDP closed loop: the most requests one socket holds (a follow-up beyond it is "
+          "dropped and counted); --in_flight..1024");
 ABSL_FLAG(uint32_t, torrents, 100000, "number of torrents");
 ABSL_FLAG(std::string, popularity, "zipf", "torrent popularity: uniform, zipf or pareto");
 ABSL_FLAG(double, popularity_shape, 1.0, "zipf exponent s or pareto shape alpha");
@@ -75,7 +86,12 @@ int64_t Ms(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Load generator for UDP and HTTP BitTorrent trackers.");
+  absl::SetProgramUsageMessage(
+      "Load generator for UDP (BEP 15), HTTP(S) and WebTorrent trackers. Three ways to load: "
+      "a fixed window of --in_flight requests per socket, each replaced as it ends (the "
+      "default); a fixed rate (--rate); or, for UDP, a closed loop where each answer may "
+      "bring a follow-up request (--follow_up_probability, up to --max_in_flight per "
+      "socket). --json reports ok answers per second since the start as \"ok_per_second\".");
   absl::ParseCommandLine(argc, argv);
   using namespace reef::load;
 
@@ -112,6 +128,8 @@ int main(int argc, char** argv) {
   o.sockets_per_thread = absl::GetFlag(FLAGS_sockets);
   o.in_flight = absl::GetFlag(FLAGS_in_flight);
   o.rate = absl::GetFlag(FLAGS_rate);
+  o.follow_up_probability = absl::GetFlag(FLAGS_follow_up_probability);
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   o.torrents = absl::GetFlag(FLAGS_torrents);
   auto popularity = ParsePopularity(absl::GetFlag(FLAGS_popularity));
   if (!popularity.ok()) return fail(popularity.status());

@@ -46,6 +46,13 @@ std::string FormatText(const LoadOptions& o, const RunOutcome& r) {
                           t.FailedOf(static_cast<Failure>(f)));
   }
   absl::StrAppendFormat(&out, "\nstray answers (matching no request): %d\n", t.stray);
+  if (o.follow_up_probability > 0) {
+    absl::StrAppendFormat(&out,
+                          "closed loop: follow-up probability %g, follow-ups sent %d, dropped "
+                          "at the window limit (%d per socket) %d\n",
+                          o.follow_up_probability, t.follow_ups, o.max_in_flight,
+                          t.follow_ups_capped);
+  }
   const uint64_t announces = t.ok[static_cast<size_t>(RequestType::kAnnounce)];
   if (o.protocol == Protocol::kWs) {
     absl::StrAppendFormat(&out,
@@ -95,10 +102,17 @@ std::string FormatJson(const LoadOptions& o, const RunOutcome& r) {
   absl::StrAppendFormat(&out,
                         "},\"failed_total\":%d,\"stray\":%d,\"sent_total\":%d,\"ok_total\":%d,"
                         "\"peers_received\":%d,\"offers_received\":%d,\"answers_sent\":%d,"
-                        "\"answers_received\":%d,\"relay_implausible\":%d}",
+                        "\"answers_received\":%d,\"relay_implausible\":%d,"
+                        "\"follow_up_probability\":%.6g,\"follow_ups\":%d,"
+                        "\"follow_ups_capped\":%d,\"ok_per_second\":[",
                         t.TotalFailed(), t.stray, t.TotalSent(), t.TotalOk(), t.peers_received,
                         t.offers_received, t.answers_sent, t.answers_received,
-                        t.relay_implausible);
+                        t.relay_implausible, o.follow_up_probability, t.follow_ups,
+                        t.follow_ups_capped);
+  for (size_t i = 0; i < t.TimelineLength(); ++i) {
+    absl::StrAppendFormat(&out, "%s%d", i == 0 ? "" : ",", t.ok_per_second[i]);
+  }
+  out += "]}";
   return out;
 }
 

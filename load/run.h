@@ -13,6 +13,7 @@
 #ifndef REEF_LOAD_RUN_H_
 #define REEF_LOAD_RUN_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "load/stats.h"
+#include "protocol/common/rng.h"
 
 namespace reef::load {
 
@@ -74,6 +76,42 @@ class RateLimiter {
   double rate_;
   uint64_t start_ns_;
   uint64_t sent_ = 0;
+};
+
+// The closed-loop mode's send budget (LoadOptions::follow_up_probability): requests go
+// out only as earlier ones are answered. It starts with `initial` credits (the first
+// window); each answer returns one credit and, with the follow-up probability, grants one
+// more, unless the requests outstanding and the credits already fill `capacity` (the
+// slots): then that follow-up is dropped. A request that times out returns nothing.
+// Disabled (probability 0), it never limits: the fixed window.
+class ClosedLoopBudget {
+ public:
+  ClosedLoopBudget(double follow_up_probability, uint64_t initial, uint64_t capacity)
+      : p_(follow_up_probability), credits_(initial), capacity_(capacity) {}
+
+  bool enabled() const { return p_ > 0; }
+  uint64_t credits() const { return credits_; }
+  // How many of `wanted` requests may go out now.
+  uint64_t Allowed(uint64_t wanted) const {
+    return enabled() ? std::min(wanted, credits_) : wanted;
+  }
+  void Spent(uint64_t n) {
+    if (enabled()) credits_ -= std::min(n, credits_);
+  }
+  // An answer came back; `outstanding` requests remain, not counting the answered one.
+  void Answered(Rng& rng, uint64_t outstanding, ThreadStats* stats) {
+    if (!enabled()) return;
+    ++credits_;
+    if (!rng.Chance(p_)) return;
+    const bool capped = outstanding + credits_ >= capacity_;
+    if (!capped) ++credits_;
+    stats->FollowUp(capped);
+  }
+
+ private:
+  double p_;
+  uint64_t credits_;
+  uint64_t capacity_;
 };
 
 struct RunSettings {

@@ -25,7 +25,7 @@ absl::Status Ticker(int, const RunControl& c, ThreadStats* stats) {
     const uint64_t now = NowNs();
     if (!c.Sending(now)) break;
     stats->Sent(RequestType::kAnnounce);
-    stats->Ok(RequestType::kAnnounce, c.InWindow(now), 1000);
+    stats->Ok(RequestType::kAnnounce, c.InWindow(now), 1000, now - c.start_ns);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return absl::OkStatus();
@@ -142,6 +142,69 @@ TEST_CASE("progress line names rates and failures") {
   CHECK(line.find("announce 3000/s") != std::string::npos);
   CHECK(line.find("failed 3 timeout=3") != std::string::npos);
   CHECK(line.find("stray 2") != std::string::npos);
+}
+
+TEST_CASE("the closed-loop budget: an answer is replaced, a follow-up comes with p") {
+  ThreadStats stats;
+  Rng rng(7);
+  SUBCASE("disabled, it never limits and grants nothing") {
+    ClosedLoopBudget b(0, 4, 16);
+    CHECK(!b.enabled());
+    CHECK(b.Allowed(1000) == 1000);
+    b.Answered(rng, 0, &stats);
+    CHECK(stats.follow_ups.Get() + stats.follow_ups_capped.Get() == 0);
+  }
+  SUBCASE("the first window, then one request per answer, none per timeout") {
+    ClosedLoopBudget b(0.000001, 4, 16);
+    CHECK(b.Allowed(1000) == 4);
+    b.Spent(4);
+    CHECK(b.Allowed(1000) == 0);
+    b.Answered(rng, 3, &stats);
+    CHECK(b.Allowed(1000) == 1);
+    b.Spent(1);
+    CHECK(b.credits() == 0);  // a timeout calls nothing: the window shrank by one
+  }
+  SUBCASE("probability 1: two requests per answer until the slots are full") {
+    ClosedLoopBudget b(1, 2, 5);
+    b.Spent(2);
+    b.Answered(rng, 1, &stats);  // 1 outstanding + 2 credits
+    CHECK(b.credits() == 2);
+    b.Spent(2);
+    b.Answered(rng, 2, &stats);  // 2 + 2
+    b.Spent(2);
+    CHECK(stats.follow_ups.Get() == 2);
+    b.Answered(rng, 3, &stats);  // 3 + 1 replacement = 4 < 5: one more fits
+    CHECK(b.credits() == 2);
+    b.Spent(2);
+    b.Answered(rng, 4, &stats);  // 4 + 1 = 5: full, the follow-up is dropped
+    CHECK(b.credits() == 1);
+    CHECK(stats.follow_ups.Get() == 3);
+    CHECK(stats.follow_ups_capped.Get() == 1);
+  }
+  SUBCASE("probability 0.2: a fifth of the answers bring a follow-up") {
+    ClosedLoopBudget b(0.2, 1, 1'000'000);
+    constexpr int kAnswers = 100'000;
+    for (int i = 0; i < kAnswers; ++i) b.Answered(rng, 0, &stats);
+    // Binomial(100000, 0.2): the standard deviation is 126, so +-1000 is 8 of them.
+    CHECK(stats.follow_ups.Get() > 19'000);
+    CHECK(stats.follow_ups.Get() < 21'000);
+    CHECK(b.credits() == 1 + kAnswers + stats.follow_ups.Get());
+  }
+}
+
+TEST_CASE("the timeline counts ok answers in the second they came") {
+  ThreadStats stats;
+  stats.Ok(RequestType::kAnnounce, false, 10, 0);
+  stats.Ok(RequestType::kConnect, false, 10, kNsPerSecond - 1);
+  stats.Ok(RequestType::kAnnounce, true, 10, 2 * kNsPerSecond);
+  stats.Ok(RequestType::kAnnounce, true, 10, kTimelineSeconds * kNsPerSecond);  // past it
+  auto t = std::make_unique<Totals>();
+  stats.AddTo(t.get(), /*with_latency=*/true);
+  CHECK(t->TimelineLength() == 3);
+  CHECK(t->ok_per_second[0] == 2);
+  CHECK(t->ok_per_second[1] == 0);
+  CHECK(t->ok_per_second[2] == 1);
+  CHECK(t->TotalOk() == 4);
 }
 
 }  // namespace

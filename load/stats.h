@@ -22,6 +22,12 @@
 
 namespace reef::load {
 
+// The per-second timeline (ok answers in each second since the run started, warm-up
+// included) has room for the longest run options.h allows: an hour's window, ten
+// minutes of warm-up and a minute's drain. Answers later than that are not in it.
+inline constexpr size_t kTimelineSeconds = 3600 + 600 + 60 + 1;
+inline constexpr uint64_t kNsPerSecond = 1'000'000'000;
+
 enum class RequestType : uint8_t { kConnect, kAnnounce, kScrape, kNumTypes };
 inline constexpr size_t kNumRequestTypes = static_cast<size_t>(RequestType::kNumTypes);
 
@@ -99,7 +105,16 @@ struct Totals {
   uint64_t answers_sent = 0;
   uint64_t answers_received = 0;
   uint64_t relay_implausible = 0;
+  // Closed-loop mode (options.h): follow-up requests granted, and those dropped because
+  // the window was at its limit.
+  uint64_t follow_ups = 0;
+  uint64_t follow_ups_capped = 0;
   std::array<LatencyHistogram, kNumRequestTypes> latency{};  // inside the window
+  // Ok answers of every type in each second since the start (only once joined).
+  std::array<uint64_t, kTimelineSeconds> ok_per_second{};
+
+  // Seconds in the timeline up to the last one with an answer.
+  size_t TimelineLength() const;
 
   uint64_t TotalSent() const;
   uint64_t TotalOk() const;
@@ -111,8 +126,11 @@ struct Totals {
 
 struct alignas(64) ThreadStats {
   void Sent(RequestType t, uint64_t n = 1) { sent[Index(t)].Add(n); }
-  void Ok(RequestType t, bool in_window, uint64_t latency_ns) {
+  // `elapsed_ns`: since the run started (RunControl::start_ns), for the timeline.
+  void Ok(RequestType t, bool in_window, uint64_t latency_ns, uint64_t elapsed_ns) {
     ok[Index(t)].Add();
+    const uint64_t second = elapsed_ns / kNsPerSecond;
+    if (second < kTimelineSeconds) ok_per_second[second].Add();
     if (in_window) {
       ok_in_window[Index(t)].Add();
       latency[Index(t)].Record(latency_ns);
@@ -126,8 +144,10 @@ struct alignas(64) ThreadStats {
   void AnswerSent() { answers_sent.Add(); }
   void AnswerReceived() { answers_received.Add(); }
   void RelayImplausible() { relay_implausible.Add(); }
+  void FollowUp(bool capped) { (capped ? follow_ups_capped : follow_ups).Add(); }
 
-  // Adds the counters (and, if `with_latency`, the histograms: only once joined).
+  // Adds the counters (and, if `with_latency`, the histograms and the timeline: only once
+  // joined).
   void AddTo(Totals* totals, bool with_latency) const;
 
   std::array<Counter, kNumRequestTypes> sent;
@@ -140,7 +160,10 @@ struct alignas(64) ThreadStats {
   Counter answers_sent;
   Counter answers_received;
   Counter relay_implausible;
+  Counter follow_ups;
+  Counter follow_ups_capped;
   std::array<LatencyHistogram, kNumRequestTypes> latency;
+  std::array<Counter, kTimelineSeconds> ok_per_second;
 
  private:
   static constexpr size_t Index(RequestType t) { return static_cast<size_t>(t); }

@@ -91,8 +91,9 @@ class UdpThread : public LoadThread {
       ev.events = EPOLLIN;
       ev.data.u64 = i;
       if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) return ErrnoError("epoll_ctl");
-      s.slots.resize(static_cast<size_t>(o_.in_flight));
-      for (int k = o_.in_flight - 1; k >= 0; --k) s.free.push_back(static_cast<uint16_t>(k));
+      const int slots = o_.SlotsPerSocket();
+      s.slots.resize(static_cast<size_t>(slots));
+      for (int k = slots - 1; k >= 0; --k) s.free.push_back(static_cast<uint16_t>(k));
     }
     out_bufs_.resize(kUdpBatch);
     in_bufs_.resize(kUdpBatch);
@@ -275,7 +276,7 @@ class UdpThread : public LoadThread {
         s.connection_id = c->connection_id;
         s.id_time_ns = now;
         s.have_id = true;
-        stats_->Ok(type, in_window, latency);
+        stats_->Ok(type, in_window, latency, now - c_.start_ns);
       } else {
         stats_->Failed(type, Failure::kWrongType);
       }
@@ -285,7 +286,7 @@ class UdpThread : public LoadThread {
       } else if (!PlausibleAnnounce(*a, slot.num_want, o_.max_plausible_peers, loopback_)) {
         stats_->Failed(type, Failure::kImplausible);
       } else {
-        stats_->Ok(type, in_window, latency);
+        stats_->Ok(type, in_window, latency, now - c_.start_ns);
         stats_->PeersReceived(a->peers.size());
       }
     } else if (const auto* sc = std::get_if<udp::ScrapeResponse>(&r.value())) {
@@ -298,10 +299,11 @@ class UdpThread : public LoadThread {
       } else if (!plausible) {
         stats_->Failed(type, Failure::kImplausible);
       } else {
-        stats_->Ok(type, in_window, latency);
+        stats_->Ok(type, in_window, latency, now - c_.start_ns);
       }
     }
     Release(s, index);
+    closed_loop_.Answered(rng_, busy_, stats_);
   }
 
   const udp::IpFamily family_;

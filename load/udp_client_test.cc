@@ -231,7 +231,9 @@ TEST_CASE("a silent target: every request times out, the run still ends") {
   const Endpoint any = *ParseEndpoint("127.0.0.1:0", true);
   REQUIRE(bind(fd, any.sa(), any.len) == 0);
   LoadOptions o = Options(BoundEndpoint(fd));
-  o.duration_ms = 700;
+  // Long enough for the load threads to start: under TSan on two busy cores that alone
+  // took 1.1-1.3 s here, and a 700 ms window then closed before a request went out.
+  o.duration_ms = 2000;
   auto outcome = RunLoad(o, nullptr);
   close(fd);
   REQUIRE(outcome.ok());
@@ -240,6 +242,74 @@ TEST_CASE("a silent target: every request times out, the run still ends") {
   CHECK(t.TotalSent() > 0);
   CHECK(t.FailedOf(Failure::kTimeout) == t.TotalSent());  // only connects, all timed out
   CHECK(t.sent[kAnnounce] == 0);  // no connection id, so no announce was ever sent
+}
+
+TEST_CASE("closed loop, silent target: a timed-out request is not replaced") {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const Endpoint any = *ParseEndpoint("127.0.0.1:0", true);
+  REQUIRE(bind(fd, any.sa(), any.len) == 0);
+  LoadOptions o = Options(BoundEndpoint(fd));
+  o.duration_ms = 2000;  // long enough for the threads to start under TSan (see above)
+  o.timeout_ms = 100;
+  o.in_flight = 1;  // the first window: one request per socket, its connect
+  auto fixed = RunLoad(o, nullptr);
+  o.follow_up_probability = 0.5;
+  auto closed = RunLoad(o, nullptr);
+  close(fd);
+  REQUIRE(fixed.ok());
+  REQUIRE(closed.ok());
+  const uint64_t sockets = static_cast<uint64_t>(o.threads * o.sockets_per_thread);
+  // The fixed window sends a new connect each time one times out (every 100 ms); the
+  // closed loop sends each socket's first connect and then waits for answers that never
+  // come.
+  CHECK((*fixed)->totals.TotalSent() > 2 * sockets);
+  CHECK((*closed)->totals.TotalSent() == sockets);
+  CHECK((*closed)->totals.FailedOf(Failure::kTimeout) == sockets);
+  CHECK((*closed)->totals.follow_ups + (*closed)->totals.follow_ups_capped == 0);
+}
+
+TEST_CASE("closed loop, probability 1: the window grows to its limit, then holds") {
+  SpoilingTracker tracker("127.0.0.1:0", Spoil::kNone);
+  LoadOptions o = Options(tracker.local());
+  o.threads = 1;  // one budget: with two, a late thread might not fill its window in time
+  o.in_flight = 2;
+  o.max_in_flight = 16;
+  o.follow_up_probability = 1;
+  auto outcome = RunUntilAnnounces(o, tracker.counts(), 2000);
+  REQUIRE(outcome.ok());
+  const Totals& t = (*outcome)->totals;
+  CHECK(t.TotalFailed() == 0);
+  CHECK(t.TotalSent() == t.TotalOk());
+  // Every answer brought a follow-up: granted while the window had room, dropped after.
+  CHECK(t.follow_ups + t.follow_ups_capped == t.TotalOk());
+  // With nothing lost, the window grew from sockets x in_flight to sockets x
+  // max_in_flight, one follow-up at a time, and stayed there.
+  CHECK(t.follow_ups ==
+        static_cast<uint64_t>(o.sockets_per_thread * (o.max_in_flight - o.in_flight)));
+  CHECK(t.follow_ups_capped > 0);
+}
+
+TEST_CASE("closed loop, probability 0.2: about a fifth of the answers bring a follow-up") {
+  SpoilingTracker tracker("127.0.0.1:0", Spoil::kNoAnswer);  // every 10th announce is lost
+  LoadOptions o = Options(tracker.local());
+  o.in_flight = 8;
+  o.timeout_ms = 1000;
+  o.follow_up_probability = 0.2;
+  auto outcome = RunUntilAnnounces(o, tracker.counts(), 3000);
+  REQUIRE(outcome.ok());
+  const Totals& t = (*outcome)->totals;
+  const uint64_t answered = t.TotalOk();
+  INFO("answered ", answered, " follow-ups ", t.follow_ups, " capped ", t.follow_ups_capped);
+  // The window grows until the tracker's socket buffer overflows and the losses (the
+  // spoiled tenth, and those drops) balance the follow-ups: a few hundred requests, held
+  // for at most the 1 s timeout, well below a thread's 2 x 1024 slots.
+  CHECK(t.follow_ups_capped == 0);
+  // Binomial(>= 2700, 0.2): +-25 % of the mean is over 6 standard deviations.
+  CHECK(static_cast<double>(t.follow_ups) > 0.15 * static_cast<double>(answered));
+  CHECK(static_cast<double>(t.follow_ups) < 0.25 * static_cast<double>(answered));
+  // Every failure is a lost request: the spoiled ones, and any the full buffer dropped.
+  CHECK(t.TotalFailed() == t.FailedOf(Failure::kTimeout));
+  CHECK(t.FailedOf(Failure::kTimeout) >= tracker.counts().spoiled());
 }
 
 TEST_CASE("plausibility of an announce answer") {

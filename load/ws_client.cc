@@ -140,6 +140,7 @@ class WsThread {
   size_t busy() const { return busy_; }
   size_t capacity() const { return conns_.size() * static_cast<size_t>(o_.in_flight); }
   int epoll_fd() const { return epoll_fd_; }
+  ClosedLoopBudget& closed_loop() { return fixed_window_; }
   void FillRound(uint64_t now, uint64_t* budget) {
     for (size_t k = 0; k < conns_.size() && *budget > 0; ++k) {
       Fill(conns_[(next_conn_ + k) % conns_.size()], now, budget);
@@ -496,7 +497,7 @@ class WsThread {
       }
     }
     if (failure == Failure::kNumFailures) {
-      stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns);
+      stats_->Ok(r.type, c_.InWindow(now), now - r.sent_ns, now - c_.start_ns);
     } else {
       stats_->Failed(r.type, failure);
     }
@@ -524,6 +525,7 @@ class WsThread {
   ThreadStats* stats_;
   Rng rng_;
   RateLimiter limiter_;
+  ClosedLoopBudget fixed_window_{0, 0, 0};  // WebTorrent has no closed-loop mode: disabled
   std::string host_;
   int epoll_fd_ = -1;
   std::vector<Conn> conns_;
