@@ -2,8 +2,8 @@
 #include "server/udp/event_loop.h"
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -46,6 +46,23 @@ std::unique_ptr<UdpEventLoop> MakeEpoll(const LoopOptions& o) { return MakeEpoll
 std::unique_ptr<UdpEventLoop> MakeUring(const LoopOptions& o) {
   auto loop = MakeIoUringLoop(o);
   return loop.ok() ? std::move(*loop) : nullptr;
+}
+// The io_uring loop as an older kernel gets it: each fallback serves as well.
+std::unique_ptr<UdpEventLoop> MakeUringCooperative(const LoopOptions& o) {
+  LoopOptions older = o;
+  older.io_uring = {.defer_taskrun = false, .coop_taskrun = true, .send_to = false};
+  auto loop = MakeIoUringLoop(older);
+  if (!loop.ok()) return nullptr;
+  CHECK((*loop)->Describe() == "io_uring (cooperative task work, sendmsg)");
+  return std::move(*loop);
+}
+std::unique_ptr<UdpEventLoop> MakeUringOldest(const LoopOptions& o) {
+  LoopOptions oldest = o;
+  oldest.io_uring = {.defer_taskrun = false, .coop_taskrun = false, .send_to = false};
+  auto loop = MakeIoUringLoop(oldest);
+  if (!loop.ok()) return nullptr;
+  CHECK((*loop)->Describe() == "io_uring (task work by interrupt, sendmsg)");
+  return std::move(*loop);
 }
 
 // A server socket, a loop on its own thread, and a connected client socket.
@@ -117,13 +134,23 @@ class Harness {
   std::thread thread_;
 };
 
-const Backend kBackends[] = {{"epoll", MakeEpoll}, {"io_uring", MakeUring}};
+const Backend kBackends[] = {{"epoll", MakeEpoll},
+                             {"io_uring", MakeUring},
+                             {"io_uring, cooperative task work, sendmsg", MakeUringCooperative},
+                             {"io_uring, task work by interrupt, sendmsg", MakeUringOldest}};
+
+TEST_CASE("io_uring uses deferred task work and sends with the address on this kernel") {
+  std::unique_ptr<UdpEventLoop> loop = MakeUring({});
+  REQUIRE(loop != nullptr);
+  CHECK(loop->Describe() == "io_uring (deferred task work, send with address)");
+  CHECK(MakeEpoll({})->Describe() == "epoll");
+}
 
 TEST_CASE("each backend answers datagrams, IPv4 and IPv6, and stops cleanly") {
   for (const Backend& backend : kBackends) {
     for (const char* address : {"127.0.0.1:0", "[::1]:0"}) {
       const std::string backend_name = backend.name;
-    CAPTURE(backend_name);
+      CAPTURE(backend_name);
       CAPTURE(address);
       Harness h(backend, address, {});
       h.Send("hello");
@@ -138,22 +165,29 @@ TEST_CASE("each backend answers datagrams, IPv4 and IPv6, and stops cleanly") {
 
 TEST_CASE("each backend keeps up with bursts and answers every datagram once") {
   for (const Backend& backend : kBackends) {
-    const std::string backend_name = backend.name;
-    CAPTURE(backend_name);
-    Harness h(backend, "127.0.0.1:0", {.batch = 8});
-    constexpr int kBursts = 50;
-    constexpr int kPerBurst = 40;  // more than one batch, fewer than the socket holds
-    int answered = 0;
-    for (int burst = 0; burst < kBursts; ++burst) {
-      for (int i = 0; i < kPerBurst; ++i) h.Send("n" + std::to_string(burst * kPerBurst + i));
-      for (int i = 0; i < kPerBurst; ++i) answered += h.Receive().starts_with("ok:n") ? 1 : 0;
+    // io_uring with 3 send slots: a round of more replies hands them to the kernel early.
+    for (size_t slots : {size_t{256}, size_t{3}}) {
+      const std::string backend_name = backend.name;
+      CAPTURE(backend_name);
+      CAPTURE(slots);
+      Harness h(backend, "127.0.0.1:0", {.batch = 8, .max_sends_in_flight = slots});
+      constexpr int kBursts = 50;
+      constexpr int kPerBurst = 40;  // more than one batch, fewer than the socket holds
+      int answered = 0;
+      for (int burst = 0; burst < kBursts; ++burst) {
+        for (int i = 0; i < kPerBurst; ++i) h.Send("n" + std::to_string(burst * kPerBurst + i));
+        for (int i = 0; i < kPerBurst; ++i) answered += h.Receive().starts_with("ok:n") ? 1 : 0;
+      }
+      h.Stop();
+      const LoopStats& stats = h.loop_->stats();
+      INFO("received ", stats.received.load(), " sent ", stats.sent.load(), " send errors ",
+           stats.send_errors.load(), " send dropped ", stats.send_dropped.load());
+      CHECK(answered == kBursts * kPerBurst);
+      CHECK(h.handler_.handled.load() == kBursts * kPerBurst);
+      CHECK(stats.received.load() == kBursts * kPerBurst);
+      CHECK(stats.sent.load() == kBursts * kPerBurst);
+      CHECK(stats.send_dropped.load() == 0);
     }
-    h.Stop();
-    const LoopStats& stats = h.loop_->stats();
-    INFO("received ", stats.received.load(), " sent ", stats.sent.load(), " send errors ",
-         stats.send_errors.load(), " send dropped ", stats.send_dropped.load());
-    CHECK(answered == kBursts * kPerBurst);
-    CHECK(h.handler_.handled.load() == kBursts * kPerBurst);
   }
 }
 
@@ -209,8 +243,7 @@ namespace {
 // by itself, or stop it.
 class LoopThread {
  public:
-  LoopThread(UdpEventLoop& loop, std::vector<int> fds, DatagramHandler& handler,
-             int stop_fd = -2)
+  LoopThread(UdpEventLoop& loop, std::vector<int> fds, DatagramHandler& handler, int stop_fd = -2)
       : fds_(std::move(fds)) {
     own_stop_ = stop_fd == -2;
     stop_fd_ = own_stop_ ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : stop_fd;
@@ -253,9 +286,18 @@ class LoopThread {
   std::thread thread_;
 };
 
-TEST_CASE("the io_uring probe runs every operation the loop uses, over a socketpair") {
-  absl::Status probe = ProbeIoUring();
-  CHECK_MESSAGE(probe.ok(), probe.ToString());
+TEST_CASE("the io_uring probe runs every operation the loop uses, over AF_UNIX sockets") {
+  absl::StatusOr<IoUringChoices> probe = ProbeIoUring();
+  REQUIRE_MESSAGE(probe.ok(), probe.status().ToString());
+  // What this kernel (6.1 or later) gives; an older one falls back and says so.
+  CHECK_MESSAGE(probe->defer_taskrun, IoUringChoicesText(*probe));
+  CHECK_MESSAGE(probe->send_to, IoUringChoicesText(*probe));
+  // Asked for less, it gives no more.
+  absl::StatusOr<IoUringChoices> oldest =
+      ProbeIoUring({.defer_taskrun = false, .coop_taskrun = false, .send_to = false});
+  REQUIRE_MESSAGE(oldest.ok(), oldest.status().ToString());
+  CHECK(*oldest == IoUringChoices{.defer_taskrun = false, .coop_taskrun = false, .send_to = false});
+  CHECK(IoUringChoicesText(*oldest) == "task work by interrupt, sendmsg");
 }
 
 TEST_CASE("receive errors: only \"try again\" errors are retried") {
@@ -264,8 +306,8 @@ TEST_CASE("receive errors: only \"try again\" errors are retried") {
     CAPTURE(error);
     CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kRetry);
   }
-  for (int error : {EBADF, ENOTSOCK, EINVAL, EFAULT, EOPNOTSUPP, ECANCELED, EPERM, EACCES,
-                    ENOTCONN, EIO, 0, 4095}) {
+  for (int error : {EBADF, ENOTSOCK, EINVAL, EFAULT, EOPNOTSUPP, ECANCELED, EPERM, EACCES, ENOTCONN,
+                    EIO, 0, 4095}) {
     CAPTURE(error);
     CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kFail);
   }
