@@ -332,7 +332,7 @@ def make_certificate(workdir):
 REEF_CONFIG = """\
 [udp]
 listen = ["127.0.0.1:{port}"]
-socket_workers = 1
+{udp_lines}
 
 [http]
 listen = ["127.0.0.1:{port}"]
@@ -349,6 +349,8 @@ private_key = "{key}"
 prefix_cap = 0
 """
 REEF_PROTOCOLS = PROTOCOLS
+# [udp] keys other than listen, "KEY = VALUE" lines by key; --reef-udp adds or replaces.
+REEF_UDP = {"socket_workers": "socket_workers = 1"}
 
 
 def start_reef(bins, cpu, workdir, max_seconds):
@@ -357,7 +359,8 @@ def start_reef(bins, cpu, workdir, max_seconds):
     chain, key = make_certificate(workdir)
     conf = os.path.join(workdir, "reef.toml")
     with open(conf, "w") as f:
-        f.write(REEF_CONFIG.format(port=port, tls_port=tls_port, chain=chain, key=key))
+        f.write(REEF_CONFIG.format(port=port, tls_port=tls_port, chain=chain, key=key,
+                                   udp_lines="\n".join(REEF_UDP.values())))
     s = Server("reef", [bins["reef"], "--config", conf], cpu, workdir, port, REEF_PROTOCOLS,
                tls_port)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -422,7 +425,8 @@ def load_args(args, protocol, server):
     wire, keep_alive, resume = LOAD_MODES[protocol]
     a = [f"--protocol={wire}", f"--torrents={args.torrents}", "--popularity=zipf",
          f"--popularity_shape={args.zipf}", f"--peers_per_torrent={args.peers}",
-         f"--num_want={args.num_want}", f"--threads=1", "--json", "--progress=false"]
+         f"--num_want={args.num_want}", f"--threads={args.load_threads}", "--json",
+         "--progress=false"]
     if protocol == "udp":
         a += [f"--sockets={args.udp_sockets}", f"--in_flight={args.udp_in_flight}"]
     elif protocol == "ws":
@@ -695,8 +699,13 @@ def main():
     p.add_argument("--ws-offers", type=int, default=5, help="offers per ws announce")
     p.add_argument("--fixed-rate-ws", type=float, default=1_000,
                    help="ws announces/s of the CPU-per-request pass")
-    p.add_argument("--server-cpu", type=int, default=0)
-    p.add_argument("--load-cpu", type=int, default=1)
+    p.add_argument("--server-cpu", default="0", help="CPU list for taskset, e.g. 0 or 0,1")
+    p.add_argument("--load-cpu", default="1", help="CPU list for taskset, e.g. 1 or 0,1")
+    p.add_argument("--load-threads", type=int, default=1,
+                   help="reef_load threads (each with --udp-sockets sockets)")
+    p.add_argument("--reef-udp", action="append", default=[], metavar="'KEY = VALUE'",
+                   help="a line for reef's [udp] section, replacing the bench's for that key "
+                        "(repeatable), e.g. --reef-udp 'backend = \"io_uring\"'")
     p.add_argument("--priority", choices=("normal", "fifo"), default="normal",
                    help="fifo runs server and load at SCHED_FIFO priority 1 (chrt -f 1): on a "
                         "machine busy with other work, wakeups then do not wait behind it; "
@@ -718,6 +727,11 @@ def main():
         args.fixed_rate_ws = min(args.fixed_rate_ws, 200)
     if not (1 <= args.runs <= 50 and 0.5 <= args.duration <= 600 and 0 <= args.warmup <= 60):
         p.error("runs must be 1..50, duration 0.5..600 s, warmup 0..60 s")
+    for line in args.reef_udp:
+        key = line.split("=", 1)[0].strip()
+        if "=" not in line or not key or key == "listen":
+            p.error(f"--reef-udp wants 'KEY = VALUE' for a key other than listen, got {line!r}")
+        REEF_UDP[key] = line
     protocols = [x for x in args.protocols.split(",") if x]
     servers = [x for x in args.servers.split(",") if x]
     for x in protocols:
