@@ -171,8 +171,11 @@ const config::Section<UdpConfig>& UdpSection() {
     s->Key("backend", &UdpConfig::backend,
            config::Enum<UdpBackend>({UdpBackend::kEpoll, UdpBackend::kIoUring}, &UdpBackendName),
            "How socket workers wait for datagrams: \"epoll\" (recvmmsg/sendmmsg batches, any\n"
-           "Linux) or \"io_uring\" (fewer system calls). If the kernel refuses io_uring, reef\n"
-           "says so at start and exits rather than quietly falling back to epoll.");
+           "Linux) or \"io_uring\" (multishot receives, replies handed over in one system call\n"
+           "per round; Linux 6.0 or later). The two measure the same here (docs/benchmarks.md),\n"
+           "so the default is epoll, which needs no io_uring in the kernel or the seccomp\n"
+           "filter. If the kernel refuses io_uring, reef says so at start and exits rather than\n"
+           "quietly falling back to epoll.");
     s->Key("receive_buffer_size", &UdpConfig::receive_buffer_size,
            config::Int(0, kMaxReceiveBufferSize),
            "SO_RCVBUF of each socket in bytes, up to 1 GiB; 0 keeps the kernel's default. That\n"
@@ -212,9 +215,10 @@ const config::Section<UdpConfig>& UdpSection() {
            "\"cpu\": each worker is pinned to a CPU (cpu_pinning, or the first CPUs reef may\n"
            "use), one per CPU, and gets the datagrams received on its CPU (a reuseport BPF\n"
            "program; SO_INCOMING_CPU), so a request is handled where the network card's\n"
-           "queue delivered it, with no hand-over between CPUs. Worth it with one worker\n"
-           "per receive queue (RSS) on cores set aside for reef; measured in\n"
-           "docs/benchmarks.md, \"Receiving on the right core\".");
+           "queue delivered it, with no hand-over between CPUs. For one worker per receive\n"
+           "queue (RSS) on cores set aside for reef. \"hash\" by default: on the 2-core\n"
+           "loopback bench \"cpu\" was no faster (docs/benchmarks.md, \"Receiving on the\n"
+           "right core\").");
     s->Check(&CheckWorkers);
     s->CheckWith(SwarmSection(), &CheckSwarmLimitsFit);
     s->CheckSystem(&CheckCpusUsable);
