@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ Config EverythingChanged() {
   c.udp.error_on_bad_connection_id = true;
   c.udp.max_datagram_size = kMinDatagramSize;  // udp is off: the [swarm] ties do not apply
   c.udp.cpu_pinning = {1, 0};
+  c.udp.steering = UdpSteering::kCpu;
   c.swarm.announce_interval = absl::Seconds(120);
   c.swarm.min_announce_interval = absl::Seconds(120);
   c.swarm.peer_inactivity_timeout = absl::Seconds(121);
@@ -121,6 +123,7 @@ TEST_CASE("the defaults are the documented ones") {
   CHECK_FALSE(c.udp.error_on_bad_connection_id);
   CHECK(c.udp.max_datagram_size == 1500);
   CHECK(c.udp.cpu_pinning.empty());
+  CHECK(c.udp.steering == UdpSteering::kHash);
   CHECK(c.swarm.announce_interval == absl::Seconds(1800));
   CHECK(c.swarm.min_announce_interval == absl::Seconds(900));
   CHECK(c.swarm.peer_inactivity_timeout == absl::Seconds(2700));
@@ -190,7 +193,7 @@ TEST_CASE("every section and key in the printed config has a comment above it") 
     previous = line;
   }
   CHECK(sections == 10);
-  CHECK(keys == 75);
+  CHECK(keys == 76);
 }
 
 // The printed text gives reasons, not other trackers' names, and names both signals that
@@ -333,6 +336,8 @@ TEST_CASE("values out of range: each limit and the value just past it") {
 TEST_CASE("unknown names for enumerated keys list the choices") {
   CHECK(Error("[udp]\nbackend = \"kqueue\"\n") ==
         "test.toml:2: udp.backend: must be one of \"epoll\", \"io_uring\", got \"kqueue\"");
+  CHECK(Error("[udp]\nsteering = \"rss\"\n") ==
+        "test.toml:2: udp.steering: must be one of \"hash\", \"cpu\", got \"rss\"");
   CHECK(Error("[log]\nlevel = \"verbose\"\n") ==
         "test.toml:2: log.level: must be one of \"debug\", \"info\", \"warn\", \"error\", got "
         "\"verbose\"");
@@ -387,6 +392,12 @@ TEST_CASE("keys that contradict each other are refused, naming the key") {
         "test.toml:3: udp.cpu_pinning: must be empty or list one CPU per socket worker (2), "
         "got 1");
   CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [0, 1]\n").empty());
+  // Steering by CPU needs one worker per CPU.
+  CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [1, 1]\n").empty());
+  CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [1, 1]\nsteering = \"cpu\"\n") ==
+        "test.toml:3: udp.cpu_pinning: lists CPU 1 twice while udp.steering is \"cpu\", which "
+        "needs one worker per CPU");
+  CHECK(Error("[udp]\nsocket_workers = 2\ncpu_pinning = [1, 0]\nsteering = \"cpu\"\n").empty());
   // The datagram size must hold the largest scrape and announce reply the limits allow:
   // 16 + 20 * 74 = 1496 and 20 + 18 * 50 = 920.
   CHECK(Error("[udp]\nmax_datagram_size = 1496\n").empty());
@@ -514,6 +525,29 @@ TEST_CASE("what depends on the machine: access-list file, user, group, CPUs") {
   CHECK(std::string(CheckConfigAgainstSystem(cpus).message())
             .rfind("config: udp.cpu_pinning: CPU 1023 is not available to this process", 0) ==
         0);
+  // steering = "cpu" without cpu_pinning: a worker on each CPU this process may use, and
+  // no more workers than that.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+  const int usable = CPU_COUNT(&allowed);
+  Config steered;
+  steered.udp.steering = UdpSteering::kCpu;
+  steered.udp.socket_workers = usable;
+  CHECK(CheckConfigAgainstSystem(steered).ok());
+  CHECK(UdpWorkerCpus(steered.udp).value().size() == static_cast<size_t>(usable));
+  steered.udp.socket_workers = usable + 1;
+  CHECK(CheckConfigAgainstSystem(steered).message() ==
+        "config: udp.steering: steering = \"cpu\" puts one worker on each CPU, and this process "
+        "may use " + std::to_string(usable) + " CPU(s), fewer than the " +
+            std::to_string(usable + 1) + " socket workers");
+  steered.udp.socket_workers = 1;
+  int first = 0;
+  while (!CPU_ISSET(static_cast<size_t>(first), &allowed)) ++first;
+  CHECK(UdpWorkerCpus(steered.udp).value() == std::vector<int>{first});
+  steered.udp.cpu_pinning = {first};  // given, it is kept
+  CHECK(UdpWorkerCpus(steered.udp).value() == std::vector<int>{first});
+  CHECK(UdpWorkerCpus(Config{}.udp).value().empty());  // hash, no pinning: none
 }
 
 TEST_CASE("LoadConfigFile reads a file, and says so when it cannot") {

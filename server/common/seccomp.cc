@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -49,6 +50,9 @@ enum class Only {
   // clone3: refused with ENOSYS, not trapped: glibc then starts threads with clone, whose
   // flags a filter can read (clone3 passes them in memory, which seccomp cannot).
   kRefusedWithEnosys,
+  // io_uring_register: IORING_REGISTER_ENABLE_RINGS only, which turns on a ring made
+  // disabled (with its restrictions in place) and does nothing to any other.
+  kEnablingRings,
 };
 
 struct AllowedCall {
@@ -115,8 +119,9 @@ constexpr AllowedCall kAllowList[] = {
     {"lseek"},
     {"pread64"},
     {"getrandom"},
-    // The UDP socket workers: epoll with recvmmsg/sendmmsg, or io_uring (rings made at
-    // start: io_uring_setup and io_uring_register are not allowed).
+    // The UDP socket workers: epoll with recvmmsg/sendmmsg, or io_uring (rings made and
+    // restricted at start: io_uring_setup is not allowed, io_uring_register only to enable
+    // a worker's ring on its own thread, which deferred task work requires).
     {"epoll_create1"},
     {"epoll_ctl"},
     {"epoll_wait"},
@@ -129,6 +134,7 @@ constexpr AllowedCall kAllowList[] = {
     {"sendmsg"},
     {"sendmmsg"},
     {"io_uring_enter"},
+    {"io_uring_register", Only::kEnablingRings},
     // TCP (HTTP, HTTPS, WebSocket) on sockets bound at start: accepting, options, closing.
     {"accept4"},
     {"shutdown"},
@@ -183,6 +189,8 @@ std::optional<std::string_view> ConditionText(Only only) {
       return "this process only";
     case Only::kGlibcSignals:
       return "glibc's internal signals only";
+    case Only::kEnablingRings:
+      return "enabling a disabled ring only";
     case Only::kRefusedWithEnosys:
     case Only::kForkRefusedWithEperm:
       return std::nullopt;
@@ -271,6 +279,9 @@ int AddRule(scmp_filter_ctx ctx, int number, const AllowedCall& call) {
     }
     case Only::kRefusedWithEnosys:
       return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), number, 0);
+    case Only::kEnablingRings:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, number, 1,
+                              Equal(1, IORING_REGISTER_ENABLE_RINGS));
   }
   return -EINVAL;
 }

@@ -26,8 +26,10 @@
 // where a call comes from.
 //
 // io_uring operations are not system calls and seccomp never sees them: the UDP io_uring
-// loop restricts its ring to recvmsg, sendmsg and poll (IORING_REGISTER_RESTRICTIONS), and
-// io_uring_setup and io_uring_register are not on the list, so no other ring can be made.
+// loop restricts its ring to recvmsg, send (or sendmsg) and poll
+// (IORING_REGISTER_RESTRICTIONS), and io_uring_setup is not on the list, so no other ring
+// can be made; io_uring_register is, for IORING_REGISTER_ENABLE_RINGS only, which a worker
+// needs to enable its own ring (deferred task work) and which changes no enabled ring.
 //
 // Under the sanitizers (asan, tsan, ubsan) their runtimes make calls of their own
 // (LeakSanitizer stops the world with ptrace at exit, UBSan probes memory through a pipe):

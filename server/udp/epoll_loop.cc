@@ -44,6 +44,8 @@ class EpollLoop final : public UdpEventLoop {
     return status;
   }
 
+  std::string Describe() const override { return "epoll"; }
+
  private:
   absl::Status Serve(int epoll_fd, std::span<const int> sockets, int stop_fd,
                      DatagramHandler& handler) {

@@ -1,6 +1,7 @@
 // The UDP socket worker's event loop, behind one interface with two backends:
 //  - epoll: epoll_wait, then recvmmsg / sendmmsg in batches;
-//  - io_uring: multishot recvmsg into a provided-buffer ring, replies by sendmsg SQEs.
+//  - io_uring: multishot recvmsg into a provided-buffer ring, replies as send SQEs handed
+//    to the kernel in one io_uring_enter per round, with no completion for a reply sent.
 // Both call a DatagramHandler for each datagram and send what it writes back to the
 // sender from the socket the datagram arrived on.
 #ifndef REEF_SERVER_UDP_EVENT_LOOP_H_
@@ -29,6 +30,26 @@ class DatagramHandler {
                         std::span<uint8_t> reply) = 0;
 };
 
+// The io_uring loop uses the newest way of doing each thing that the start-up probe finds
+// working on this kernel, falling back to the next one otherwise. A test turns a choice
+// off to run its fallback.
+struct IoUringChoices {
+  // IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN (6.1): the kernel does the receive work
+  // only when the worker asks for completions, a batch at a time, never by interrupting it.
+  // Only one thread may then use the ring: the worker enables it when it starts.
+  bool defer_taskrun = true;
+  // Else IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG (5.19): that work waits for the worker's
+  // next system call instead of interrupting it (an IPI per arrival).
+  bool coop_taskrun = true;
+  // IORING_OP_SEND with the peer's address (6.1), so the kernel copies no msghdr per reply;
+  // else IORING_OP_SENDMSG.
+  bool send_to = true;
+  friend bool operator==(const IoUringChoices&, const IoUringChoices&) = default;
+};
+
+// "deferred task work, send with address", or what the fallbacks are.
+std::string IoUringChoicesText(const IoUringChoices& choices);
+
 struct LoopOptions {
   // Datagrams longer than this are dropped (and counted) without reaching the handler.
   size_t max_datagram_bytes = 2048;
@@ -36,8 +57,11 @@ struct LoopOptions {
   size_t max_reply_bytes = 2048;
   // Datagrams taken per recvmmsg call, and receive buffers in the io_uring ring.
   size_t batch = 64;
-  // io_uring: how many replies may be in flight at once; more are dropped and counted.
+  // io_uring: replies written in one round before they are handed to the kernel together
+  // (then their buffers are free again); one more submits the round's replies early.
   size_t max_sends_in_flight = 256;
+  // io_uring: what the loop may use, if this kernel has it.
+  IoUringChoices io_uring = {};
 };
 
 // Counters a loop keeps; read from other threads for metrics.
@@ -46,7 +70,7 @@ struct LoopStats {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> oversized{0};     // longer than max_datagram_bytes: dropped
   std::atomic<uint64_t> send_errors{0};   // the kernel refused a reply
-  std::atomic<uint64_t> send_dropped{0};  // no room to queue a reply
+  std::atomic<uint64_t> send_dropped{0};  // the kernel would not take a reply for now
   std::atomic<uint64_t> receive_retries{0};  // a receive failed with a "try again" error
 };
 
@@ -89,6 +113,8 @@ class UdpEventLoop {
   virtual absl::Status Run(std::span<const int> sockets, int stop_fd,
                            DatagramHandler& handler) = 0;
   const LoopStats& stats() const { return stats_; }
+  // The backend and how it works here: "epoll", "io_uring (deferred task work, ...)".
+  virtual std::string Describe() const = 0;
 
  protected:
   LoopStats stats_;
@@ -97,14 +123,17 @@ class UdpEventLoop {
 std::unique_ptr<UdpEventLoop> MakeEpollLoop(const LoopOptions& options);
 // Makes the ring, registers its buffers and restricts it to the operations the loop uses,
 // here, on the calling thread (so nothing of the kind is needed once reef serves; see
-// io_uring_loop.cc). Fails (with the kernel's reason) if ProbeIoUring() does; callers must
-// not fall back silently.
+// io_uring_loop.cc); with deferred task work, Run() enables the ring on its own thread.
+// Fails (with the kernel's reason) if ProbeIoUring() does; callers must not fall back
+// silently to epoll.
 absl::StatusOr<std::unique_ptr<UdpEventLoop>> MakeIoUringLoop(const LoopOptions& options);
 
-// Checks that this kernel gives the io_uring loop every feature it uses: a ring set up as
-// the loop's (provided-buffer ring, restrictions, no dropped completions), then one
-// multishot recvmsg, sendmsg and poll for real over a socketpair and an eventfd.
-absl::Status ProbeIoUring();
+// Checks that this kernel gives the io_uring loop every feature it uses, and which of
+// `wanted` it can have: a ring set up as the loop's (provided-buffer ring, restrictions,
+// no dropped completions, the setup flags), then one multishot recvmsg, send (with the
+// peer's address, or sendmsg) whose success posts no completion, and poll for real, over
+// AF_UNIX datagram sockets and an eventfd. Returns the choices that worked.
+absl::StatusOr<IoUringChoices> ProbeIoUring(const IoUringChoices& wanted = {});
 
 }  // namespace reef::udp
 

@@ -2,14 +2,16 @@
 #include "server/udp/event_loop.h"
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "server/udp/socket.h"
+#include "testing/skip.h"
 
 namespace reef::udp {
 namespace {
@@ -46,6 +49,22 @@ std::unique_ptr<UdpEventLoop> MakeEpoll(const LoopOptions& o) { return MakeEpoll
 std::unique_ptr<UdpEventLoop> MakeUring(const LoopOptions& o) {
   auto loop = MakeIoUringLoop(o);
   return loop.ok() ? std::move(*loop) : nullptr;
+}
+// The io_uring loop as an older kernel gets it, with only `choices`: each fallback serves
+// as well, and says which it is.
+std::unique_ptr<UdpEventLoop> MakeUringWith(const LoopOptions& o, const IoUringChoices& choices) {
+  LoopOptions older = o;
+  older.io_uring = choices;
+  auto loop = MakeIoUringLoop(older);
+  if (!loop.ok()) return nullptr;
+  CHECK((*loop)->Describe() == "io_uring (" + IoUringChoicesText(choices) + ")");
+  return std::move(*loop);
+}
+std::unique_ptr<UdpEventLoop> MakeUringCooperative(const LoopOptions& o) {
+  return MakeUringWith(o, {.defer_taskrun = false, .coop_taskrun = true, .send_to = false});
+}
+std::unique_ptr<UdpEventLoop> MakeUringOldest(const LoopOptions& o) {
+  return MakeUringWith(o, {.defer_taskrun = false, .coop_taskrun = false, .send_to = false});
 }
 
 // A server socket, a loop on its own thread, and a connected client socket.
@@ -117,13 +136,38 @@ class Harness {
   std::thread thread_;
 };
 
-const Backend kBackends[] = {{"epoll", MakeEpoll}, {"io_uring", MakeUring}};
+const Backend kBackends[] = {{"epoll", MakeEpoll},
+                             {"io_uring", MakeUring},
+                             {"io_uring, cooperative task work, sendmsg", MakeUringCooperative},
+                             {"io_uring, task work by interrupt, sendmsg", MakeUringOldest}};
+
+// Whether the running kernel is at least major.minor (uname's release, "6.18.44-...").
+bool KernelAtLeast(int major, int minor) {
+  utsname name{};
+  int have_major = 0;
+  int have_minor = 0;
+  if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &have_major, &have_minor) != 2) {
+    return false;
+  }
+  return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+TEST_CASE("io_uring uses deferred task work and sends with the address from Linux 6.1" *
+          reef::testing::SkipUnless(KernelAtLeast(6, 1), "needs Linux 6.1 or later")) {
+  absl::StatusOr<IoUringChoices> probe = ProbeIoUring();
+  REQUIRE_MESSAGE(probe.ok(), probe.status().ToString());
+  CHECK(*probe == IoUringChoices{});  // all of them
+  std::unique_ptr<UdpEventLoop> loop = MakeUring({});
+  REQUIRE(loop != nullptr);
+  CHECK(loop->Describe() == "io_uring (deferred task work, send with address)");
+  CHECK(MakeEpoll({})->Describe() == "epoll");
+}
 
 TEST_CASE("each backend answers datagrams, IPv4 and IPv6, and stops cleanly") {
   for (const Backend& backend : kBackends) {
     for (const char* address : {"127.0.0.1:0", "[::1]:0"}) {
       const std::string backend_name = backend.name;
-    CAPTURE(backend_name);
+      CAPTURE(backend_name);
       CAPTURE(address);
       Harness h(backend, address, {});
       h.Send("hello");
@@ -138,22 +182,29 @@ TEST_CASE("each backend answers datagrams, IPv4 and IPv6, and stops cleanly") {
 
 TEST_CASE("each backend keeps up with bursts and answers every datagram once") {
   for (const Backend& backend : kBackends) {
-    const std::string backend_name = backend.name;
-    CAPTURE(backend_name);
-    Harness h(backend, "127.0.0.1:0", {.batch = 8});
-    constexpr int kBursts = 50;
-    constexpr int kPerBurst = 40;  // more than one batch, fewer than the socket holds
-    int answered = 0;
-    for (int burst = 0; burst < kBursts; ++burst) {
-      for (int i = 0; i < kPerBurst; ++i) h.Send("n" + std::to_string(burst * kPerBurst + i));
-      for (int i = 0; i < kPerBurst; ++i) answered += h.Receive().starts_with("ok:n") ? 1 : 0;
+    // io_uring with 3 send slots: a round of more replies hands them to the kernel early.
+    for (size_t slots : {size_t{256}, size_t{3}}) {
+      const std::string backend_name = backend.name;
+      CAPTURE(backend_name);
+      CAPTURE(slots);
+      Harness h(backend, "127.0.0.1:0", {.batch = 8, .max_sends_in_flight = slots});
+      constexpr int kBursts = 50;
+      constexpr int kPerBurst = 40;  // more than one batch, fewer than the socket holds
+      int answered = 0;
+      for (int burst = 0; burst < kBursts; ++burst) {
+        for (int i = 0; i < kPerBurst; ++i) h.Send("n" + std::to_string(burst * kPerBurst + i));
+        for (int i = 0; i < kPerBurst; ++i) answered += h.Receive().starts_with("ok:n") ? 1 : 0;
+      }
+      h.Stop();
+      const LoopStats& stats = h.loop_->stats();
+      INFO("received ", stats.received.load(), " sent ", stats.sent.load(), " send errors ",
+           stats.send_errors.load(), " send dropped ", stats.send_dropped.load());
+      CHECK(answered == kBursts * kPerBurst);
+      CHECK(h.handler_.handled.load() == kBursts * kPerBurst);
+      CHECK(stats.received.load() == kBursts * kPerBurst);
+      CHECK(stats.sent.load() == kBursts * kPerBurst);
+      CHECK(stats.send_dropped.load() == 0);
     }
-    h.Stop();
-    const LoopStats& stats = h.loop_->stats();
-    INFO("received ", stats.received.load(), " sent ", stats.sent.load(), " send errors ",
-         stats.send_errors.load(), " send dropped ", stats.send_dropped.load());
-    CHECK(answered == kBursts * kPerBurst);
-    CHECK(h.handler_.handled.load() == kBursts * kPerBurst);
   }
 }
 
@@ -209,8 +260,7 @@ namespace {
 // by itself, or stop it.
 class LoopThread {
  public:
-  LoopThread(UdpEventLoop& loop, std::vector<int> fds, DatagramHandler& handler,
-             int stop_fd = -2)
+  LoopThread(UdpEventLoop& loop, std::vector<int> fds, DatagramHandler& handler, int stop_fd = -2)
       : fds_(std::move(fds)) {
     own_stop_ = stop_fd == -2;
     stop_fd_ = own_stop_ ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : stop_fd;
@@ -253,9 +303,17 @@ class LoopThread {
   std::thread thread_;
 };
 
-TEST_CASE("the io_uring probe runs every operation the loop uses, over a socketpair") {
-  absl::Status probe = ProbeIoUring();
-  CHECK_MESSAGE(probe.ok(), probe.ToString());
+TEST_CASE("the io_uring probe runs every operation the loop uses, over AF_UNIX sockets") {
+  absl::StatusOr<IoUringChoices> probe = ProbeIoUring();
+  REQUIRE_MESSAGE(probe.ok(), probe.status().ToString());
+  // Asked for less, it gives no more.
+  absl::StatusOr<IoUringChoices> oldest =
+      ProbeIoUring({.defer_taskrun = false, .coop_taskrun = false, .send_to = false});
+  REQUIRE_MESSAGE(oldest.ok(), oldest.status().ToString());
+  CHECK(*oldest == IoUringChoices{.defer_taskrun = false, .coop_taskrun = false, .send_to = false});
+  CHECK(IoUringChoicesText(*oldest) == "task work by interrupt, sendmsg");
+  CHECK(IoUringChoicesText({.defer_taskrun = false, .coop_taskrun = true, .send_to = true}) ==
+        "cooperative task work, send with address");
 }
 
 TEST_CASE("receive errors: only \"try again\" errors are retried") {
@@ -264,8 +322,8 @@ TEST_CASE("receive errors: only \"try again\" errors are retried") {
     CAPTURE(error);
     CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kRetry);
   }
-  for (int error : {EBADF, ENOTSOCK, EINVAL, EFAULT, EOPNOTSUPP, ECANCELED, EPERM, EACCES,
-                    ENOTCONN, EIO, 0, 4095}) {
+  for (int error : {EBADF, ENOTSOCK, EINVAL, EFAULT, EOPNOTSUPP, ECANCELED, EPERM, EACCES, ENOTCONN,
+                    EIO, 0, 4095}) {
     CAPTURE(error);
     CHECK(ReceiveErrorActionFor(error) == ReceiveErrorAction::kFail);
   }

@@ -40,6 +40,11 @@ absl::StatusOr<OpenedSocket> OpenUdpSocket(const SocketAddress& address,
       return fail("SO_RCVBUF");
     }
   }
+  if (options.incoming_cpu >= 0 && setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU,
+                                              &options.incoming_cpu,
+                                              sizeof(options.incoming_cpu)) != 0) {
+    return fail("SO_INCOMING_CPU");
+  }
   if (bind(fd, address.sockaddr_ptr(), address.sockaddr_len()) != 0) return fail("bind");
   OpenedSocket out;
   out.fd = fd;
@@ -62,6 +67,38 @@ absl::StatusOr<SocketAddress> BoundAddress(int fd) {
     return SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr_in&>(address));
   }
   return SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr_in6&>(address));
+}
+
+std::vector<sock_filter> CpuSteeringProgram(std::span<const int> cpus) {
+  std::vector<sock_filter> program;
+  program.reserve(2 * cpus.size() + 2);
+  // A = the CPU this datagram is being received on.
+  constexpr auto kCpuOffset = static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_CPU);
+  program.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kCpuOffset));
+  for (size_t i = 0; i < cpus.size(); ++i) {
+    // A == cpus[i]: the next instruction returns i; else skip it.
+    program.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(cpus[i]), 0, 1));
+    program.push_back(BPF_STMT(BPF_RET | BPF_K, static_cast<uint32_t>(i)));
+  }
+  // Out of range: the kernel falls back to its hash.
+  program.push_back(BPF_STMT(BPF_RET | BPF_K, static_cast<uint32_t>(cpus.size())));
+  return program;
+}
+
+absl::Status SteerByCpu(int fd, std::span<const int> cpus) {
+  if (cpus.empty() || cpus.size() > kMaxSteeredSockets) {
+    return absl::InvalidArgumentError(absl::StrCat("steering by CPU takes 1 to ",
+                                                   kMaxSteeredSockets, " sockets, got ",
+                                                   cpus.size()));
+  }
+  std::vector<sock_filter> program = CpuSteeringProgram(cpus);
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(program.size());
+  fprog.filter = program.data();
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) != 0) {
+    return absl::ErrnoToStatus(errno, "SO_ATTACH_REUSEPORT_CBPF");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace reef::udp

@@ -1,6 +1,9 @@
 #include "server/udp/udp_config.h"
 
+#include <errno.h>
 #include <sched.h>
+
+#include <algorithm>
 
 #include "server/common/privileges.h"
 #include "server/common/strings.h"
@@ -16,6 +19,37 @@ std::string_view UdpBackendName(UdpBackend backend) {
       return "io_uring";
   }
   return "unknown";
+}
+
+std::string_view UdpSteeringName(UdpSteering steering) {
+  switch (steering) {
+    case UdpSteering::kHash:
+      return "hash";
+    case UdpSteering::kCpu:
+      return "cpu";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::vector<int>> UdpWorkerCpus(const UdpConfig& udp) {
+  if (!udp.cpu_pinning.empty() || udp.steering != UdpSteering::kCpu) return udp.cpu_pinning;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    return absl::ErrnoToStatus(errno, "sched_getaffinity");
+  }
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < static_cast<size_t>(udp.socket_workers);
+       ++cpu) {
+    if (CPU_ISSET(static_cast<size_t>(cpu), &allowed)) cpus.push_back(cpu);
+  }
+  if (cpus.size() < static_cast<size_t>(udp.socket_workers)) {
+    return absl::FailedPreconditionError(
+        StrCat("steering = \"cpu\" puts one worker on each CPU, and this process may use ",
+               CPU_COUNT(&allowed), " CPU(s), fewer than the ", udp.socket_workers,
+               " socket workers"));
+  }
+  return cpus;
 }
 
 std::vector<SocketAddress> UdpConfig::DefaultListen() {
@@ -47,6 +81,17 @@ void CheckWorkers(const UdpConfig& udp, config::Problems& problems) {
       udp.cpu_pinning.size() != static_cast<size_t>(udp.socket_workers)) {
     problems.Add("cpu_pinning", StrCat("must be empty or list one CPU per socket worker (",
                                        udp.socket_workers, "), got ", udp.cpu_pinning.size()));
+  }
+  if (udp.steering == UdpSteering::kCpu) {
+    std::vector<int> seen;
+    for (int cpu : udp.cpu_pinning) {
+      if (std::find(seen.begin(), seen.end(), cpu) != seen.end()) {
+        problems.Add("cpu_pinning", StrCat("lists CPU ", cpu, " twice while udp.steering is "
+                                           "\"cpu\", which needs one worker per CPU"));
+        break;
+      }
+      seen.push_back(cpu);
+    }
   }
 }
 
@@ -101,6 +146,8 @@ void CheckCpusUsable(const UdpConfig& udp, config::Problems& problems) {
     absl::Status usable = CheckCpuUsable(cpu);
     if (!usable.ok()) problems.Add("cpu_pinning", ToStd(usable.message()));
   }
+  absl::StatusOr<std::vector<int>> cpus = UdpWorkerCpus(udp);
+  if (!cpus.ok()) problems.Add("steering", ToStd(cpus.status().message()));
 }
 
 }  // namespace
@@ -124,8 +171,11 @@ const config::Section<UdpConfig>& UdpSection() {
     s->Key("backend", &UdpConfig::backend,
            config::Enum<UdpBackend>({UdpBackend::kEpoll, UdpBackend::kIoUring}, &UdpBackendName),
            "How socket workers wait for datagrams: \"epoll\" (recvmmsg/sendmmsg batches, any\n"
-           "Linux) or \"io_uring\" (fewer system calls). If the kernel refuses io_uring, reef\n"
-           "says so at start and exits rather than quietly falling back to epoll.");
+           "Linux) or \"io_uring\" (multishot receives, replies handed over in one system call\n"
+           "per round; Linux 6.0 or later). The two measure the same here (docs/benchmarks.md),\n"
+           "so the default is epoll, which needs no io_uring in the kernel or the seccomp\n"
+           "filter. If the kernel refuses io_uring, reef says so at start and exits rather than\n"
+           "quietly falling back to epoll.");
     s->Key("receive_buffer_size", &UdpConfig::receive_buffer_size,
            config::Int(0, kMaxReceiveBufferSize),
            "SO_RCVBUF of each socket in bytes, up to 1 GiB; 0 keeps the kernel's default. That\n"
@@ -158,6 +208,17 @@ const config::Section<UdpConfig>& UdpSection() {
            "CPUs the socket workers run on: empty for none (the kernel schedules them), or one\n"
            "CPU number per worker (worker i on cpu_pinning[i]). Worth it on cores set aside\n"
            "for reef, with the rest of the machine kept off them.");
+    s->Key("steering", &UdpConfig::steering,
+           config::Enum<UdpSteering>({UdpSteering::kHash, UdpSteering::kCpu}, &UdpSteeringName),
+           "Which worker gets a datagram. \"hash\": the kernel picks a worker's socket by a\n"
+           "hash of the client's address and port, whatever CPU received the datagram.\n"
+           "\"cpu\": each worker is pinned to a CPU (cpu_pinning, or the first CPUs reef may\n"
+           "use), one per CPU, and gets the datagrams received on its CPU (a reuseport BPF\n"
+           "program; SO_INCOMING_CPU), so a request is handled where the network card's\n"
+           "queue delivered it, with no hand-over between CPUs. For one worker per receive\n"
+           "queue (RSS) on cores set aside for reef. \"hash\" by default: on the 2-core\n"
+           "loopback bench \"cpu\" was no faster (docs/benchmarks.md, \"Receiving on the\n"
+           "right core\").");
     s->Check(&CheckWorkers);
     s->CheckWith(SwarmSection(), &CheckSwarmLimitsFit);
     s->CheckSystem(&CheckCpusUsable);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "protocol/udp/messages.h"
 #include "server/common/config_section.h"
 #include "server/common/socket_address.h"
@@ -16,6 +17,13 @@ namespace reef {
 
 enum class UdpBackend { kEpoll, kIoUring };
 std::string_view UdpBackendName(UdpBackend backend);  // "epoll", "io_uring"
+
+// Which worker's socket the kernel hands a datagram to.
+enum class UdpSteering {
+  kHash,  // by a hash of the flow (addresses and ports): the kernel's default
+  kCpu,   // to the worker pinned to the CPU that received it (reuseport cBPF)
+};
+std::string_view UdpSteeringName(UdpSteering steering);  // "hash", "cpu"
 
 // Limits on [udp] values, named so that tests can probe just past them.
 inline constexpr int kMaxSocketWorkers = 256;
@@ -63,10 +71,18 @@ struct UdpConfig {
   // Empty: no pinning. Else exactly socket_workers entries: worker i runs on
   // cpu_pinning[i].
   std::vector<int> cpu_pinning;
+  // kCpu pins every worker (to cpu_pinning[i], or the i-th CPU reef may use when that is
+  // empty), one per CPU, and sets each socket's SO_INCOMING_CPU to its worker's CPU.
+  UdpSteering steering = UdpSteering::kHash;
 
   static std::vector<SocketAddress> DefaultListen();
   friend bool operator==(const UdpConfig&, const UdpConfig&) = default;
 };
+
+// The CPU each worker is pinned to, in worker order: cpu_pinning, or with steering = cpu
+// and no cpu_pinning the first socket_workers CPUs this process may use (an error if there
+// are fewer); empty for no pinning.
+absl::StatusOr<std::vector<int>> UdpWorkerCpus(const UdpConfig& udp);
 
 // Reads [swarm] too (CheckWith): the datagram must hold what the swarm limits allow.
 // Checks on the machine (CheckSystem): the pinned CPUs are ones reef may use.

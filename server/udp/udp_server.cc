@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/log.h"
 #include "server/common/privileges.h"
 #include "server/udp/connection_id.h"
@@ -121,10 +122,18 @@ absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::
   SocketOptions socket_options;
   socket_options.receive_buffer_bytes = static_cast<size_t>(udp.receive_buffer_size);
 
+  absl::StatusOr<std::vector<int>> cpus = UdpWorkerCpus(udp);
+  if (!cpus.ok()) return cpus.status();
+  const bool steer = udp.steering == UdpSteering::kCpu;
+
   std::vector<SocketAddress> addresses = udp.listen;
   UdpWorkers out;
+  std::string describe_backend;
+  std::vector<int> first_sockets;  // worker 0's, one per address: each in its reuseport group
   for (int w = 0; w < udp.socket_workers; ++w) {
     const std::string name = absl::StrCat("udp-", w);
+    const int cpu = cpus->empty() ? -1 : (*cpus)[static_cast<size_t>(w)];
+    socket_options.incoming_cpu = steer ? cpu : -1;
     std::vector<int> sockets;
     for (SocketAddress& address : addresses) {
       absl::StatusOr<OpenedSocket> opened = OpenUdpSocket(address, socket_options);
@@ -165,7 +174,8 @@ absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::
     } else {
       loop = MakeEpollLoop(loop_options);
     }
-    const int cpu = udp.cpu_pinning.empty() ? -1 : udp.cpu_pinning[static_cast<size_t>(w)];
+    describe_backend = loop->Describe();
+    if (w == 0) first_sockets = sockets;
     auto worker = std::make_unique<UdpWorker>(name, shared, std::move(sockets), std::move(loop),
                                               options, cpu);
     out.loop_stats.push_back(&worker->loop_stats());
@@ -173,8 +183,19 @@ absl::StatusOr<UdpWorkers> BuildUdpWorkers(const UdpConfig& udp, const tracker::
     out.core_counters.push_back(&worker->core_counters());
     out.workers.push_back(std::move(worker));
   }
+  if (steer) {
+    // Worker i bound its sockets i-th in each group, so index i is worker i's.
+    for (int fd : first_sockets) {
+      if (absl::Status steered = SteerByCpu(fd, *cpus); !steered.ok()) return steered;
+    }
+    REEF_LOG(Info) << "udp: each datagram goes to the worker on the CPU that received it "
+                      "(steering = \"cpu\"; workers on CPUs "
+                   << absl::StrJoin(*cpus, ", ") << ")";
+  }
   REEF_LOG(Info) << "udp: " << udp.socket_workers << " socket worker(s), "
-                 << UdpBackendName(udp.backend) << " backend";
+                 << (out.workers.empty() ? std::string(UdpBackendName(udp.backend))
+                                         : describe_backend)
+                 << " backend";
   return out;
 }
 

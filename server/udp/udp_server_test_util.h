@@ -31,6 +31,8 @@ class TestServer {
   // Sum over workers.
   uint64_t DatagramsReceived() const;
   const std::vector<const UdpStats*>& udp_stats() const { return udp_stats_; }
+  // Worker i's loop counters.
+  const std::vector<const LoopStats*>& loop_stats() const { return loop_stats_; }
   // Stops the server and returns what Supervisor::Run returned.
   absl::Status Stop();
 
