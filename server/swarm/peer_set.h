@@ -235,29 +235,51 @@ struct Links {
   uint32_t newer = kNoLink;
 };
 
-// Position -> Links, for the entries whose prefix has other entries. Open addressing
-// with linear probing and backward-shift deletion (no tombstones): a Take followed by a
-// Put never grows the table, so a peer that moves to another position keeps its links
-// without allocating (removing a peer never allocates).
+// Position -> Links, for the entries whose prefix has other entries. Two forms, the
+// cheaper for how many entries of the set are group members:
+//   - sparse: open addressing with linear probing and backward-shift deletion (no
+//     tombstones), 12 bytes a slot at most 3/4 full: 16 to 32 bytes a member;
+//   - dense: an array parallel to the set's (8 bytes a position, member or not), an
+//     entry that is no member linked to itself.
+// Add switches to dense when a third of the set's entries are members, Fit and Shrink
+// back to sparse below an eighth (the gap keeps a set near one bound from switching back
+// and forth). A Take followed by a Put, or a Put at a position below the set's size in
+// the dense form, never allocates: a peer that moves to another position keeps its links
+// on the removal path.
 class LinkTable {
  public:
   bool empty() const { return size_ == 0; }
   uint32_t size() const { return size_; }
-  size_t capacity() const { return slots_.size(); }
-  static constexpr size_t kSlotBytes = 12;
+  bool dense() const { return dense_; }
+  size_t HeapBytes() const {
+    return slots_.capacity() * sizeof(Slot) + array_.capacity() * sizeof(Links);
+  }
 
-  // The links of `position`, or nullptr. Valid until the next Put or Take.
+  // The links of `position`, or nullptr. Valid until the next Put, Take, Add or Fit.
   Links* Find(uint32_t position) {
     if (size_ == 0) return nullptr;
+    if (dense_) return IsMember(position) ? &array_[position] : nullptr;
     for (size_t i = Home(position);; i = (i + 1) & mask_) {
       if (slots_[i].position == position) return &slots_[i].links;
       if (slots_[i].position == kFree) return nullptr;
     }
   }
 
-  // Adds `position`, which has no links yet. Allocates only to grow, which it never does
-  // right after a Take: the table holds at most 3/4 of its capacity.
+  // Adds a new member at `position` of a set of `set_size` entries. May allocate.
+  void Add(uint32_t position, const Links& links, uint32_t set_size) {
+    if (!dense_ && 3 * (uint64_t{size_} + 1) >= set_size) ToDense(set_size);
+    Fit(set_size);
+    Put(position, links);
+  }
+
+  // Puts back `position` (no member now) with `links`. Allocates only for a sparse table
+  // that grows, which it never does right after a Take (it is at most 3/4 full).
   void Put(uint32_t position, const Links& links) {
+    if (dense_) {
+      array_[position] = links;
+      ++size_;
+      return;
+    }
     if (4 * (size_t{size_} + 1) > 3 * slots_.size()) {
       Rebuild(std::max<size_t>(kMinCapacity, 2 * slots_.size()));
     }
@@ -270,6 +292,13 @@ class LinkTable {
   // Removes `position` and returns its links, or nullopt if it has none. Never allocates.
   std::optional<Links> Take(uint32_t position) {
     if (size_ == 0) return std::nullopt;
+    if (dense_) {
+      if (!IsMember(position)) return std::nullopt;
+      const Links links = array_[position];
+      array_[position] = Links{position, position};
+      --size_;
+      return links;
+    }
     size_t i = Home(position);
     while (slots_[i].position != position) {
       if (slots_[i].position == kFree) return std::nullopt;
@@ -290,11 +319,33 @@ class LinkTable {
     return links;
   }
 
-  // Gives back capacity far beyond the size (all of it when empty). May allocate.
-  void Shrink() {
+  // The set now has `set_size` entries: the dense form covers them all, or turns sparse
+  // if members have become few. May allocate.
+  void Fit(uint32_t set_size) {
+    if (!dense_) return;
+    if (8 * uint64_t{size_} < set_size) {
+      ToSparse();
+      return;
+    }
+    for (size_t p = array_.size(); p < set_size; ++p) {
+      array_.push_back(Links{static_cast<uint32_t>(p), static_cast<uint32_t>(p)});
+    }
+  }
+
+  // Gives back capacity far beyond what a set of `set_size` entries needs (all of it with
+  // no member). May allocate.
+  void Shrink(uint32_t set_size) {
+    Fit(set_size);
     if (size_ == 0) {
       std::vector<Slot>().swap(slots_);
+      std::vector<Links>().swap(array_);
+      dense_ = false;
       mask_ = 0;
+      return;
+    }
+    if (dense_) {
+      if (array_.size() > set_size) array_.resize(set_size);
+      if (array_.capacity() > 2 * size_t{set_size}) array_.shrink_to_fit();
       return;
     }
     const size_t wanted = std::max<size_t>(kMinCapacity, std::bit_ceil(2 * size_t{size_}));
@@ -308,7 +359,11 @@ class LinkTable {
     uint32_t position;
     Links links;
   };
-  static_assert(sizeof(Slot) == kSlotBytes);
+
+  // A member's links never point at itself; a dense entry that is no member does.
+  bool IsMember(uint32_t position) const {
+    return position < array_.size() && array_[position].older != position;
+  }
 
   // Fibonacci hashing: the top bits of the product spread consecutive positions.
   size_t Home(uint32_t position) const {
@@ -326,10 +381,37 @@ class LinkTable {
     }
   }
 
-  std::vector<Slot> slots_;
+  void ToDense(uint32_t set_size) {
+    std::vector<Links> array;
+    array.reserve(set_size);
+    for (uint32_t p = 0; p < set_size; ++p) array.push_back(Links{p, p});
+    for (const Slot& slot : slots_) {
+      if (slot.position != kFree) array[slot.position] = slot.links;
+    }
+    array_.swap(array);
+    std::vector<Slot>().swap(slots_);
+    mask_ = 0;
+    dense_ = true;
+  }
+
+  void ToSparse() {
+    std::vector<Links> array;
+    array.swap(array_);
+    dense_ = false;
+    const uint32_t members = size_;
+    size_ = 0;
+    Rebuild(std::max<size_t>(kMinCapacity, std::bit_ceil(2 * size_t{members})));
+    for (uint32_t p = 0; p < array.size(); ++p) {
+      if (array[p].older != p) Put(p, array[p]);
+    }
+  }
+
+  std::vector<Slot> slots_;   // sparse
+  std::vector<Links> array_;  // dense
   size_t mask_ = 0;
   int shift_ = 64;
   uint32_t size_ = 0;
+  bool dense_ = false;
 };
 
 template <size_t kAddressBytes, uint32_t kInlineCapacity>
@@ -410,6 +492,7 @@ class PeerSet {
       large.endpoints.push_back(endpoint);
       large.metas.push_back(meta);
       ++size_;
+      large.links.Fit(size_);  // a dense table covers the new position
       if (large.prefix_bits != 0) JoinPrefix(position);
       large.index.insert(Slot{position});
     } else {
@@ -599,7 +682,7 @@ class PeerSet {
     }
     if (large.index.capacity() > 4 * static_cast<size_t>(size_)) large.index.rehash(0);
     if (large.groups.capacity() > 4 * large.groups.size() + 64) large.groups.rehash(0);
-    large.links.Shrink();
+    large.links.Shrink(size_);
   }
 
   // Chooses up to `wanted` distinct peers at random, never the one at position
@@ -658,7 +741,7 @@ class PeerSet {
            large.metas.capacity() * sizeof(PeerMeta) + index_capacity * (sizeof(Slot) + 1) +
            (index_capacity == 0 ? 0 : 16) +
            groups_capacity * (sizeof(std::pair<Prefix, Group>) + 1) +
-           (groups_capacity == 0 ? 0 : 16) + large.links.capacity() * LinkTable::kSlotBytes;
+           (groups_capacity == 0 ? 0 : 16) + large.links.HeapBytes();
   }
 
  private:
@@ -800,11 +883,11 @@ class PeerSet {
       const uint32_t first_position = first->position;
       large.index.erase(first);
       group = large.groups.emplace(prefix, Group{first_position, first_position, 1}).first;
-      large.links.Put(first_position, Links{});
+      large.links.Add(first_position, Links{}, size_);
       large.index.insert(Slot{first_position});  // by endpoint now
     }
     Group& g = group->second;
-    large.links.Put(position, Links{g.newest, kNoLink});
+    large.links.Add(position, Links{g.newest, kNoLink}, size_);
     large.links.Find(g.newest)->newer = position;
     g.newest = position;
     ++g.count;

@@ -370,16 +370,24 @@ TEST_CASE("no allocation: re-announcing, evicting and removing prefix group memb
   CHECK(scope.allocations() == 0);
 }
 
-TEST_CASE("LinkTable: every position stays reachable through puts and takes") {
+TEST_CASE("LinkTable: members stay reachable in both forms and across the switches") {
+  // A set of 300 positions. Members come and go, mostly coming in the first half of each
+  // phase and mostly going in the second, so the table turns dense (a third members) and
+  // sparse again (under an eighth, at Fit or Shrink).
+  constexpr uint32_t kSetSize = 300;
   LinkTable table;
   std::map<uint32_t, Links> model;
   Rng rng(9);
-  for (int step = 0; step < 20000; ++step) {
-    const uint32_t position = rng.Below(300);
-    if (rng.Below(2) == 0) {
+  bool was_dense = false;
+  bool was_sparse_after_dense = false;
+  for (int step = 0; step < 24000; ++step) {
+    const uint32_t position = rng.Below(kSetSize);
+    const bool coming = step % 4000 < 2000;
+    if (rng.Below(10) < (coming ? 8u : 1u)) {
       if (!model.contains(position)) {
-        const Links links{rng.Below(1000), rng.Below(1000)};
-        table.Put(position, links);
+        // Anything but the position itself (a member is never its own neighbour).
+        const Links links{kSetSize + rng.Below(1000), rng.Below(1000)};
+        table.Add(position, links, kSetSize);
         model[position] = links;
       }
     } else {
@@ -391,39 +399,58 @@ TEST_CASE("LinkTable: every position stays reachable through puts and takes") {
         model.erase(position);
       }
     }
-    if (step % 1000 == 999) table.Shrink();
+    if (step % 500 == 499) table.Shrink(kSetSize);
+    if (step % 100 == 0) table.Fit(kSetSize);
+    was_sparse_after_dense |= was_dense && !table.dense();
+    was_dense |= table.dense();
     REQUIRE(table.size() == model.size());
-    REQUIRE(4 * table.size() <= 3 * table.capacity());
     if (step % 50 != 0) continue;
-    for (uint32_t p = 0; p < 300; ++p) {
+    for (uint32_t p = 0; p < kSetSize; ++p) {
       const Links* links = table.Find(p);
       REQUIRE((links != nullptr) == model.contains(p));
       if (links != nullptr) REQUIRE(links->older == model[p].older);
     }
   }
-  // A take and a put at another position never allocate (the removal path).
-  REQUIRE_FALSE(model.empty());
-  std::vector<uint32_t> present;
-  for (const auto& [position, links] : model) present.push_back(position);
-  {
-    testing::AllocationScope scope;
-    for (size_t i = 0; i < present.size(); ++i) {
-      const uint32_t from = present[i];
-      present[i] = 1000 + from;
-      table.Put(present[i], *table.Take(from));
+  CHECK(was_dense);
+  CHECK(was_sparse_after_dense);
+  // Moving members (a Take, then a Put at a free position) never allocates, in either form.
+  for (const bool dense : {false, true}) {
+    CAPTURE(dense);
+    while (model.size() > (dense ? 150u : 20u)) {
+      table.Take(model.begin()->first);
+      model.erase(model.begin());
     }
-    CHECK(scope.allocations() == 0);
+    while (model.size() < (dense ? 150u : 20u)) {
+      const uint32_t position = rng.Below(kSetSize);
+      if (model.contains(position)) continue;
+      table.Add(position, Links{}, kSetSize);
+      model[position] = Links{};
+    }
+    table.Shrink(kSetSize);
+    REQUIRE(table.dense() == dense);
+    std::vector<uint32_t> from;
+    std::vector<uint32_t> to;
+    for (uint32_t p = 0; p < kSetSize; ++p) (model.contains(p) ? from : to).push_back(p);
+    {
+      testing::AllocationScope scope;
+      for (size_t i = 0; i < std::min(from.size(), to.size()); ++i) {
+        table.Put(to[i], *table.Take(from[i]));
+      }
+      CHECK(scope.allocations() == 0);
+    }
+    std::map<uint32_t, Links> moved;
+    for (size_t i = 0; i < from.size(); ++i) {
+      moved[i < to.size() ? to[i] : from[i]] = model[from[i]];
+    }
+    model = moved;
+    for (uint32_t p = 0; p < kSetSize; ++p) CHECK((table.Find(p) != nullptr) == model.contains(p));
   }
-  std::map<uint32_t, Links> moved;
-  for (const auto& [position, links] : model) moved[1000 + position] = links;
-  model = moved;
-  for (const auto& [position, links] : model) CHECK(table.Find(position)->newer == links.newer);
   while (!model.empty()) {
     CHECK(table.Take(model.begin()->first).has_value());
     model.erase(model.begin());
   }
-  table.Shrink();
-  CHECK(table.capacity() == 0);
+  table.Shrink(kSetSize);
+  CHECK(table.HeapBytes() == 0);
   CHECK(table.Find(1) == nullptr);
 }
 
