@@ -458,7 +458,7 @@ class PeerSet {
     if (large_mode_) {
       const Large& large = *storage_.large;
       if (large.prefix_bits != 0) {
-        const Prefix prefix = PrefixOf(endpoint, large.prefix_bits);
+        const Prefix prefix = large.PrefixOf(endpoint);
         if (large.Solo(prefix)) {
           // The prefix's one entry, if any, is the only one that can be at `endpoint`.
           const auto it = large.index.find(PrefixKey{prefix});
@@ -769,7 +769,7 @@ class PeerSet {
     size_t operator()(const Slot& slot) const {
       const Endpoint& endpoint = large->endpoints[slot.position];
       if (large->prefix_bits != 0) {
-        const Prefix prefix = PrefixOf(endpoint, large->prefix_bits);
+        const Prefix prefix = large->PrefixOf(endpoint);
         if (large->Solo(prefix)) return (*this)(PrefixKey{prefix});
       }
       return (*this)(endpoint);
@@ -800,7 +800,7 @@ class PeerSet {
     }
     bool Matches(const PrefixKey& key, const Slot& slot) const {
       __builtin_prefetch(large->metas.data() + slot.position);
-      return PrefixOf(large->endpoints[slot.position], large->prefix_bits) == key.prefix;
+      return large->HasPrefix(large->endpoints[slot.position], key.prefix);
     }
   };
   // The entries of a prefix with more than one: the ends of its Links list and how many
@@ -813,9 +813,33 @@ class PeerSet {
   // The heap form. Never moved (the index's functors point at it).
   struct Large {
     explicit Large(uint32_t bits)
-        : prefix_bits(bits), index(0, IndexHash{this}, IndexEq{this}) {}
+        : prefix_bits(bits),
+          prefix_mask(MaskOf(bits)),
+          index(0, IndexHash{this}, IndexEq{this}) {}
     Large(const Large&) = delete;
     Large& operator=(const Large&) = delete;
+
+    // PrefixOf(endpoint, prefix_bits) in a few fixed-size byte operations (no
+    // variable-length copy): the index's hash and equality run it on every lookup.
+    Prefix PrefixOf(const Endpoint& endpoint) const {
+      Prefix prefix;
+      for (size_t i = 0; i < kAddressBytes; ++i) {
+        prefix[i] = static_cast<uint8_t>(endpoint[i] & prefix_mask[i]);
+      }
+      return prefix;
+    }
+    bool HasPrefix(const Endpoint& endpoint, const Prefix& prefix) const {
+      uint8_t differ = 0;
+      for (size_t i = 0; i < kAddressBytes; ++i) {
+        differ |= static_cast<uint8_t>((endpoint[i] & prefix_mask[i]) ^ prefix[i]);
+      }
+      return differ == 0;
+    }
+    static Prefix MaskOf(uint32_t bits) {
+      Endpoint ones;
+      ones.fill(0xff);
+      return reef::swarm::internal::PrefixOf(ones, bits);
+    }
 
     // Whether an entry of `prefix` is hashed by it: the prefix has no group.
     bool Solo(const Prefix& prefix) const {
@@ -825,6 +849,7 @@ class PeerSet {
     // The prefix rule's bits with a prefix cap, 0 without one (then no prefix
     // bookkeeping: every entry is hashed by endpoint).
     const uint32_t prefix_bits;
+    const Prefix prefix_mask;  // prefix_bits leading one bits
     std::vector<Endpoint> endpoints;
     std::vector<PeerMeta> metas;
     absl::flat_hash_set<Slot, IndexHash, IndexEq> index;
@@ -864,7 +889,7 @@ class PeerSet {
     Large& large = *storage_.large;
     const Endpoint& endpoint = large.endpoints[position];
     if (large.prefix_bits != 0) {
-      const Prefix prefix = PrefixOf(endpoint, large.prefix_bits);
+      const Prefix prefix = large.PrefixOf(endpoint);
       if (large.Solo(prefix)) return large.index.find(PrefixKey{prefix});
     }
     return large.index.find(endpoint);
@@ -875,7 +900,7 @@ class PeerSet {
   // the two (the first one, rehashed by endpoint, the older).
   void JoinPrefix(uint32_t position) {
     Large& large = *storage_.large;
-    const Prefix prefix = PrefixOf(large.endpoints[position], large.prefix_bits);
+    const Prefix prefix = large.PrefixOf(large.endpoints[position]);
     auto group = large.groups.find(prefix);
     if (group == large.groups.end()) {
       const auto first = large.index.find(PrefixKey{prefix});
@@ -903,7 +928,7 @@ class PeerSet {
     if (links->older != kNoLink) large.links.Find(links->older)->newer = links->newer;
     if (links->newer != kNoLink) large.links.Find(links->newer)->older = links->older;
     const auto it =
-        large.groups.find(PrefixOf(large.endpoints[position], large.prefix_bits));
+        large.groups.find(large.PrefixOf(large.endpoints[position]));
     Group& group = it->second;
     if (--group.count == 0) {
       large.groups.erase(it);
@@ -921,7 +946,7 @@ class PeerSet {
     Links* links = large.links.Find(position);
     if (links == nullptr || links->newer == kNoLink) return;  // alone, or the newest
     Group& group =
-        large.groups.find(PrefixOf(large.endpoints[position], large.prefix_bits))->second;
+        large.groups.find(large.PrefixOf(large.endpoints[position]))->second;
     const Links old = *links;
     *links = Links{group.newest, kNoLink};
     if (old.older != kNoLink) {
@@ -943,7 +968,7 @@ class PeerSet {
     if (links.newer != kNoLink) large.links.Find(links.newer)->older = position;
     if (links.older == kNoLink || links.newer == kNoLink) {
       Group& group =
-          large.groups.find(PrefixOf(large.endpoints[position], large.prefix_bits))->second;
+          large.groups.find(large.PrefixOf(large.endpoints[position]))->second;
       if (links.older == kNoLink) group.oldest = position;
       if (links.newer == kNoLink) group.newest = position;
     }
