@@ -8,20 +8,32 @@
 // The arrays are split by use (structure of arrays): one of endpoints, in their compact
 // wire form (6 bytes for IPv4, 18 for IPv6), which is all that peer selection, compact
 // responses and endpoint lookups read; and one of the rest (peer id, last announce,
-// completed flag; 24 bytes), read only for the requester itself and for non-compact
+// completed flag, key; 28 bytes), read only for the requester itself and for non-compact
 // responses. Choosing 50 random peers of a large swarm then touches 50 random 6-byte
-// entries of a dense array instead of 50 random 30-byte records.
+// entries of a dense array instead of 50 random 34-byte records.
 //
 // Up to kInlineCapacity peers live inside the PeerSet itself (no heap allocation; the
 // set is stored by value in the torrent map's slot). The insertion that would exceed
 // that moves the peers to the heap: two std::vectors for the two arrays, and a hashed
-// index from endpoint to position (an absl::flat_hash_set of 4-byte positions whose
-// hash and equality look the endpoint up in the array, so the index stores no copy of
-// the key). Compact() moves a heap set that has shrunk to kInlineCapacity peers or
-// fewer back inline; only cleaning calls it, so a swarm that hovers around the
-// threshold does not allocate and free on every announce.
+// index of 4-byte positions (an absl::flat_hash_set whose hash and equality look the key
+// up in the endpoint array, so the index stores no copy of it). Compact() moves a heap
+// set that has shrunk to kInlineCapacity peers or fewer back inline; only cleaning calls
+// it, so a swarm that hovers around the threshold does not allocate and free on every
+// announce.
+//
+// With a prefix cap (PrefixRule), the heap form also tells in constant time how many
+// entries an address prefix has and which of them announced least recently, and costs
+// nothing more for an entry alone in its prefix, the common case: such an entry is hashed
+// in the index by its prefix instead of its endpoint, so one lookup finds it by endpoint
+// and tells "this prefix has one entry" alike. The second entry of a prefix makes it a
+// group: a record {oldest, newest, count} by prefix, and each member's neighbours in a
+// list ordered by last announce (LinkTable, by position); members are hashed by endpoint.
+// A group down to one member stays a group until Compact(), so that removing never
+// rehashes. (Bytes per peer: swarm_benchmark's BM_MemoryPerPeer*, docs/benchmarks.md.)
 //
 // A peer is keyed by its endpoint (address and port), never by its peer id.
+//
+// Not thread-safe: TorrentStore holds the shard's lock around every call.
 //
 // Not thread-safe: TorrentStore holds the shard's lock around every call.
 #ifndef REEF_SERVER_SWARM_PEER_SET_H_
@@ -214,6 +226,194 @@ std::array<uint8_t, N - 2> PrefixOf(const std::array<uint8_t, N>& endpoint, uint
   return prefix;
 }
 
+
+// A peer's neighbours among the entries of its prefix, ordered by last announce
+// (positions; kNoLink at either end).
+inline constexpr uint32_t kNoLink = std::numeric_limits<uint32_t>::max();
+struct Links {
+  uint32_t older = kNoLink;
+  uint32_t newer = kNoLink;
+};
+
+// Position -> Links, for the entries whose prefix has other entries. Two forms, the
+// cheaper for how many entries of the set are group members:
+//   - sparse: open addressing with linear probing and backward-shift deletion (no
+//     tombstones), 12 bytes a slot at most 3/4 full: 16 to 32 bytes a member;
+//   - dense: an array parallel to the set's (8 bytes a position, member or not), an
+//     entry that is no member linked to itself.
+// Add switches to dense when a third of the set's entries are members, Fit and Shrink
+// back to sparse below an eighth (the gap keeps a set near one bound from switching back
+// and forth). A Take followed by a Put, or a Put at a position below the set's size in
+// the dense form, never allocates: a peer that moves to another position keeps its links
+// on the removal path.
+class LinkTable {
+ public:
+  bool empty() const { return size_ == 0; }
+  uint32_t size() const { return size_; }
+  bool dense() const { return dense_; }
+  size_t HeapBytes() const {
+    return slots_.capacity() * sizeof(Slot) + array_.capacity() * sizeof(Links);
+  }
+
+  // The links of `position`, or nullptr. Valid until the next Put, Take, Add or Fit.
+  Links* Find(uint32_t position) {
+    if (size_ == 0) return nullptr;
+    if (dense_) return IsMember(position) ? &array_[position] : nullptr;
+    for (size_t i = Home(position);; i = (i + 1) & mask_) {
+      if (slots_[i].position == position) return &slots_[i].links;
+      if (slots_[i].position == kFree) return nullptr;
+    }
+  }
+
+  // Adds a new member at `position` of a set of `set_size` entries. May allocate.
+  void Add(uint32_t position, const Links& links, uint32_t set_size) {
+    if (!dense_ && 3 * (uint64_t{size_} + 1) >= set_size) ToDense(set_size);
+    Fit(set_size);
+    Put(position, links);
+  }
+
+  // Puts back `position` (no member now) with `links`. Allocates only for a sparse table
+  // that grows, which it never does right after a Take (it is at most 3/4 full).
+  void Put(uint32_t position, const Links& links) {
+    if (dense_) {
+      array_[position] = links;
+      ++size_;
+      return;
+    }
+    if (4 * (size_t{size_} + 1) > 3 * slots_.size()) {
+      Rebuild(std::max<size_t>(kMinCapacity, 2 * slots_.size()));
+    }
+    size_t i = Home(position);
+    while (slots_[i].position != kFree) i = (i + 1) & mask_;
+    slots_[i] = Slot{position, links};
+    ++size_;
+  }
+
+  // Removes `position` and returns its links, or nullopt if it has none. Never allocates.
+  std::optional<Links> Take(uint32_t position) {
+    if (size_ == 0) return std::nullopt;
+    if (dense_) {
+      if (!IsMember(position)) return std::nullopt;
+      const Links links = array_[position];
+      array_[position] = Links{position, position};
+      --size_;
+      return links;
+    }
+    size_t i = Home(position);
+    while (slots_[i].position != position) {
+      if (slots_[i].position == kFree) return std::nullopt;
+      i = (i + 1) & mask_;
+    }
+    const Links links = slots_[i].links;
+    // Backward shift: an entry further along the run moves into the hole when the hole
+    // lies between its home and where it is, so every entry stays reachable from its home.
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask_; slots_[j].position != kFree; j = (j + 1) & mask_) {
+      if (((j - Home(slots_[j].position)) & mask_) >= ((j - hole) & mask_)) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole].position = kFree;
+    --size_;
+    return links;
+  }
+
+  // The set now has `set_size` entries: the dense form covers them all, or turns sparse
+  // if members have become few. May allocate.
+  void Fit(uint32_t set_size) {
+    if (!dense_) return;
+    if (8 * uint64_t{size_} < set_size) {
+      ToSparse();
+      return;
+    }
+    for (size_t p = array_.size(); p < set_size; ++p) {
+      array_.push_back(Links{static_cast<uint32_t>(p), static_cast<uint32_t>(p)});
+    }
+  }
+
+  // Gives back capacity far beyond what a set of `set_size` entries needs (all of it with
+  // no member). May allocate.
+  void Shrink(uint32_t set_size) {
+    Fit(set_size);
+    if (size_ == 0) {
+      std::vector<Slot>().swap(slots_);
+      std::vector<Links>().swap(array_);
+      dense_ = false;
+      mask_ = 0;
+      return;
+    }
+    if (dense_) {
+      if (array_.size() > set_size) array_.resize(set_size);
+      if (array_.capacity() > 2 * size_t{set_size}) array_.shrink_to_fit();
+      return;
+    }
+    const size_t wanted = std::max<size_t>(kMinCapacity, std::bit_ceil(2 * size_t{size_}));
+    if (wanted < slots_.size() / 2) Rebuild(wanted);
+  }
+
+ private:
+  static constexpr uint32_t kFree = kNoLink;  // never a position
+  static constexpr size_t kMinCapacity = 8;
+  struct Slot {
+    uint32_t position;
+    Links links;
+  };
+
+  // A member's links never point at itself; a dense entry that is no member does.
+  bool IsMember(uint32_t position) const {
+    return position < array_.size() && array_[position].older != position;
+  }
+
+  // Fibonacci hashing: the top bits of the product spread consecutive positions.
+  size_t Home(uint32_t position) const {
+    return static_cast<size_t>((position * 0x9e3779b97f4a7c15ull) >> shift_);
+  }
+
+  void Rebuild(size_t capacity) {
+    std::vector<Slot> old(capacity, Slot{kFree, Links{}});
+    old.swap(slots_);
+    mask_ = capacity - 1;
+    shift_ = 64 - std::countr_zero(capacity);
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.position != kFree) Put(slot.position, slot.links);
+    }
+  }
+
+  void ToDense(uint32_t set_size) {
+    std::vector<Links> array;
+    array.reserve(set_size);
+    for (uint32_t p = 0; p < set_size; ++p) array.push_back(Links{p, p});
+    for (const Slot& slot : slots_) {
+      if (slot.position != kFree) array[slot.position] = slot.links;
+    }
+    array_.swap(array);
+    std::vector<Slot>().swap(slots_);
+    mask_ = 0;
+    dense_ = true;
+  }
+
+  void ToSparse() {
+    std::vector<Links> array;
+    array.swap(array_);
+    dense_ = false;
+    const uint32_t members = size_;
+    size_ = 0;
+    Rebuild(std::max<size_t>(kMinCapacity, std::bit_ceil(2 * size_t{members})));
+    for (uint32_t p = 0; p < array.size(); ++p) {
+      if (array[p].older != p) Put(p, array[p]);
+    }
+  }
+
+  std::vector<Slot> slots_;   // sparse
+  std::vector<Links> array_;  // dense
+  size_t mask_ = 0;
+  int shift_ = 64;
+  uint32_t size_ = 0;
+  bool dense_ = false;
+};
+
 template <size_t kAddressBytes, uint32_t kInlineCapacity>
 class PeerSet {
  public:
@@ -245,6 +445,9 @@ class PeerSet {
   // `completed` events counted (AddCompleted); saturates.
   uint32_t completed() const { return completed_; }
   bool is_inline() const { return !large_mode_; }
+  // Prefixes with more than one entry (or one entry since the last Compact), in the heap
+  // form with a prefix cap; 0 otherwise.
+  size_t prefix_groups() const { return large_mode_ ? storage_.large->groups.size() : 0; }
 
   // The peer at `position` < size(). Positions change whenever the set changes.
   const Endpoint& endpoint(uint32_t position) const { return endpoints()[position]; }
@@ -253,8 +456,20 @@ class PeerSet {
   // The position of the peer at `endpoint`, or kNotFound.
   uint32_t Find(const Endpoint& endpoint) const {
     if (large_mode_) {
-      const auto it = storage_.large->index.find(endpoint);
-      return it == storage_.large->index.end() ? kNotFound : it->position;
+      const Large& large = *storage_.large;
+      if (large.prefix_bits != 0) {
+        const Prefix prefix = large.PrefixOf(endpoint);
+        if (large.Solo(prefix)) {
+          // The prefix's one entry, if any, is the only one that can be at `endpoint`.
+          const auto it = large.index.find(PrefixKey{prefix});
+          return it != large.index.end() &&
+                         SameEndpoint(large.endpoints[it->position], endpoint)
+                     ? it->position
+                     : kNotFound;
+        }
+      }
+      const auto it = large.index.find(endpoint);
+      return it == large.index.end() ? kNotFound : it->position;
     }
     for (uint32_t i = 0; i < size_; ++i) {
       if (SameEndpoint(storage_.small.endpoints[i], endpoint)) return i;
@@ -277,11 +492,9 @@ class PeerSet {
       large.endpoints.push_back(endpoint);
       large.metas.push_back(meta);
       ++size_;
+      large.links.Fit(size_);  // a dense table covers the new position
+      if (large.prefix_bits != 0) JoinPrefix(position);
       large.index.insert(Slot{position});
-      if (rule.cap > 0) {
-        large.links.push_back(Links{});
-        LinkNewest(position, PrefixOf(endpoint, rule.bits));
-      }
     } else {
       storage_.small.endpoints[position] = endpoint;
       storage_.small.metas[position] = meta;
@@ -304,7 +517,7 @@ class PeerSet {
     meta.peer_id = peer_id;
     meta.SetKey(key);
     meta.stamp.Touch(now);
-    if (large_mode_ && rule.cap > 0) MakeNewest(position, rule);
+    if (large_mode_) MakeNewest(position);
     return SetSeeder(position, seeder, rule);
   }
 
@@ -320,14 +533,14 @@ class PeerSet {
     if (completed_ != std::numeric_limits<uint32_t>::max()) ++completed_;
   }
 
-  // Insert or Update, then a `completed_event` counts once per peer entry; with no prefix
-  // rule and no key. Returns the peer's position afterwards.
+  // Insert or Update, then a `completed_event` counts once per peer entry; with no key.
+  // Returns the peer's position afterwards.
   uint32_t Upsert(const Endpoint& endpoint, const PeerIdBytes& peer_id, bool seeder,
-                  bool completed_event, uint32_t now) {
+                  bool completed_event, uint32_t now, const PrefixRule& rule = {}) {
     uint32_t position = Find(endpoint);
     position = position == kNotFound
-                   ? Insert(endpoint, peer_id, std::nullopt, seeder, now, PrefixRule{})
-                   : Update(position, peer_id, std::nullopt, seeder, now, PrefixRule{});
+                   ? Insert(endpoint, peer_id, std::nullopt, seeder, now, rule)
+                   : Update(position, peer_id, std::nullopt, seeder, now, rule);
     if (completed_event && MarkCompleted(position)) AddCompleted();
     return position;
   }
@@ -335,8 +548,10 @@ class PeerSet {
   // How many entries of `prefix` the set holds (rule.cap > 0 only).
   uint32_t PrefixCount(const Prefix& prefix, const PrefixRule& rule) const {
     if (large_mode_) {
-      const auto it = storage_.large->prefixes.find(prefix);
-      return it == storage_.large->prefixes.end() ? 0 : it->second.count;
+      const Large& large = *storage_.large;
+      const auto group = large.groups.find(prefix);
+      if (group != large.groups.end()) return group->second.count;
+      return large.index.contains(PrefixKey{prefix}) ? 1 : 0;
     }
     uint32_t count = 0;
     for (uint32_t i = 0; i < size_; ++i) {
@@ -349,7 +564,11 @@ class PeerSet {
   // 0, and PrefixCount(prefix) > 0). Never allocates.
   void RemoveOldestOf(const Prefix& prefix, const PrefixRule& rule, uint32_t now) {
     if (large_mode_) {
-      RemoveAt(storage_.large->prefixes.find(prefix)->second.oldest, rule);
+      const Large& large = *storage_.large;
+      const auto group = large.groups.find(prefix);
+      RemoveAt(group != large.groups.end() ? group->second.oldest
+                                           : large.index.find(PrefixKey{prefix})->position,
+               rule);
       return;
     }
     uint32_t oldest = kNotFound;
@@ -386,8 +605,10 @@ class PeerSet {
   void RemoveAt(uint32_t position, const PrefixRule& rule) {
     if (large_mode_) {
       Large& large = *storage_.large;
-      if (rule.cap > 0) Unlink(position, PrefixOf(large.endpoints[position], rule.bits));
-      large.index.erase(large.index.find(endpoints()[position]));
+      // The slot first: where it is hashed depends on the prefix's group, which leaving
+      // may remove.
+      large.index.erase(SlotOf(position));
+      LeaveGroup(position);
     }
     const uint32_t last = size_ - 1;
     if (position < leechers_) {
@@ -404,7 +625,6 @@ class PeerSet {
     if (large_mode_) {
       storage_.large->endpoints.pop_back();
       storage_.large->metas.pop_back();
-      if (rule.cap > 0) storage_.large->links.pop_back();
     }
   }
 
@@ -441,8 +661,9 @@ class PeerSet {
   }
 
   // Returns heap memory that is no longer needed: a heap set of kInlineCapacity peers or
-  // fewer moves back inline, and heap arrays or an index far larger than their contents
-  // are shrunk.
+  // fewer moves back inline, a prefix group down to one member is dissolved (its member
+  // hashed by prefix again), and heap arrays or tables far larger than their contents
+  // are shrunk. May allocate.
   void Compact() {
     if (!large_mode_) return;
     Large& large = *storage_.large;
@@ -454,13 +675,14 @@ class PeerSet {
       storage_.small = small;
       return;
     }
+    DissolveLoneGroups();
     if (large.endpoints.capacity() > 2 * static_cast<size_t>(size_)) {
       large.endpoints.shrink_to_fit();
       large.metas.shrink_to_fit();
-      large.links.shrink_to_fit();
     }
     if (large.index.capacity() > 4 * static_cast<size_t>(size_)) large.index.rehash(0);
-    if (large.prefixes.capacity() > 4 * large.prefixes.size() + 64) large.prefixes.rehash(0);
+    if (large.groups.capacity() > 4 * large.groups.size() + 64) large.groups.rehash(0);
+    large.links.Shrink(size_);
   }
 
   // Chooses up to `wanted` distinct peers at random, never the one at position
@@ -514,16 +736,16 @@ class PeerSet {
     if (!large_mode_) return 0;
     const Large& large = *storage_.large;
     const size_t index_capacity = large.index.capacity();
-    const size_t prefixes_capacity = large.prefixes.capacity();
+    const size_t groups_capacity = large.groups.capacity();
     return sizeof(Large) + large.endpoints.capacity() * sizeof(Endpoint) +
-           large.metas.capacity() * sizeof(PeerMeta) +
-           large.links.capacity() * sizeof(Links) + index_capacity * (sizeof(Slot) + 1) +
+           large.metas.capacity() * sizeof(PeerMeta) + index_capacity * (sizeof(Slot) + 1) +
            (index_capacity == 0 ? 0 : 16) +
-           prefixes_capacity * (sizeof(std::pair<Prefix, PrefixList>) + 1) +
-           (prefixes_capacity == 0 ? 0 : 16);
+           groups_capacity * (sizeof(std::pair<Prefix, Group>) + 1) +
+           (groups_capacity == 0 ? 0 : 16) + large.links.HeapBytes();
   }
 
  private:
+  struct Large;
   // An entry of the heap index: a position in the arrays. The hash and the equality look
   // the endpoint up in the endpoint array; moving a peer rewrites its slot's position in
   // place, which keeps the hash (the endpoint is the same) and so is safe, hence
@@ -531,20 +753,31 @@ class PeerSet {
   struct Slot {
     mutable uint32_t position;
   };
+  // Looks up the entry of a prefix that has no group (its one entry, if any).
+  struct PrefixKey {
+    Prefix prefix;
+  };
+  // An entry alone in its prefix (with a prefix cap) is hashed by its prefix; any other
+  // by its endpoint.
   struct IndexHash {
     using is_transparent = void;
-    const std::vector<Endpoint>* endpoints;
+    const Large* large;
     size_t operator()(const Endpoint& endpoint) const {
       return absl::Hash<Endpoint>{}(endpoint);
     }
+    size_t operator()(const PrefixKey& key) const { return absl::Hash<Prefix>{}(key.prefix); }
     size_t operator()(const Slot& slot) const {
-      return (*this)((*endpoints)[slot.position]);
+      const Endpoint& endpoint = large->endpoints[slot.position];
+      if (large->prefix_bits != 0) {
+        const Prefix prefix = large->PrefixOf(endpoint);
+        if (large->Solo(prefix)) return (*this)(PrefixKey{prefix});
+      }
+      return (*this)(endpoint);
     }
   };
   struct IndexEq {
     using is_transparent = void;
-    const std::vector<Endpoint>* endpoints;
-    const std::vector<PeerMeta>* metas;
+    const Large* large;
     bool operator()(const Slot& a, const Slot& b) const { return a.position == b.position; }
     bool operator()(const Endpoint& endpoint, const Slot& slot) const {
       return Matches(endpoint, slot);
@@ -552,40 +785,79 @@ class PeerSet {
     bool operator()(const Slot& slot, const Endpoint& endpoint) const {
       return Matches(endpoint, slot);
     }
+    // Only asked for a prefix without a group, whose entries are all hashed by prefix.
+    bool operator()(const PrefixKey& key, const Slot& slot) const {
+      return Matches(key, slot);
+    }
+    bool operator()(const Slot& slot, const PrefixKey& key) const {
+      return Matches(key, slot);
+    }
     bool Matches(const Endpoint& endpoint, const Slot& slot) const {
       // A lookup by endpoint is nearly always followed by a read of the peer's meta
       // (Upsert, RemoveAt); fetching it now overlaps that cache miss with this one.
-      __builtin_prefetch(metas->data() + slot.position);
-      return SameEndpoint((*endpoints)[slot.position], endpoint);
+      __builtin_prefetch(large->metas.data() + slot.position);
+      return SameEndpoint(large->endpoints[slot.position], endpoint);
+    }
+    bool Matches(const PrefixKey& key, const Slot& slot) const {
+      __builtin_prefetch(large->metas.data() + slot.position);
+      return large->HasPrefix(large->endpoints[slot.position], key.prefix);
     }
   };
-  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
-  // A peer's neighbours among the entries of its prefix, ordered by last announce
-  // (positions; kNone at either end). Kept only in the heap form, with a prefix cap.
-  struct Links {
-    uint32_t older = kNone;
-    uint32_t newer = kNone;
-  };
-  // The entries of one prefix: the ends of its Links list and how many there are.
-  struct PrefixList {
+  // The entries of a prefix with more than one: the ends of its Links list and how many
+  // there are.
+  struct Group {
     uint32_t oldest;
     uint32_t newest;
     uint32_t count;
   };
-  // The heap form. Never moved (the index's functors point at the arrays).
+  // The heap form. Never moved (the index's functors point at it).
   struct Large {
-    Large() : index(0, IndexHash{&endpoints}, IndexEq{&endpoints, &metas}) {}
+    explicit Large(uint32_t bits)
+        : prefix_bits(bits),
+          prefix_mask(MaskOf(bits)),
+          index(0, IndexHash{this}, IndexEq{this}) {}
     Large(const Large&) = delete;
     Large& operator=(const Large&) = delete;
 
+    // PrefixOf(endpoint, prefix_bits) in a few fixed-size byte operations (no
+    // variable-length copy): the index's hash and equality run it on every lookup.
+    Prefix PrefixOf(const Endpoint& endpoint) const {
+      Prefix prefix;
+      for (size_t i = 0; i < kAddressBytes; ++i) {
+        prefix[i] = static_cast<uint8_t>(endpoint[i] & prefix_mask[i]);
+      }
+      return prefix;
+    }
+    bool HasPrefix(const Endpoint& endpoint, const Prefix& prefix) const {
+      uint8_t differ = 0;
+      for (size_t i = 0; i < kAddressBytes; ++i) {
+        differ |= static_cast<uint8_t>((endpoint[i] & prefix_mask[i]) ^ prefix[i]);
+      }
+      return differ == 0;
+    }
+    static Prefix MaskOf(uint32_t bits) {
+      Endpoint ones;
+      ones.fill(0xff);
+      return reef::swarm::internal::PrefixOf(ones, bits);
+    }
+
+    // Whether an entry of `prefix` is hashed by it: the prefix has no group.
+    bool Solo(const Prefix& prefix) const {
+      return groups.empty() || !groups.contains(prefix);
+    }
+
+    // The prefix rule's bits with a prefix cap, 0 without one (then no prefix
+    // bookkeeping: every entry is hashed by endpoint).
+    const uint32_t prefix_bits;
+    const Prefix prefix_mask;  // prefix_bits leading one bits
     std::vector<Endpoint> endpoints;
     std::vector<PeerMeta> metas;
     absl::flat_hash_set<Slot, IndexHash, IndexEq> index;
-    // With a prefix cap: parallel to the arrays, and the lists' ends by prefix, so that
-    // counting a prefix's entries and finding its oldest take one lookup, not a scan
-    // (an attacker at its cap must not make every announce walk a large swarm).
-    std::vector<Links> links;
-    absl::flat_hash_map<Prefix, PrefixList> prefixes;
+    // With a prefix cap, the prefixes with more than one entry, and their members' links,
+    // so that counting a prefix's entries and finding its oldest take a lookup or two, not
+    // a scan (an attacker at its cap must not make every announce walk a large swarm).
+    absl::flat_hash_map<Prefix, Group> groups;
+    LinkTable links;
   };
   // The inline form. Trivial: nothing is written until a peer is added.
   struct Small {
@@ -612,67 +884,93 @@ class PeerSet {
     return large_mode_ ? storage_.large->metas.data() : storage_.small.metas;
   }
 
-  // Appends the node at `position` to its prefix's list as the newest.
-  void LinkNewest(uint32_t position, const Prefix& prefix) {
+  // The index slot of the entry at `position` (heap form).
+  auto SlotOf(uint32_t position) {
     Large& large = *storage_.large;
-    const auto [it, inserted] = large.prefixes.try_emplace(prefix, PrefixList{position, position, 1});
-    if (inserted) {
-      large.links[position] = Links{};
-      return;
+    const Endpoint& endpoint = large.endpoints[position];
+    if (large.prefix_bits != 0) {
+      const Prefix prefix = large.PrefixOf(endpoint);
+      if (large.Solo(prefix)) return large.index.find(PrefixKey{prefix});
     }
-    PrefixList& list = it->second;
-    large.links[position] = Links{list.newest, kNone};
-    large.links[list.newest].newer = position;
-    list.newest = position;
-    ++list.count;
+    return large.index.find(endpoint);
   }
 
-  // Takes the node at `position` out of its prefix's list.
-  void Unlink(uint32_t position, const Prefix& prefix) {
+  // Makes the new entry at `position` (in the arrays, not yet in the index) its prefix's
+  // newest: nothing more when it is the prefix's first entry; its second makes a group of
+  // the two (the first one, rehashed by endpoint, the older).
+  void JoinPrefix(uint32_t position) {
     Large& large = *storage_.large;
-    const Links links = large.links[position];
-    if (links.older != kNone) large.links[links.older].newer = links.newer;
-    if (links.newer != kNone) large.links[links.newer].older = links.older;
-    const auto it = large.prefixes.find(prefix);
-    PrefixList& list = it->second;
-    if (--list.count == 0) {
-      large.prefixes.erase(it);
-      return;
+    const Prefix prefix = large.PrefixOf(large.endpoints[position]);
+    auto group = large.groups.find(prefix);
+    if (group == large.groups.end()) {
+      const auto first = large.index.find(PrefixKey{prefix});
+      if (first == large.index.end()) return;  // alone in its prefix
+      const uint32_t first_position = first->position;
+      large.index.erase(first);
+      group = large.groups.emplace(prefix, Group{first_position, first_position, 1}).first;
+      large.links.Add(first_position, Links{}, size_);
+      large.index.insert(Slot{first_position});  // by endpoint now
     }
-    if (list.oldest == position) list.oldest = links.newer;
-    if (list.newest == position) list.newest = links.older;
+    Group& g = group->second;
+    large.links.Add(position, Links{g.newest, kNoLink}, size_);
+    large.links.Find(g.newest)->newer = position;
+    g.newest = position;
+    ++g.count;
   }
 
-  // Moves the node at `position` to the newest end of its list, without erasing the
-  // prefix (so without allocating).
-  void MakeNewest(uint32_t position, const PrefixRule& rule) {
+  // Takes the entry at `position` out of its prefix's group, if it is in one; the group
+  // goes when its last member does. Its index slot must be gone already. Never allocates.
+  void LeaveGroup(uint32_t position) {
     Large& large = *storage_.large;
-    Links& links = large.links[position];
-    if (links.newer == kNone) return;  // already the newest
-    PrefixList& list =
-        large.prefixes.find(PrefixOf(large.endpoints[position], rule.bits))->second;
-    if (links.older != kNone) {
-      large.links[links.older].newer = links.newer;
+    if (large.links.empty()) return;
+    const std::optional<Links> links = large.links.Take(position);
+    if (!links.has_value()) return;
+    if (links->older != kNoLink) large.links.Find(links->older)->newer = links->newer;
+    if (links->newer != kNoLink) large.links.Find(links->newer)->older = links->older;
+    const auto it =
+        large.groups.find(large.PrefixOf(large.endpoints[position]));
+    Group& group = it->second;
+    if (--group.count == 0) {
+      large.groups.erase(it);
+      return;
+    }
+    if (group.oldest == position) group.oldest = links->newer;
+    if (group.newest == position) group.newest = links->older;
+  }
+
+  // Moves the entry at `position`, if in a group, to the newest end of its list. Never
+  // allocates.
+  void MakeNewest(uint32_t position) {
+    Large& large = *storage_.large;
+    if (large.links.empty()) return;
+    Links* links = large.links.Find(position);
+    if (links == nullptr || links->newer == kNoLink) return;  // alone, or the newest
+    Group& group =
+        large.groups.find(large.PrefixOf(large.endpoints[position]))->second;
+    const Links old = *links;
+    *links = Links{group.newest, kNoLink};
+    if (old.older != kNoLink) {
+      large.links.Find(old.older)->newer = old.newer;
     } else {
-      list.oldest = links.newer;
+      group.oldest = old.newer;
     }
-    large.links[links.newer].older = links.older;
-    large.links[list.newest].newer = position;
-    links = Links{list.newest, kNone};
-    list.newest = position;
+    large.links.Find(old.newer)->older = old.older;
+    large.links.Find(group.newest)->newer = position;
+    group.newest = position;
   }
 
-  // Points the neighbours of the node now at `position` (and its list's ends) at it.
-  void Relink(uint32_t position, const PrefixRule& rule) {
+  // Points the neighbours of the group member now at `position` (and its group's ends)
+  // at it.
+  void Relink(uint32_t position) {
     Large& large = *storage_.large;
-    const Links links = large.links[position];
-    if (links.older != kNone) large.links[links.older].newer = position;
-    if (links.newer != kNone) large.links[links.newer].older = position;
-    if (links.older == kNone || links.newer == kNone) {
-      PrefixList& list =
-          large.prefixes.find(PrefixOf(large.endpoints[position], rule.bits))->second;
-      if (links.older == kNone) list.oldest = position;
-      if (links.newer == kNone) list.newest = position;
+    const Links links = *large.links.Find(position);
+    if (links.older != kNoLink) large.links.Find(links.older)->newer = position;
+    if (links.newer != kNoLink) large.links.Find(links.newer)->older = position;
+    if (links.older == kNoLink || links.newer == kNoLink) {
+      Group& group =
+          large.groups.find(large.PrefixOf(large.endpoints[position]))->second;
+      if (links.older == kNoLink) group.oldest = position;
+      if (links.newer == kNoLink) group.newest = position;
     }
   }
 
@@ -689,43 +987,48 @@ class PeerSet {
     return leechers_++;
   }
 
-  // Copies the peer at `from` over the one at `to` (whose index slot and list node, if
-  // any, are gone).
-  void MovePosition(uint32_t from, uint32_t to, const PrefixRule& rule) {
+  // Copies the peer at `from` over the one at `to` (whose index slot and links, if any,
+  // are gone). Never allocates.
+  void MovePosition(uint32_t from, uint32_t to, const PrefixRule&) {
     if (from == to) return;
     Endpoint* ends = endpoints();
     PeerMeta* meta = metas();
-    if (large_mode_) storage_.large->index.find(ends[from])->position = to;
+    if (large_mode_) SlotOf(from)->position = to;
     ends[to] = ends[from];
     meta[to] = meta[from];
-    if (large_mode_ && rule.cap > 0) {
-      storage_.large->links[to] = storage_.large->links[from];
-      Relink(to, rule);
+    if (large_mode_ && !storage_.large->links.empty()) {
+      LinkTable& links = storage_.large->links;
+      if (const std::optional<Links> moved = links.Take(from)) {
+        links.Put(to, *moved);
+        Relink(to);
+      }
     }
   }
 
-  void SwapPositions(uint32_t a, uint32_t b, const PrefixRule& rule) {
+  // Never allocates.
+  void SwapPositions(uint32_t a, uint32_t b, const PrefixRule&) {
     if (a == b) return;
     Endpoint* ends = endpoints();
     PeerMeta* meta = metas();
     if (large_mode_) {
       // Both lookups before either slot changes: a changed slot would compare against
       // the wrong endpoint.
-      auto& index = storage_.large->index;
-      const auto slot_a = index.find(ends[a]);
-      const auto slot_b = index.find(ends[b]);
+      const auto slot_a = SlotOf(a);
+      const auto slot_b = SlotOf(b);
       slot_a->position = b;
       slot_b->position = a;
     }
     std::swap(ends[a], ends[b]);
     std::swap(meta[a], meta[b]);
-    if (large_mode_ && rule.cap > 0) {
-      // Swap the nodes' links, rename a <-> b inside them (the two may be neighbours),
+    if (large_mode_ && !storage_.large->links.empty()) {
+      // Swap the members' links, rename a <-> b inside them (the two may be neighbours),
       // then point each one's neighbours at its new position.
-      std::vector<Links>& links = storage_.large->links;
-      std::swap(links[a], links[b]);
-      for (uint32_t p : {a, b}) {
-        for (uint32_t* field : {&links[p].older, &links[p].newer}) {
+      LinkTable& links = storage_.large->links;
+      std::optional<Links> at_a = links.Take(a);
+      std::optional<Links> at_b = links.Take(b);
+      for (std::optional<Links>* moved : {&at_a, &at_b}) {
+        if (!moved->has_value()) continue;
+        for (uint32_t* field : {&(*moved)->older, &(*moved)->newer}) {
           if (*field == a) {
             *field = b;
           } else if (*field == b) {
@@ -733,34 +1036,55 @@ class PeerSet {
           }
         }
       }
-      Relink(a, rule);
-      Relink(b, rule);
+      if (at_a.has_value()) links.Put(b, *at_a);
+      if (at_b.has_value()) links.Put(a, *at_b);
+      if (at_a.has_value()) Relink(b);
+      if (at_b.has_value()) Relink(a);
     }
   }
 
+  // Hashes the member of each one-member group by its prefix again, and drops the group.
+  void DissolveLoneGroups() {
+    Large& large = *storage_.large;
+    std::vector<uint32_t> lone;
+    for (const auto& [prefix, group] : large.groups) {
+      if (group.count == 1) lone.push_back(group.oldest);
+    }
+    if (lone.empty()) return;
+    for (uint32_t position : lone) {
+      large.index.erase(SlotOf(position));  // hashed by endpoint while the group is there
+      large.links.Take(position);
+    }
+    absl::erase_if(large.groups, [](const auto& entry) { return entry.second.count == 1; });
+    for (uint32_t position : lone) large.index.insert(Slot{position});  // by prefix
+  }
+
   void MoveToHeap(const PrefixRule& rule, uint32_t now) {
-    auto large = std::make_unique<Large>();
+    auto large = std::make_unique<Large>(rule.cap > 0 ? rule.bits : 0);
     const size_t capacity = 2 * static_cast<size_t>(kInlineCapacity);
     large->endpoints.reserve(capacity);
     large->metas.reserve(capacity);
     large->endpoints.assign(storage_.small.endpoints, storage_.small.endpoints + size_);
     large->metas.assign(storage_.small.metas, storage_.small.metas + size_);
-    large->index.reserve(static_cast<size_t>(size_) + 1);
-    for (uint32_t i = 0; i < size_; ++i) large->index.insert(Slot{i});
-    std::array<uint32_t, kInlineCapacity> by_age;  // positions, least recent first
-    for (uint32_t i = 0; i < size_; ++i) by_age[i] = i;
-    std::sort(by_age.begin(), by_age.begin() + size_, [&](uint32_t x, uint32_t y) {
-      return storage_.small.metas[x].stamp.IdleSeconds(now) >
-             storage_.small.metas[y].stamp.IdleSeconds(now);
-    });
+    // Positions, least recent first: an insertion sort of a few (std::sort's unrolled
+    // cases over so small an array make gcc -O2 warn of out-of-bounds reads).
+    std::array<uint32_t, kInlineCapacity> by_age;
+    for (uint32_t i = 0; i < size_; ++i) {
+      const int64_t idle = storage_.small.metas[i].stamp.IdleSeconds(now);
+      uint32_t j = i;
+      for (; j > 0 && storage_.small.metas[by_age[j - 1]].stamp.IdleSeconds(now) < idle; --j) {
+        by_age[j] = by_age[j - 1];
+      }
+      by_age[j] = i;
+    }
     storage_.large = large.release();
     large_mode_ = true;
-    if (rule.cap > 0) {
-      storage_.large->links.reserve(capacity);
-      storage_.large->links.resize(size_);
-      for (uint32_t k = 0; k < size_; ++k) {
-        LinkNewest(by_age[k], PrefixOf(storage_.large->endpoints[by_age[k]], rule.bits));
-      }
+    Large& heap = *storage_.large;
+    heap.index.reserve(static_cast<size_t>(size_) + 1);
+    // Oldest first, each joining its prefix as an insertion would.
+    for (uint32_t k = 0; k < size_; ++k) {
+      if (heap.prefix_bits != 0) JoinPrefix(by_age[k]);
+      heap.index.insert(Slot{by_age[k]});
     }
   }
 

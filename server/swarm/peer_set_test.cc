@@ -1,6 +1,7 @@
 // Tests of the internal PeerSet (server/swarm/peer_set.h): the dense leechers-first
-// array, the inline and heap forms and the switch between them, the hashed index, and
-// the sampling behind peer selection.
+// array, the inline and heap forms and the switch between them, the hashed index, the
+// prefix cap's bookkeeping (groups only for prefixes with more than one entry, and their
+// LinkTable), and the sampling behind peer selection.
 #include "server/swarm/peer_set.h"
 
 #include <doctest/doctest.h>
@@ -233,6 +234,224 @@ TEST_CASE("random operations keep the array, the partition and the index consist
       CheckMatches(set, model);
     }
   }
+}
+
+// A peer at 10.0.`net`.`host`:`port`, for prefix rules of /24 (grouped by `net`) and /32.
+Endpoint4 At(uint8_t net, uint8_t host, uint16_t port) {
+  return {10, 0, net, host, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
+}
+
+// What TorrentStore does with a new or known endpoint under a prefix cap: a new entry of
+// a prefix at its cap replaces the prefix's least recent one.
+void Announce(Set4& set, const Endpoint4& e, bool seeder, uint32_t now, const PrefixRule& rule) {
+  const uint32_t position = set.Find(e);
+  if (position != Set4::kNotFound) {
+    set.Update(position, Id(e[3]), std::nullopt, seeder, now, rule);
+    return;
+  }
+  const auto prefix = PrefixOf(e, rule.bits);
+  if (set.PrefixCount(prefix, rule) >= rule.cap) set.RemoveOldestOf(prefix, rule, now);
+  set.Insert(e, Id(e[3]), std::nullopt, seeder, now, rule);
+}
+
+TEST_CASE("a prefix cap: random announces, stops and cleanings against a model") {
+  // The model keeps every entry's last announce (one tick per step, so all distinct):
+  // the entry a full prefix gives way to is the one with the smallest.
+  Rng rng(515);
+  for (const PrefixRule rule : {PrefixRule{24, 3}, PrefixRule{32, 2}, PrefixRule{24, 1},
+                                PrefixRule{32, 16}}) {
+    CAPTURE(rule.bits);
+    CAPTURE(rule.cap);
+    for (int round = 0; round < 4; ++round) {
+      Set4 set;
+      std::map<Endpoint4, ModelPeer> model;
+      const uint32_t nets = 1 + rng.Below(6);
+      const uint32_t hosts = 1 + rng.Below(30);
+      auto prefix_of = [&](const Endpoint4& e) { return PrefixOf(e, rule.bits); };
+      for (uint32_t now = 1; now <= 1500; ++now) {
+        const Endpoint4 e = At(static_cast<uint8_t>(rng.Below(nets)),
+                               static_cast<uint8_t>(rng.Below(hosts)),
+                               static_cast<uint16_t>(6881 + rng.Below(3)));
+        const uint32_t op = rng.Below(20);
+        if (op < 13) {
+          const bool seeder = rng.Below(2) == 0;
+          if (!model.contains(e)) {
+            std::vector<std::pair<uint32_t, Endpoint4>> same;
+            for (const auto& [other, peer] : model) {
+              if (prefix_of(other) == prefix_of(e)) same.emplace_back(peer.last_seen, other);
+            }
+            if (same.size() >= rule.cap) {
+              model.erase(std::min_element(same.begin(), same.end())->second);
+            }
+          }
+          Announce(set, e, seeder, now, rule);
+          model[e] = {Id(e[3]), seeder, now};
+        } else if (op < 18) {
+          CHECK(set.Remove(e, rule) == (model.erase(e) == 1));
+        } else if (op < 19) {
+          set.Compact();
+          CHECK(set.is_inline() == (model.size() <= 2));
+        } else {
+          const uint32_t timeout = rng.Below(200);
+          set.RemoveIdle(now, timeout, rule);
+          std::erase_if(model, [&](const auto& kv) { return now - kv.second.last_seen > timeout; });
+        }
+        CheckMatches(set, model);
+        std::map<Set4::Prefix, uint32_t> per_prefix;
+        for (const auto& [endpoint, peer] : model) ++per_prefix[prefix_of(endpoint)];
+        for (const auto& [prefix, count] : per_prefix) {
+          REQUIRE(count <= rule.cap);
+          REQUIRE(set.PrefixCount(prefix, rule) == count);
+        }
+        // A prefix with no entry has no count, and a group only where one was needed.
+        REQUIRE(set.PrefixCount(prefix_of(At(200, 0, 1)), rule) == 0);
+        if (op == 18 && !set.is_inline()) {
+          const auto groups = std::count_if(per_prefix.begin(), per_prefix.end(),
+                                            [](const auto& kv) { return kv.second > 1; });
+          CHECK(set.prefix_groups() == static_cast<size_t>(groups));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a peer alone in its prefix has no group; a second makes one, Compact ends it") {
+  const PrefixRule rule{32, 16};
+  Set4 set;
+  for (uint8_t host = 0; host < 100; ++host) Announce(set, At(1, host, 6881), false, host, rule);
+  REQUIRE_FALSE(set.is_inline());
+  CHECK(set.prefix_groups() == 0);
+  Announce(set, At(1, 7, 6882), true, 200, rule);  // a second port of 10.0.1.7
+  CHECK(set.prefix_groups() == 1);
+  CHECK(set.PrefixCount(PrefixOf(At(1, 7, 0), 32), rule) == 2);
+  // The older of the two gives way first (a cap of 2 for this check).
+  const PrefixRule two{32, 2};
+  Announce(set, At(1, 7, 6883), true, 201, two);
+  CHECK(set.Find(At(1, 7, 6881)) == Set4::kNotFound);
+  CHECK(set.Find(At(1, 7, 6882)) != Set4::kNotFound);
+  CHECK(set.Find(At(1, 7, 6883)) != Set4::kNotFound);
+  // Announcing again makes an entry its prefix's most recent.
+  Announce(set, At(1, 7, 6882), true, 202, two);
+  Announce(set, At(1, 7, 6884), true, 203, two);
+  CHECK(set.Find(At(1, 7, 6883)) == Set4::kNotFound);
+  CHECK(set.Find(At(1, 7, 6882)) != Set4::kNotFound);
+  // Down to one member, the group stays (removing never rehashes) until Compact.
+  CHECK(set.Remove(At(1, 7, 6884), rule));
+  CHECK(set.prefix_groups() == 1);
+  CHECK(set.PrefixCount(PrefixOf(At(1, 7, 0), 32), rule) == 1);
+  set.Compact();
+  CHECK(set.prefix_groups() == 0);
+  CHECK(set.PrefixCount(PrefixOf(At(1, 7, 0), 32), rule) == 1);
+  CHECK(set.Find(At(1, 7, 6882)) != Set4::kNotFound);
+  CHECK(set.size() == 100);
+}
+
+TEST_CASE("no allocation: re-announcing, evicting and removing prefix group members") {
+  const PrefixRule rule{32, 4};
+  Set4 set;
+  // 60 addresses with 4 ports each (every prefix a full group) and 60 alone.
+  uint32_t now = 0;
+  for (uint8_t host = 0; host < 120; ++host) {
+    for (uint16_t port = 0; port < (host < 60 ? 4 : 1); ++port) {
+      Announce(set, At(2, host, static_cast<uint16_t>(6881 + port)), port % 2 == 0, ++now, rule);
+    }
+  }
+  REQUIRE(set.prefix_groups() == 60);
+  testing::AllocationScope scope;
+  for (uint8_t host = 0; host < 120; ++host) {
+    Announce(set, At(2, host, 6881), host % 3 == 0, ++now, rule);  // update, status change
+  }
+  for (uint8_t host = 0; host < 60; ++host) {
+    set.RemoveOldestOf(PrefixOf(At(2, host, 0), 32), rule, ++now);
+    CHECK(set.Remove(At(2, host, 6881), rule));
+  }
+  for (uint8_t host = 60; host < 120; ++host) CHECK(set.Remove(At(2, host, 6881), rule));
+  CHECK(set.size() == 120);
+  CHECK(scope.allocations() == 0);
+}
+
+TEST_CASE("LinkTable: members stay reachable in both forms and across the switches") {
+  // A set of 300 positions. Members come and go, mostly coming in the first half of each
+  // phase and mostly going in the second, so the table turns dense (a third members) and
+  // sparse again (under an eighth, at Fit or Shrink).
+  constexpr uint32_t kSetSize = 300;
+  LinkTable table;
+  std::map<uint32_t, Links> model;
+  Rng rng(9);
+  bool was_dense = false;
+  bool was_sparse_after_dense = false;
+  for (int step = 0; step < 24000; ++step) {
+    const uint32_t position = rng.Below(kSetSize);
+    const bool coming = step % 4000 < 2000;
+    if (rng.Below(10) < (coming ? 8u : 1u)) {
+      if (!model.contains(position)) {
+        // Anything but the position itself (a member is never its own neighbour).
+        const Links links{kSetSize + rng.Below(1000), rng.Below(1000)};
+        table.Add(position, links, kSetSize);
+        model[position] = links;
+      }
+    } else {
+      const std::optional<Links> taken = table.Take(position);
+      REQUIRE(taken.has_value() == model.contains(position));
+      if (taken.has_value()) {
+        CHECK(taken->older == model[position].older);
+        CHECK(taken->newer == model[position].newer);
+        model.erase(position);
+      }
+    }
+    if (step % 500 == 499) table.Shrink(kSetSize);
+    if (step % 100 == 0) table.Fit(kSetSize);
+    was_sparse_after_dense |= was_dense && !table.dense();
+    was_dense |= table.dense();
+    REQUIRE(table.size() == model.size());
+    if (step % 50 != 0) continue;
+    for (uint32_t p = 0; p < kSetSize; ++p) {
+      const Links* links = table.Find(p);
+      REQUIRE((links != nullptr) == model.contains(p));
+      if (links != nullptr) REQUIRE(links->older == model[p].older);
+    }
+  }
+  CHECK(was_dense);
+  CHECK(was_sparse_after_dense);
+  // Moving members (a Take, then a Put at a free position) never allocates, in either form.
+  for (const bool dense : {false, true}) {
+    CAPTURE(dense);
+    while (model.size() > (dense ? 150u : 20u)) {
+      table.Take(model.begin()->first);
+      model.erase(model.begin());
+    }
+    while (model.size() < (dense ? 150u : 20u)) {
+      const uint32_t position = rng.Below(kSetSize);
+      if (model.contains(position)) continue;
+      table.Add(position, Links{}, kSetSize);
+      model[position] = Links{};
+    }
+    table.Shrink(kSetSize);
+    REQUIRE(table.dense() == dense);
+    std::vector<uint32_t> from;
+    std::vector<uint32_t> to;
+    for (uint32_t p = 0; p < kSetSize; ++p) (model.contains(p) ? from : to).push_back(p);
+    {
+      testing::AllocationScope scope;
+      for (size_t i = 0; i < std::min(from.size(), to.size()); ++i) {
+        table.Put(to[i], *table.Take(from[i]));
+      }
+      CHECK(scope.allocations() == 0);
+    }
+    std::map<uint32_t, Links> moved;
+    for (size_t i = 0; i < from.size(); ++i) {
+      moved[i < to.size() ? to[i] : from[i]] = model[from[i]];
+    }
+    model = moved;
+    for (uint32_t p = 0; p < kSetSize; ++p) CHECK((table.Find(p) != nullptr) == model.contains(p));
+  }
+  while (!model.empty()) {
+    CHECK(table.Take(model.begin()->first).has_value());
+    model.erase(model.begin());
+  }
+  table.Shrink(kSetSize);
+  CHECK(table.HeapBytes() == 0);
+  CHECK(table.Find(1) == nullptr);
 }
 
 TEST_CASE("Select never returns the excluded peer, never repeats, takes leechers first") {

@@ -106,6 +106,37 @@ void BM_ReannounceCompact(benchmark::State& state) {
 }
 BENCHMARK(BM_ReannounceCompact)->Arg(1)->Arg(2)->Arg(3)->Arg(50)->Arg(10000);
 
+// The same with 16 peers behind each address (NAT; the default prefix_cap): every peer
+// a member of its prefix's group, so each lookup goes through the group's bookkeeping.
+void BM_ReannounceSharedAddresses(benchmark::State& state) {
+  TorrentStore store = TorrentStore::Create(Config()).value();
+  Rng rng(1);
+  constexpr uint32_t kPeers = 10000;
+  constexpr uint32_t kPerAddress = 16;
+  const InfoHash t = Hash(1);
+  auto request = [&](uint32_t i) {
+    AnnounceRequest r = Req(t, i / kPerAddress, i % 3 == 0);
+    r.endpoint.port = static_cast<uint16_t>(6881 + i % kPerAddress);
+    return r;
+  };
+  std::array<Endpoint, 1> sink;
+  for (uint32_t i = 0; i < kPeers; ++i) {
+    AnnounceRequest r = request(i);
+    r.peers_wanted = 0;
+    store.Announce(r, 0, sink, rng);
+  }
+  std::array<uint8_t, 50 * 6> out;
+  uint32_t i = 0;
+  for (auto _ : state) {
+    const AnnounceResult r = store.AnnounceCompact(request(i), 0, out, rng);
+    benchmark::DoNotOptimize(r);
+    benchmark::DoNotOptimize(out.data());
+    if (++i == kPeers) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReannounceSharedAddresses);
+
 // A new peer joining a swarm and leaving again (stopped): insert + remove, both forms.
 void BM_JoinAndStop(benchmark::State& state) {
   TorrentStore store = TorrentStore::Create(Config()).value();
@@ -313,8 +344,13 @@ void BM_MemoryPerTorrentOnePeer(benchmark::State& state) {
 }
 BENCHMARK(BM_MemoryPerTorrentOnePeer)->ArgName("v6")->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
 
+// Peers in swarms of 1,000, `per_prefix` of them sharing an address prefix (the default
+// /32 or /64): with 1, every peer alone in its prefix (no prefix group); with 16, the
+// default prefix_cap, every prefix a full group (the most prefix bookkeeping there is).
+// IPv4 peers of a prefix differ in their port, IPv6 ones in their address within a /64.
 void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
   const bool v6 = state.range(0) != 0;
+  const auto per_prefix = static_cast<uint32_t>(state.range(1));
   for (auto _ : state) {
     auto store = std::make_unique<TorrentStore>(TorrentStore::Create(Config()).value());
     Rng rng(1);
@@ -324,13 +360,15 @@ void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
     const size_t before = HeapInUse();
     for (uint32_t t = 0; t < kTorrents; ++t) {
       for (uint32_t i = 0; i < kSwarm; ++i) {
-        AnnounceRequest r = Req(Hash(t), i, i % 3 == 0);
+        const uint32_t prefix = i / per_prefix;
+        const auto member = static_cast<uint16_t>(i % per_prefix);
+        AnnounceRequest r = Req(Hash(t), prefix, i % 3 == 0);
+        r.endpoint.port = static_cast<uint16_t>(6881 + member);
         if (v6) {
-          // Each peer in a /64 of its own: the prefix cap's bookkeeping at its largest.
           std::array<uint8_t, 16> a{0x20, 0x01};
-          a[6] = static_cast<uint8_t>(i >> 8);
-          a[7] = static_cast<uint8_t>(i);
-          a[15] = 1;
+          a[6] = static_cast<uint8_t>(prefix >> 8);
+          a[7] = static_cast<uint8_t>(prefix);
+          a[15] = static_cast<uint8_t>(1 + member);
           r.endpoint = Endpoint::V6(a, 6881);
         }
         r.peers_wanted = 0;
@@ -341,7 +379,14 @@ void BM_MemoryPerPeerLargeSwarm(benchmark::State& state) {
         static_cast<double>(HeapInUse() - before) / (double{kSwarm} * kTorrents);
   }
 }
-BENCHMARK(BM_MemoryPerPeerLargeSwarm)->ArgName("v6")->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemoryPerPeerLargeSwarm)
+    ->ArgNames({"v6", "per_prefix"})
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({0, 16})
+    ->Args({1, 16})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // The (torrent, address prefix) records that count `completed` once per window: one per
 // torrent, the most a shard keeps (its share of max_torrents).

@@ -92,10 +92,11 @@ const config::Section<SwarmConfig>& SwarmSection() {
            "(292,968 with the defaults). When a shard is full, a new peer gets \"tracker\n"
            "is full\" (counted as refused \"tracker full\"), while the peers it holds are\n"
            "answered as always. Measured (swarm_benchmark, docs/benchmarks.md): a peer of a\n"
-           "large swarm takes 89 bytes (IPv4) to 125 bytes (IPv6, each in its own /64), and\n"
-           "just after its swarm's arrays doubled up to 54 more (computed: the arrays' 54\n"
-           "bytes per IPv6 peer, twice over); so 75 million peers take at most 13.5 GB. With max_torrents below, the store stays under 18 GB: a 24 GiB machine\n"
-           "keeps 6 GB for the kernel, socket buffers and the rest. Scale both to the machine.");
+           "large swarm takes 46 bytes (IPv4, alone in its address) to 70 bytes (IPv6, 16 in\n"
+           "one /64), and just after its swarm's arrays doubled up to 54 more (computed: the\n"
+           "arrays' 54 bytes per such IPv6 peer, twice over); so 75 million peers take at most\n"
+           "9.3 GB. With max_torrents below, the store stays under 14 GB: a 24 GiB machine\n"
+           "keeps 10 GB for the kernel, socket buffers and the rest. Scale both to the machine.");
     s->Key("max_torrents", &SwarmConfig::max_torrents,
            config::Int(1, std::numeric_limits<int>::max()),
            "The most torrents (info hashes) the store holds; each shard holds its share. A\n"
