@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "testing/alloc_counter.h"
 #include "testing/guarded_buffer.h"
@@ -35,6 +37,44 @@ TEST_CASE("reads big-endian values in order") {
   CHECK(r.ok());
   CHECK(r.remaining() == 0);
   CHECK(r.consumed() == kBytes.size());
+}
+
+// Bytes with the high bit set in some and not others, so a wrong swap or sign shows.
+constexpr std::array<uint8_t, 16> kMixed = {0x81, 0x02, 0xf3, 0x44, 0x95, 0x06, 0xe7, 0x78,
+                                            0x09, 0xda, 0x1b, 0xfc, 0x2d, 0x8e, 0x3f, 0xa0};
+
+// The value of each width read at each offset 0..7, by the reader.
+struct ReadsAtEveryOffset {
+  std::array<uint16_t, 8> u16{};
+  std::array<uint32_t, 8> u32{};
+  std::array<uint64_t, 8> u64{};
+};
+constexpr ReadsAtEveryOffset ReadAtEveryOffset() {
+  ReadsAtEveryOffset out;
+  for (size_t offset = 0; offset < 8; ++offset) {
+    ByteReader r16(std::span<const uint8_t>(kMixed).subspan(offset));
+    ByteReader r32(std::span<const uint8_t>(kMixed).subspan(offset));
+    ByteReader r64(std::span<const uint8_t>(kMixed).subspan(offset));
+    (void)r16.ReadU16Be(&out.u16[offset]);
+    (void)r32.ReadU32Be(&out.u32[offset]);
+    (void)r64.ReadU64Be(&out.u64[offset]);
+  }
+  return out;
+}
+
+TEST_CASE("run-time reads (a load and a swap) equal compile-time ones at every offset") {
+  // Constant evaluation takes the byte-shift path, a run-time call the load and swap.
+  constexpr ReadsAtEveryOffset kShifted = ReadAtEveryOffset();
+  const ReadsAtEveryOffset loaded = ReadAtEveryOffset();
+  for (size_t offset = 0; offset < 8; ++offset) {
+    CAPTURE(offset);
+    CHECK(loaded.u16[offset] == kShifted.u16[offset]);
+    CHECK(loaded.u32[offset] == kShifted.u32[offset]);
+    CHECK(loaded.u64[offset] == kShifted.u64[offset]);
+  }
+  // And both are big-endian: two spot checks written out.
+  static_assert(kShifted.u32[1] == 0x02f34495);
+  CHECK(loaded.u64[3] == 0x449506e77809da1bULL);
 }
 
 TEST_CASE("signed reads are two's complement") {

@@ -73,8 +73,16 @@ class [[nodiscard]] ParseResult {
     value_ = std::move(value);
     consumed_ = consumed;
   }
+  // The same, for a value built in place: marks the result ok and returns its value for
+  // the caller to fill, so a large message is written once instead of copied in.
+  constexpr T& SetOkInPlace(size_t consumed) {
+    status_ = ParseStatus::kOk;
+    consumed_ = consumed;
+    return value_;
+  }
   constexpr void SetFailed(Error error) {
     status_ = ParseStatus::kError;
+    consumed_ = 0;
     error_ = error;
   }
 
