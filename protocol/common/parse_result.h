@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "protocol/common/errors.h"
@@ -37,6 +38,15 @@ class [[nodiscard]] ParseResult {
   static constexpr ParseResult Fail(Error error) {
     ParseResult r;
     r.SetFailed(error);
+    return r;
+  }
+
+  // A result whose value is built in place: `fill(T&)` writes it and returns nullopt, or
+  // the error that fails the result. A large value is written once, not copied in twice.
+  template <typename Fill>
+  static constexpr ParseResult Build(size_t consumed, Fill&& fill) {
+    ParseResult r;
+    if (std::optional<Error> error = fill(r.SetOkInPlace(consumed))) r.SetFailed(*error);
     return r;
   }
 
