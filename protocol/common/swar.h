@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef::swar {
 
 inline constexpr size_t kWordSize = 8;

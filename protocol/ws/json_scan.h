@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/common/require_cxx20.h"
+
 namespace reef::ws::internal {
 
 // The bytes that may follow a backslash to make a two-byte escape.
