@@ -1,15 +1,18 @@
 // ByteReader: one bounds-checked cursor for every read of wire bytes.
 //
-// Reads are big-endian (network order) and go through memcpy-free byte shifts, never a
-// cast over the input. A failed read consumes nothing, leaves its output untouched and
+// Reads are big-endian (network order): a memcpy and a byte swap, never a cast over the
+// input. A failed read consumes nothing, leaves its output untouched and
 // makes the reader fail for good (sticky failure), so a parser may do several reads and
 // check ok() once. Nothing here allocates or reads past the span.
 #ifndef REEF_PROTOCOL_COMMON_BYTE_READER_H_
 #define REEF_PROTOCOL_COMMON_BYTE_READER_H_
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <type_traits>
 
 #include "protocol/common/errors.h"
 #include "protocol/common/fixed_bytes.h"
@@ -94,13 +97,31 @@ class ByteReader {
   template <typename U>
   constexpr bool ReadBigEndian(U* out) {
     if (!Have(sizeof(U))) return false;
-    U value = 0;
-    for (size_t i = 0; i < sizeof(U); ++i) {
-      value = static_cast<U>((value << 8) | in_[pos_ + i]);
-    }
+    *out = LoadBigEndian<U>(in_.data() + pos_);
     pos_ += sizeof(U);
-    *out = value;
     return true;
+  }
+
+  // One load and a byte swap at run time (GCC does not fuse the shift loop into one, and
+  // a parser reads several fields per message); the shift loop in constant evaluation.
+  template <typename U>
+  static constexpr U LoadBigEndian(const uint8_t* p) {
+    if (!std::is_constant_evaluated()) {
+      U value;
+      std::memcpy(&value, p, sizeof(U));
+      if constexpr (std::endian::native == std::endian::little && sizeof(U) == 8) {
+        return __builtin_bswap64(value);
+      } else if constexpr (std::endian::native == std::endian::little && sizeof(U) == 4) {
+        return __builtin_bswap32(value);
+      } else if constexpr (std::endian::native == std::endian::little && sizeof(U) == 2) {
+        return __builtin_bswap16(value);
+      } else if constexpr (std::endian::native == std::endian::big) {
+        return value;
+      }
+    }
+    U value = 0;
+    for (size_t i = 0; i < sizeof(U); ++i) value = static_cast<U>((value << 8) | p[i]);
+    return value;
   }
 
   std::span<const uint8_t> in_;

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "testing/alloc_counter.h"
 #include "testing/guarded_buffer.h"
@@ -35,6 +37,42 @@ TEST_CASE("reads big-endian values in order") {
   CHECK(r.ok());
   CHECK(r.remaining() == 0);
   CHECK(r.consumed() == kBytes.size());
+}
+
+// Bytes with the high bit set in some and not others, so a wrong swap or sign shows.
+constexpr std::array<uint8_t, 16> kMixed = {0x81, 0x02, 0xf3, 0x44, 0x95, 0x06, 0xe7, 0x78,
+                                            0x09, 0xda, 0x1b, 0xfc, 0x2d, 0x8e, 0x3f, 0xa0};
+
+// The big-endian value of the n bytes at p, by shifts: the reference for the reader's
+// load and byte swap.
+uint64_t ShiftedBigEndian(const uint8_t* p, size_t n) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < n; ++i) value = value << 8 | p[i];
+  return value;
+}
+
+TEST_CASE("reads (a load and a byte swap) equal the byte shifts at every offset") {
+  for (size_t offset = 0; offset < 8; ++offset) {
+    CAPTURE(offset);
+    const std::span<const uint8_t> in = std::span<const uint8_t>(kMixed).subspan(offset);
+    ByteReader r16(in);
+    ByteReader r32(in);
+    ByteReader r64(in);
+    uint16_t u16 = 0;
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
+    REQUIRE(r16.ReadU16Be(&u16));
+    REQUIRE(r32.ReadU32Be(&u32));
+    REQUIRE(r64.ReadU64Be(&u64));
+    CHECK(u16 == ShiftedBigEndian(in.data(), 2));
+    CHECK(u32 == ShiftedBigEndian(in.data(), 4));
+    CHECK(u64 == ShiftedBigEndian(in.data(), 8));
+  }
+  // And big-endian: two spot checks written out.
+  ByteReader r(std::span<const uint8_t>(kMixed).subspan(3));
+  uint64_t v = 0;
+  REQUIRE(r.ReadU64Be(&v));
+  CHECK(v == 0x449506e77809da1bULL);
 }
 
 TEST_CASE("signed reads are two's complement") {

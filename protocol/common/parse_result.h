@@ -10,6 +10,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "protocol/common/errors.h"
@@ -37,6 +38,15 @@ class [[nodiscard]] ParseResult {
   static constexpr ParseResult Fail(Error error) {
     ParseResult r;
     r.SetFailed(error);
+    return r;
+  }
+
+  // A result whose value is built in place: `fill(T&)` writes it and returns nullopt, or
+  // the error that fails the result. A large value is written once, not copied in twice.
+  template <typename Fill>
+  static constexpr ParseResult Build(size_t consumed, Fill&& fill) {
+    ParseResult r;
+    if (std::optional<Error> error = fill(r.SetOkInPlace(consumed))) r.SetFailed(*error);
     return r;
   }
 
@@ -73,8 +83,16 @@ class [[nodiscard]] ParseResult {
     value_ = std::move(value);
     consumed_ = consumed;
   }
+  // The same, for a value built in place: marks the result ok and returns its value for
+  // the caller to fill, so a large message is written once instead of copied in.
+  constexpr T& SetOkInPlace(size_t consumed) {
+    status_ = ParseStatus::kOk;
+    consumed_ = consumed;
+    return value_;
+  }
   constexpr void SetFailed(Error error) {
     status_ = ParseStatus::kError;
+    consumed_ = 0;
     error_ = error;
   }
 

@@ -4,19 +4,25 @@
 #define REEF_PROTOCOL_HTTP_HEAD_INTERNAL_H_
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
 
 #include "protocol/common/parse_result.h"
+#include "protocol/common/swar.h"
 #include "protocol/http/errors.h"
 #include "protocol/http/request.h"
 
 namespace reef::http::internal {
 
-inline constexpr bool IsTokenChar(char c) {
+// The character rules, one predicate each. The parsers use them through kCharClasses (one
+// load per byte instead of a chain of compares); char_class_test checks the table
+// against these for all 256 bytes.
+inline constexpr bool IsTokenCharRule(char c) {
   // RFC 9110 tchar.
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   switch (c) {
@@ -30,15 +36,72 @@ inline constexpr bool IsTokenChar(char c) {
 
 // A byte allowed in a request target: visible ASCII, or obs-text (some old clients send
 // raw bytes; the query parser takes them as themselves).
-inline constexpr bool IsTargetChar(char c) {
+inline constexpr bool IsTargetCharRule(char c) {
   auto u = static_cast<unsigned char>(c);
   return (u > 0x20 && u < 0x7f) || u >= 0x80;
 }
 
 // A byte allowed in a header value: visible ASCII, SP, HTAB, obs-text.
-inline constexpr bool IsValueChar(char c) {
+inline constexpr bool IsValueCharRule(char c) {
   auto u = static_cast<unsigned char>(c);
   return (u >= 0x20 && u != 0x7f) || u == '\t';
+}
+
+enum CharClass : uint8_t { kTokenChar = 1, kTargetChar = 2, kValueChar = 4 };
+
+inline constexpr std::array<uint8_t, 256> kCharClasses = [] {
+  std::array<uint8_t, 256> table{};
+  for (size_t i = 0; i < table.size(); ++i) {
+    const char c = static_cast<char>(i);
+    table[i] = static_cast<uint8_t>((IsTokenCharRule(c) ? kTokenChar : 0) |
+                                    (IsTargetCharRule(c) ? kTargetChar : 0) |
+                                    (IsValueCharRule(c) ? kValueChar : 0));
+  }
+  return table;
+}();
+
+inline constexpr bool HasClass(char c, CharClass k) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & k) != 0;
+}
+inline constexpr bool IsTokenChar(char c) { return HasClass(c, kTokenChar); }
+inline constexpr bool IsTargetChar(char c) { return HasClass(c, kTargetChar); }
+inline constexpr bool IsValueChar(char c) { return HasClass(c, kValueChar); }
+
+// Whether every byte of `s` is in class k.
+inline constexpr bool AllOfClass(std::string_view s, CharClass k) {
+  for (char c : s) {
+    if (!HasClass(c, k)) return false;
+  }
+  return true;
+}
+
+// Whether every byte of `s` may be in a header value: eight bytes a step (SWAR) while none
+// is a control character or DEL, the table for a word that holds one (a tab is allowed).
+inline bool AllValueChars(std::string_view s) {
+  size_t i = 0;
+  for (; s.size() - i >= swar::kWordSize; i += swar::kWordSize) {
+    const uint64_t w = swar::LoadWord(s.data() + i);
+    if ((swar::LanesBelow(w, 0x20) | swar::LanesEqual(w, 0x7f)) != 0 &&
+        !AllOfClass(s.substr(i, swar::kWordSize), kValueChar)) {
+      return false;
+    }
+  }
+  return AllOfClass(s.substr(i), kValueChar);
+}
+
+// The index of the first byte of `s` that is not a target char, or s.size(): eight bytes
+// a step (SWAR), the tail byte by byte. A request target is most of a request line.
+inline size_t FindNonTargetChar(std::string_view s) {
+  size_t i = 0;
+  for (; s.size() - i >= swar::kWordSize; i += swar::kWordSize) {
+    const uint64_t w = swar::LoadWord(s.data() + i);
+    const uint64_t bad = swar::LanesBelow(w, 0x21) | swar::LanesEqual(w, 0x7f);
+    if (bad != 0) return i + swar::FirstLane(bad);
+  }
+  for (; i < s.size(); ++i) {
+    if (!IsTargetChar(s[i])) return i;
+  }
+  return s.size();
 }
 
 inline constexpr char Lower(char c) {
@@ -77,16 +140,12 @@ inline std::string_view TrimSpaces(std::string_view s) {
 
 inline bool ParseHeaderLine(std::string_view line, Header* header) {
   if (line.empty() || IsSpaceOrTab(line[0])) return false;  // obs-fold
-  size_t colon = line.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
+  const size_t colon = swar::FindByte(line.data(), line.size(), ':');
+  if (colon == line.size() || colon == 0) return false;
   std::string_view name = line.substr(0, colon);
-  for (char c : name) {
-    if (!IsTokenChar(c)) return false;
-  }
+  if (!AllOfClass(name, kTokenChar)) return false;
   std::string_view value = line.substr(colon + 1);
-  for (char c : value) {
-    if (!IsValueChar(c)) return false;
-  }
+  if (!AllValueChars(value)) return false;
   header->name = name;
   header->value = TrimSpaces(value);
   return true;

@@ -2,15 +2,29 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 
 #include "protocol/common/byte_writer.h"
 #include "protocol/common/hex.h"
+#include "protocol/common/swar.h"
 #include "protocol/http/bencode.h"
 
 namespace reef::http {
 namespace {
+
+// HexDigitValue of every byte, one load each: an info_hash is mostly escapes.
+constexpr std::array<int8_t, 256> kHexDigitValues = [] {
+  std::array<int8_t, 256> table{};
+  for (size_t i = 0; i < table.size(); ++i) {
+    table[i] = static_cast<int8_t>(HexDigitValue(static_cast<char>(i)));
+  }
+  return table;
+}();
+
+constexpr int HexValue(char c) { return kHexDigitValues[static_cast<unsigned char>(c)]; }
 
 // Calls emit(byte) for each decoded byte; false on a bad escape.
 template <typename Emit>
@@ -19,8 +33,8 @@ bool DecodeEach(std::string_view encoded, Emit&& emit) {
     char c = encoded[i];
     if (c == '%') {
       if (encoded.size() - i < 3) return false;
-      int high = HexDigitValue(encoded[i + 1]);
-      int low = HexDigitValue(encoded[i + 2]);
+      int high = HexValue(encoded[i + 1]);
+      int low = HexValue(encoded[i + 2]);
       if (high < 0 || low < 0) return false;
       if (!emit(static_cast<uint8_t>((high << 4) | low))) return false;
       i += 2;
@@ -58,7 +72,8 @@ constexpr size_t kMaxKnownKeyBytes = 16;
 // Decodes a key into `buf`; an empty view for keys too long to be known ones.
 bool DecodeKey(std::string_view raw, std::array<uint8_t, kMaxKnownKeyBytes>* buf,
                std::string_view* key) {
-  if (raw.find_first_of("%+") == std::string_view::npos) {
+  // A loop, not find_first_of("%+"), which calls memchr once per byte of the key.
+  if (std::none_of(raw.begin(), raw.end(), [](char c) { return c == '%' || c == '+'; })) {
     *key = raw;
     return true;
   }
@@ -238,12 +253,14 @@ std::optional<ParseError> PercentDecodeExact(std::string_view encoded, std::span
 
 bool NextQueryParam(std::string_view* query, QueryParam* param) {
   while (!query->empty()) {
-    size_t amp = query->find('&');
+    const size_t amp = swar::FindByte(query->data(), query->size(), '&');
     std::string_view item = query->substr(0, amp);
-    query->remove_prefix(amp == std::string_view::npos ? query->size() : amp + 1);
+    query->remove_prefix(amp == query->size() ? amp : amp + 1);
     if (item.empty()) continue;
-    size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
+    // Keys are short: a loop finds the '=' sooner than a call to memchr.
+    size_t eq = 0;
+    while (eq < item.size() && item[eq] != '=') ++eq;
+    if (eq == item.size()) {
       *param = {item, {}};
     } else {
       *param = {item.substr(0, eq), item.substr(eq + 1)};
@@ -282,6 +299,57 @@ size_t FormatIpAddress(const IpAddress& address, std::span<char> out) {
 
 // ---- Announce --------------------------------------------------------------------------
 
+namespace {
+
+// The announce parameters, found by length first: one or two compares per key instead of
+// a chain of up to sixteen.
+enum class AnnounceKey : uint8_t {
+  kOther, kInfoHash, kPeerId, kPort, kUploaded, kDownloaded, kLeft, kEvent, kCompact,
+  kNoPeerId, kNumwant, kKey, kTrackerId, kIp, kIpv4, kIpv6,
+};
+
+AnnounceKey ClassifyAnnounceKey(std::string_view key) {
+  switch (key.size()) {
+    case 2:
+      if (key == "ip") return AnnounceKey::kIp;
+      break;
+    case 3:
+      if (key == "key") return AnnounceKey::kKey;
+      break;
+    case 4:
+      if (key == "port") return AnnounceKey::kPort;
+      if (key == "left") return AnnounceKey::kLeft;
+      if (key == "ipv4") return AnnounceKey::kIpv4;
+      if (key == "ipv6") return AnnounceKey::kIpv6;
+      break;
+    case 5:
+      if (key == "event") return AnnounceKey::kEvent;
+      break;
+    case 7:
+      if (key == "peer_id") return AnnounceKey::kPeerId;
+      if (key == "compact") return AnnounceKey::kCompact;
+      if (key == "numwant") return AnnounceKey::kNumwant;
+      break;
+    case 8:
+      if (key == "uploaded") return AnnounceKey::kUploaded;
+      if (key == "num_want") return AnnounceKey::kNumwant;
+      break;
+    case 9:
+      if (key == "info_hash") return AnnounceKey::kInfoHash;
+      if (key == "trackerid") return AnnounceKey::kTrackerId;
+      break;
+    case 10:
+      if (key == "downloaded") return AnnounceKey::kDownloaded;
+      if (key == "no_peer_id") return AnnounceKey::kNoPeerId;
+      break;
+    default:
+      break;
+  }
+  return AnnounceKey::kOther;
+}
+
+}  // namespace
+
 std::string_view EventName(Event e) {
   switch (e) {
     case Event::kNone:
@@ -298,10 +366,11 @@ std::string_view EventName(Event e) {
   return "";
 }
 
-ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view query,
-                                                            const QueryLimits& limits) {
-  using Result = ParseResult<AnnounceRequest, ParseError>;
-  AnnounceRequest req;
+namespace {
+
+// ParseAnnounceQuery's work, into the result's value: nullopt, or the error.
+std::optional<ParseError> ReadAnnounceQuery(std::string_view query, const QueryLimits& limits,
+                                            AnnounceRequest& req) {
   uint32_t seen = 0;
   size_t count = 0;
   std::string_view rest = query;
@@ -309,10 +378,14 @@ ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view que
   std::array<uint8_t, kMaxKnownKeyBytes> key_buf;
   std::array<char, kMaxAddressTextBytes + 1> text_buf;
   while (NextQueryParam(&rest, &param)) {
-    if (++count > limits.max_parameters) return Result::Fail(ParseError::kTooManyParameters);
-    std::string_view key;
-    if (!DecodeKey(param.key, &key_buf, &key)) {
-      return Result::Fail(ParseError::kBadPercentEncoding);
+    if (++count > limits.max_parameters) return ParseError::kTooManyParameters;
+    // Real clients send the known keys as they are: a raw key that is one needs no
+    // decoding (no known key holds a '%' or a '+', so it decodes to itself).
+    AnnounceKey k = ClassifyAnnounceKey(param.key);
+    if (k == AnnounceKey::kOther) {
+      std::string_view key;
+      if (!DecodeKey(param.key, &key_buf, &key)) return ParseError::kBadPercentEncoding;
+      k = ClassifyAnnounceKey(key);
     }
     const std::string_view value = param.value;
     // Marks `bit` seen; false if it was already.
@@ -321,34 +394,34 @@ ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view que
       seen |= bit;
       return true;
     };
-    if (key == "info_hash") {
-      if (!first_time(kSeenInfoHash)) return Result::Fail(ParseError::kRepeatedParameter);
+    if (k == AnnounceKey::kInfoHash) {
+      if (!first_time(kSeenInfoHash)) return ParseError::kRepeatedParameter;
       if (auto e = PercentDecodeFixed(value, &req.info_hash, ParseError::kBadInfoHash)) {
-        return Result::Fail(*e);
+        return *e;
       }
-    } else if (key == "peer_id") {
-      if (!first_time(kSeenPeerId)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kPeerId) {
+      if (!first_time(kSeenPeerId)) return ParseError::kRepeatedParameter;
       if (auto e = PercentDecodeFixed(value, &req.peer_id, ParseError::kBadPeerId)) {
-        return Result::Fail(*e);
+        return *e;
       }
-    } else if (key == "port") {
-      if (!first_time(kSeenPort)) return Result::Fail(ParseError::kRepeatedParameter);
-      if (!ParsePort(value, &req.port)) return Result::Fail(ParseError::kBadPort);
-    } else if (key == "uploaded") {
-      if (!first_time(kSeenUploaded)) return Result::Fail(ParseError::kRepeatedParameter);
-      if (!ParseCounter(value, &req.uploaded)) return Result::Fail(ParseError::kBadUploaded);
-    } else if (key == "downloaded") {
-      if (!first_time(kSeenDownloaded)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kPort) {
+      if (!first_time(kSeenPort)) return ParseError::kRepeatedParameter;
+      if (!ParsePort(value, &req.port)) return ParseError::kBadPort;
+    } else if (k == AnnounceKey::kUploaded) {
+      if (!first_time(kSeenUploaded)) return ParseError::kRepeatedParameter;
+      if (!ParseCounter(value, &req.uploaded)) return ParseError::kBadUploaded;
+    } else if (k == AnnounceKey::kDownloaded) {
+      if (!first_time(kSeenDownloaded)) return ParseError::kRepeatedParameter;
       if (!ParseCounter(value, &req.downloaded)) {
-        return Result::Fail(ParseError::kBadDownloaded);
+        return ParseError::kBadDownloaded;
       }
-    } else if (key == "left") {
-      if (!first_time(kSeenLeft)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kLeft) {
+      if (!first_time(kSeenLeft)) return ParseError::kRepeatedParameter;
       uint64_t left = 0;
-      if (!ParseCounter(value, &left)) return Result::Fail(ParseError::kBadLeft);
+      if (!ParseCounter(value, &left)) return ParseError::kBadLeft;
       req.left = left;
-    } else if (key == "event") {
-      if (!first_time(kSeenEvent)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kEvent) {
+      if (!first_time(kSeenEvent)) return ParseError::kRepeatedParameter;
       if (value.empty() || value == "empty") {
         req.event = Event::kNone;
       } else if (value == "started") {
@@ -360,23 +433,23 @@ ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view que
       } else if (value == "paused") {
         req.event = Event::kPaused;
       } else {
-        return Result::Fail(ParseError::kBadEvent);
+        return ParseError::kBadEvent;
       }
-    } else if (key == "compact") {
-      if (!first_time(kSeenCompact)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kCompact) {
+      if (!first_time(kSeenCompact)) return ParseError::kRepeatedParameter;
       bool compact = false;
-      if (!ParseBool(value, &compact)) return Result::Fail(ParseError::kBadCompact);
+      if (!ParseBool(value, &compact)) return ParseError::kBadCompact;
       req.compact = compact;
-    } else if (key == "no_peer_id") {
-      if (!first_time(kSeenNoPeerId)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kNoPeerId) {
+      if (!first_time(kSeenNoPeerId)) return ParseError::kRepeatedParameter;
       // A bare "no_peer_id" (no value) means yes.
       if (value.empty()) {
         req.no_peer_id = true;
       } else if (!ParseBool(value, &req.no_peer_id)) {
-        return Result::Fail(ParseError::kBadNoPeerId);
+        return ParseError::kBadNoPeerId;
       }
-    } else if (key == "numwant" || key == "num_want") {
-      if (!first_time(kSeenNumwant)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kNumwant) {
+      if (!first_time(kSeenNumwant)) return ParseError::kRepeatedParameter;
       uint64_t n = 0;
       switch (ParseNumber(value, &n)) {
         case NumberStatus::kOk:
@@ -387,24 +460,24 @@ ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view que
           req.numwant = std::nullopt;
           break;
         case NumberStatus::kBad:
-          return Result::Fail(ParseError::kBadNumwant);
+          return ParseError::kBadNumwant;
       }
-    } else if (key == "key") {
-      if (!first_time(kSeenKey)) return Result::Fail(ParseError::kRepeatedParameter);
-      if (value.size() > limits.max_key_bytes) return Result::Fail(ParseError::kBadKey);
+    } else if (k == AnnounceKey::kKey) {
+      if (!first_time(kSeenKey)) return ParseError::kRepeatedParameter;
+      if (value.size() > limits.max_key_bytes) return ParseError::kBadKey;
       req.key = value;
-    } else if (key == "trackerid") {
-      if (!first_time(kSeenTrackerId)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kTrackerId) {
+      if (!first_time(kSeenTrackerId)) return ParseError::kRepeatedParameter;
       if (value.size() > limits.max_tracker_id_bytes) {
-        return Result::Fail(ParseError::kBadTrackerId);
+        return ParseError::kBadTrackerId;
       }
       req.tracker_id = value;
-    } else if (key == "ip") {
-      if (!first_time(kSeenIp)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kIp) {
+      if (!first_time(kSeenIp)) return ParseError::kRepeatedParameter;
       std::string_view text;
       if (!DecodeAddressText(value, &text_buf, &text)) {
         // Undecodable, or longer than any address: a DNS name at best; not resolved.
-        if (!PercentDecodedLength(value)) return Result::Fail(ParseError::kBadPercentEncoding);
+        if (!PercentDecodedLength(value)) return ParseError::kBadPercentEncoding;
         continue;
       }
       std::optional<IpAddress> a = ParseIpAddress(text);
@@ -413,28 +486,36 @@ ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view que
       } else if (text.find_first_not_of("0123456789.") == std::string_view::npos ||
                  text.find(':') != std::string_view::npos) {
         // Looks like an address literal but is not one.
-        return Result::Fail(ParseError::kBadIp);
+        return ParseError::kBadIp;
       }
       // Otherwise a DNS name: left out.
-    } else if (key == "ipv4") {
-      if (!first_time(kSeenIpv4)) return Result::Fail(ParseError::kRepeatedParameter);
+    } else if (k == AnnounceKey::kIpv4) {
+      if (!first_time(kSeenIpv4)) return ParseError::kRepeatedParameter;
       std::string_view text;
-      if (!DecodeAddressText(value, &text_buf, &text)) return Result::Fail(ParseError::kBadIpv4);
+      if (!DecodeAddressText(value, &text_buf, &text)) return ParseError::kBadIpv4;
       req.ipv4 = ParseIpv4Endpoint(text);
-      if (!req.ipv4) return Result::Fail(ParseError::kBadIpv4);
-    } else if (key == "ipv6") {
-      if (!first_time(kSeenIpv6)) return Result::Fail(ParseError::kRepeatedParameter);
+      if (!req.ipv4) return ParseError::kBadIpv4;
+    } else if (k == AnnounceKey::kIpv6) {
+      if (!first_time(kSeenIpv6)) return ParseError::kRepeatedParameter;
       std::string_view text;
-      if (!DecodeAddressText(value, &text_buf, &text)) return Result::Fail(ParseError::kBadIpv6);
+      if (!DecodeAddressText(value, &text_buf, &text)) return ParseError::kBadIpv6;
       req.ipv6 = ParseIpv6Endpoint(text);
-      if (!req.ipv6) return Result::Fail(ParseError::kBadIpv6);
+      if (!req.ipv6) return ParseError::kBadIpv6;
     }
     // Anything else (supportcrypto, corrupt, redundant, azudp, ...) is ignored.
   }
-  if (!(seen & kSeenInfoHash)) return Result::Fail(ParseError::kMissingInfoHash);
-  if (!(seen & kSeenPeerId)) return Result::Fail(ParseError::kMissingPeerId);
-  if (!(seen & kSeenPort)) return Result::Fail(ParseError::kMissingPort);
-  return Result::Ok(req, query.size());
+  if (!(seen & kSeenInfoHash)) return ParseError::kMissingInfoHash;
+  if (!(seen & kSeenPeerId)) return ParseError::kMissingPeerId;
+  if (!(seen & kSeenPort)) return ParseError::kMissingPort;
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParseResult<AnnounceRequest, ParseError> ParseAnnounceQuery(std::string_view query,
+                                                            const QueryLimits& limits) {
+  return ParseResult<AnnounceRequest, ParseError>::Build(
+      query.size(), [&](AnnounceRequest& req) { return ReadAnnounceQuery(query, limits, req); });
 }
 
 // ---- Scrape ----------------------------------------------------------------------------

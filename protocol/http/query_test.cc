@@ -151,6 +151,16 @@ TEST_CASE("announce: required keys and 20-byte fields") {
   REQUIRE(r.ok());
   CHECK(r.value().info_hash == kHash);
   CHECK(AnnounceError(Announce("&%zz=1")) == ParseError::kBadPercentEncoding);
+  // Known keys are matched raw first; an encoded spelling of one is still that key, so a
+  // repeat through it is a repeat.
+  CHECK(AnnounceError(Announce("&p%6Frt=2")) == ParseError::kRepeatedParameter);
+  CHECK(AnnounceError(Announce("&num%5Fwant=x")) == ParseError::kBadNumwant);
+  // Keys are case-sensitive, and a key one byte off is unknown (ignored).
+  for (std::string_view other : {"&Port=x", "&por=x", "&portt=x", "&ip4=x", "&event_=x",
+                                 "&info+hash=x", "&numwant2=x", "&no_peer=x"}) {
+    CAPTURE(other);
+    CHECK(ParseAnnounceQuery(Announce(other)).ok());
+  }
   CHECK(ErrorReason(ParseError::kBadInfoHash) == "info_hash must be 20 bytes");
 }
 

@@ -19,29 +19,20 @@ bool ParseRequestLine(std::string_view line, Request* req, ParseError* error) {
     return false;
   }
   std::string_view method = line.substr(0, sp1);
-  for (char c : method) {
-    if (!IsTokenChar(c)) {
-      *error = ParseError::kBadRequestLine;
-      return false;
-    }
+  if (!AllOfClass(method, kTokenChar)) {
+    *error = ParseError::kBadRequestLine;
+    return false;
   }
-  size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) {
+  // The target runs to its first byte that is not a target char, which must be the space
+  // before the version: a control character in the target and a missing space are both
+  // a bad request line.
+  const size_t sp2 = sp1 + 1 + FindNonTargetChar(line.substr(sp1 + 1));
+  if (sp2 == line.size() || line[sp2] != ' ' || sp2 == sp1 + 1) {
     *error = ParseError::kBadRequestLine;
     return false;
   }
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string_view version = line.substr(sp2 + 1);
-  if (target.empty()) {
-    *error = ParseError::kBadRequestLine;
-    return false;
-  }
-  for (char c : target) {
-    if (!IsTargetChar(c)) {
-      *error = ParseError::kBadRequestLine;
-      return false;
-    }
-  }
   // "HTTP/" DIGIT "." DIGIT, and nothing after it.
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
       version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {

@@ -5,7 +5,9 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "protocol/http/head_internal.h"
 #include "testing/alloc_counter.h"
 #include "testing/guarded_buffer.h"
 
@@ -174,6 +176,85 @@ TEST_CASE("malformed request lines") {
     REQUIRE(r.failed());
     CHECK(ErrorName(r.error()) == ErrorName(c.error));
   }
+}
+
+// ---- The table and the word-at-a-time scans against the byte-by-byte rules ----
+
+TEST_CASE("the character table says what each rule says, for all 256 bytes") {
+  for (int i = 0; i < 256; ++i) {
+    const char c = static_cast<char>(i);
+    CAPTURE(i);
+    CHECK(internal::IsTokenChar(c) == internal::IsTokenCharRule(c));
+    CHECK(internal::IsTargetChar(c) == internal::IsTargetCharRule(c));
+    CHECK(internal::IsValueChar(c) == internal::IsValueCharRule(c));
+  }
+}
+
+// Every byte the word-at-a-time scans look for, and every byte they must let pass.
+std::vector<char> AllBytes() {
+  std::vector<char> bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  return bytes;
+}
+
+size_t FindNonTargetCharByByte(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!internal::IsTargetCharRule(s[i])) return i;
+  }
+  return s.size();
+}
+
+bool AllValueCharsByByte(std::string_view s) {
+  for (char c : s) {
+    if (!internal::IsValueCharRule(c)) return false;
+  }
+  return true;
+}
+
+// Strings of 0..20 bytes (shorter and longer than one and two 8-byte steps) at every
+// alignment, with each of the 256 bytes at every position in a run of good bytes; the
+// same byte also sits just past the end, where the scans must not look.
+TEST_CASE("FindNonTargetChar and AllValueChars agree with the rules byte by byte") {
+  std::array<char, 48> buffer;
+  size_t checked = 0;
+  size_t wrong = 0;
+  for (size_t align = 0; align < 8; ++align) {
+    for (size_t n = 0; n <= 20; ++n) {
+      for (size_t at = 0; at < n; ++at) {
+        for (char b : AllBytes()) {
+          buffer.fill('a');
+          char* p = buffer.data() + align;
+          p[at] = b;
+          p[n] = '\x01';  // bad for both, past the end
+          const std::string_view s(p, n);
+          wrong += internal::FindNonTargetChar(s) != FindNonTargetCharByByte(s);
+          wrong += internal::AllValueChars(s) != AllValueCharsByByte(s);
+          ++checked;
+        }
+      }
+    }
+  }
+  CHECK(checked == 8 * 210 * 256);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("a control character anywhere in a long target is a bad request line") {
+  std::array<Header, 4> storage;
+  const std::string target = "/announce?" + std::string(40, 'x');
+  for (size_t at = 1; at < target.size(); ++at) {
+    for (char bad : {'\0', '\t', '\x1f', '\x7f'}) {
+      std::string in = "GET " + target + " HTTP/1.1\r\n\r\n";
+      in[4 + at] = bad;
+      CAPTURE(at);
+      auto r = Parse(in, storage);
+      REQUIRE(r.failed());
+      CHECK(r.error() == ParseError::kBadRequestLine);
+    }
+  }
+  // Raw bytes of 0x80 and above are obs-text: taken as they are.
+  auto r = Parse("GET /a\x80\xff HTTP/1.1\r\n\r\n", storage);
+  REQUIRE(r.ok());
+  CHECK(r.value().target == "/a\x80\xff");
 }
 
 TEST_CASE("malformed headers") {

@@ -21,20 +21,24 @@ RequestResult ParseAnnounce(std::span<const uint8_t> datagram, ByteReader& reade
   };
   if (datagram.size() < kAnnounceRequestSize) return fail(ParseError::kAnnounceTooShort);
   if (datagram.size() > kMaxRequestSize) return fail(ParseError::kTooLong);
-  AnnounceRequest a;
-  a.connection_id = connection_id;
-  a.transaction_id = transaction_id;
-  uint32_t event = 0;
-  // Cannot fail: the length was checked above. Checked anyway, so a change of layout
-  // that forgets the length check fails safe.
-  bool ok = reader.ReadFixed(&a.info_hash) && reader.ReadFixed(&a.peer_id) &&
-            reader.ReadI64Be(&a.downloaded) && reader.ReadI64Be(&a.left) &&
-            reader.ReadI64Be(&a.uploaded) && reader.ReadU32Be(&event) && reader.ReadBytes(a.ip) &&
-            reader.ReadU32Be(&a.key) && reader.ReadI32Be(&a.num_want) && reader.ReadU16Be(&a.port);
-  if (!ok) return fail(ParseError::kAnnounceTooShort);
-  if (event > kMaxEventValue) return fail(ParseError::kBadEvent);
-  a.event = static_cast<AnnounceEvent>(event);
-  return RequestResult::Ok(a, reader.consumed(), connection_id, transaction_id);
+  return RequestResult::Build<AnnounceRequest>(
+      kAnnounceRequestSize, connection_id, transaction_id, /*sendable=*/true,
+      [&](AnnounceRequest& a) -> std::optional<ParseError> {
+        a.connection_id = connection_id;
+        a.transaction_id = transaction_id;
+        uint32_t event = 0;
+        // Cannot fail: the length was checked above. Checked anyway, so a change of
+        // layout that forgets the length check fails safe.
+        bool ok = reader.ReadFixed(&a.info_hash) && reader.ReadFixed(&a.peer_id) &&
+                  reader.ReadI64Be(&a.downloaded) && reader.ReadI64Be(&a.left) &&
+                  reader.ReadI64Be(&a.uploaded) && reader.ReadU32Be(&event) &&
+                  reader.ReadBytes(a.ip) && reader.ReadU32Be(&a.key) &&
+                  reader.ReadI32Be(&a.num_want) && reader.ReadU16Be(&a.port);
+        if (!ok) return ParseError::kAnnounceTooShort;
+        if (event > kMaxEventValue) return ParseError::kBadEvent;
+        a.event = static_cast<AnnounceEvent>(event);
+        return std::nullopt;
+      });
 }
 
 // Scrape request: the 16-byte header, then 20-byte info hashes to the end.
@@ -48,12 +52,14 @@ RequestResult ParseScrape(ByteReader& reader, uint64_t connection_id, uint32_t t
   if (!hashes) return fail(ParseError::kPartialInfoHash);
   // Together with the two checks above, this refuses every scrape over kMaxRequestSize.
   if (hashes->size() > kMaxScrapeHashes) return fail(ParseError::kTooManyInfoHashes);
-  ScrapeRequest s;
-  s.connection_id = connection_id;
-  s.transaction_id = transaction_id;
-  s.info_hashes = *hashes;
-  return RequestResult::Ok(s, kScrapeRequestHeaderSize + rest.size(), connection_id,
-                           transaction_id);
+  return RequestResult::Build<ScrapeRequest>(
+      kScrapeRequestHeaderSize + rest.size(), connection_id, transaction_id,
+      /*sendable=*/true, [&](ScrapeRequest& s) -> std::optional<ParseError> {
+        s.connection_id = connection_id;
+        s.transaction_id = transaction_id;
+        s.info_hashes = *hashes;
+        return std::nullopt;
+      });
 }
 
 }  // namespace

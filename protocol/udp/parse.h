@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -73,6 +74,24 @@ class [[nodiscard]] DatagramResult : public ParseResult<T, ParseError> {
     return r;
   }
   static DatagramResult Incomplete() = delete;  // a datagram is always whole
+
+  // A result whose message, a `Message` (one of T's alternatives), is built in place:
+  // `fill(Message&)` writes its fields and returns nullopt, or the error that fails the
+  // result (with the ids, answered if `sendable`). A 100-byte announce is then written
+  // once, not copied through the result twice.
+  template <typename Message, typename Fill>
+  static constexpr DatagramResult Build(size_t consumed, uint64_t connection_id,
+                                        uint32_t transaction_id, bool sendable, Fill&& fill) {
+    DatagramResult r;
+    r.SetIds(connection_id, transaction_id);
+    std::optional<ParseError> error =
+        fill(r.SetOkInPlace(consumed).template emplace<Message>());
+    if (error) {
+      r.SetFailed(*error);
+      r.sendable_ = sendable;
+    }
+    return r;
+  }
 
   // From ParseResult: status(), ok(), failed(), value(), error(), and consumed(): the
   // bytes of the datagram the message used, 0 unless ok(); less than the datagram's size

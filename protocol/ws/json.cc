@@ -2,6 +2,13 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "protocol/common/swar.h"
+#include "protocol/ws/json_scan.h"
+
 namespace reef::ws {
 namespace {
 
@@ -90,6 +97,116 @@ size_t EncodeUtf8(uint32_t cp, std::array<char, 4>& out) {
 }
 
 }  // namespace
+
+namespace internal {
+
+size_t SkipStringBodyBytewise(std::string_view in, size_t pos, bool* escapes) {
+  while (pos < in.size()) {
+    const uint8_t b = Byte(in[pos]);
+    if (b == '"' || b < 0x20 || b >= 0x80) return pos;
+    if (b == '\\') {
+      if (pos + 1 == in.size() || !kTwoByteEscapes[Byte(in[pos + 1])]) return pos;
+      *escapes = true;
+      pos += 2;
+      continue;
+    }
+    ++pos;
+  }
+  return in.size();
+}
+
+size_t SkipStringBodySwar(std::string_view in, size_t pos, bool* escapes) {
+  while (in.size() - pos >= swar::kWordSize) {
+    const uint64_t w = swar::LoadWord(in.data() + pos);
+    const uint64_t special = swar::LanesEqual(w, '"') | swar::LanesEqual(w, '\\') |
+                             swar::LanesBelow(w, 0x20) | swar::LanesNonAscii(w);
+    if (special == 0) {
+      pos += swar::kWordSize;
+      continue;
+    }
+    pos += swar::FirstLane(special);  // exact: the lowest flagged lane
+    if (in[pos] != '\\' || pos + 1 == in.size() || !kTwoByteEscapes[Byte(in[pos + 1])]) {
+      return pos;
+    }
+    *escapes = true;
+    pos += 2;
+  }
+  return SkipStringBodyBytewise(in, pos, escapes);
+}
+
+#if defined(__SSE2__)
+namespace {
+
+// The backslashes `bs` of a 16-byte block, walked in order: each must begin a two-byte
+// escape, whose second byte (maybe a quote or a backslash) is then no stop and no escape
+// of its own. Returns the escaped bytes; a backslash that begins no two-byte escape
+// becomes a stop, and one at byte 15 (its second byte in the next block) makes the block
+// end before it (*advance = 15).
+uint32_t WalkBackslashes(const char* block, uint32_t bs, uint32_t* stop, size_t* advance) {
+  uint32_t escaped = 0;
+  while (bs != 0) {
+    const auto i = static_cast<uint32_t>(__builtin_ctz(bs));
+    if (i == 15) {
+      *advance = 15;
+      break;
+    }
+    if (!kTwoByteEscapes[Byte(block[i + 1])]) {
+      *stop |= 1u << i;
+      break;
+    }
+    escaped |= 2u << i;
+    bs &= ~(3u << i);
+  }
+  return escaped;
+}
+
+}  // namespace
+
+size_t SkipStringBodySse2(std::string_view in, size_t pos, bool* escapes) {
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (in.size() - pos >= 16) {
+    const char* block = in.data() + pos;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+    // Signed compare: below 0x20 are the control characters and, as negative numbers,
+    // every byte of 0x80 and above.
+    uint32_t stop = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmplt_epi8(v, space))));
+    const auto bs = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+    size_t advance = 16;
+    if (bs != 0) {
+      uint32_t escaped = 0;
+      if ((bs & (bs << 1)) == 0 && bs < 0x8000) {
+        // The common case, without a branch per escape: lone backslashes, none the last
+        // byte, so each escapes the byte after it; that byte must be one of "\/bfnrt.
+        __m128i valid = _mm_cmpeq_epi8(v, quote);
+        for (char c : {'\\', '/', 'b', 'f', 'n', 'r', 't'}) {
+          valid = _mm_or_si128(valid, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+        }
+        escaped = bs << 1;
+        if ((escaped & ~static_cast<uint32_t>(_mm_movemask_epi8(valid))) != 0) {
+          escaped = WalkBackslashes(block, bs, &stop, &advance);  // finds the bad one
+        }
+      } else {
+        escaped = WalkBackslashes(block, bs, &stop, &advance);
+      }
+      stop &= ~escaped;
+    }
+    if (stop != 0) {
+      const auto first = static_cast<uint32_t>(__builtin_ctz(stop));
+      if ((bs & ((1u << first) - 1)) != 0) *escapes = true;
+      return pos + first;
+    }
+    // Every backslash before `advance` began or was part of a two-byte escape.
+    if ((bs & ((1u << advance) - 1)) != 0) *escapes = true;
+    pos += advance;
+  }
+  return SkipStringBodyBytewise(in, pos, escapes);
+}
+#endif
+
+}  // namespace internal
 
 bool JsonStringDecoder::Next(uint32_t* code_point) {
   if (pos_ >= raw_.size()) return false;
@@ -289,28 +406,9 @@ bool JsonReader::ScanString(JsonString* out) {
   const size_t start = ++pos_;
   bool escapes = false;
   while (true) {
-    // Plain ASCII runs first: eight bytes at a time while none of them is a quote, a
-    // backslash, a control character or non-ASCII (the "hasless"/"haszero" bit tricks,
-    // exact for "any byte"), then byte by byte to the one that is.
-    constexpr uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr uint64_t kHighs = 0x8080808080808080ULL;
-    while (pos_ + 8 <= in_.size()) {
-      uint64_t w;
-      std::memcpy(&w, in_.data() + pos_, 8);
-      const uint64_t quote = w ^ (kOnes * '"');
-      const uint64_t backslash = w ^ (kOnes * '\\');
-      // The high bits of quote and backslash are those of w: ~w masks all three.
-      const uint64_t special =
-          (((w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~w & kHighs) |
-          (w & kHighs);
-      if (special != 0) break;
-      pos_ += 8;
-    }
-    while (pos_ < in_.size()) {
-      const uint8_t b = Byte(in_[pos_]);
-      if (b == '"' || b == '\\' || b < 0x20 || b >= 0x80) break;
-      ++pos_;
-    }
+    // Plain runs and two-byte escapes many bytes a step (json_scan.h), then one byte at a
+    // time: the end, an error, UTF-8 to validate or a \u escape.
+    pos_ = internal::SkipStringBody(in_, pos_, &escapes);
     if (pos_ >= in_.size()) return Fail(JsonError::kTruncated);
     const uint8_t b = Byte(in_[pos_]);
     if (b == '"') break;
