@@ -176,21 +176,7 @@ size_t SkipStringBodySse2(std::string_view in, size_t pos, bool* escapes) {
     const auto bs = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
     size_t advance = 16;
     if (bs != 0) {
-      uint32_t escaped = 0;
-      if ((bs & (bs << 1)) == 0 && bs < 0x8000) {
-        // The common case, without a branch per escape: lone backslashes, none the last
-        // byte, so each escapes the byte after it; that byte must be one of "\/bfnrt.
-        __m128i valid = _mm_cmpeq_epi8(v, quote);
-        for (char c : {'\\', '/', 'b', 'f', 'n', 'r', 't'}) {
-          valid = _mm_or_si128(valid, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-        }
-        escaped = bs << 1;
-        if ((escaped & ~static_cast<uint32_t>(_mm_movemask_epi8(valid))) != 0) {
-          escaped = WalkBackslashes(block, bs, &stop, &advance);  // finds the bad one
-        }
-      } else {
-        escaped = WalkBackslashes(block, bs, &stop, &advance);
-      }
+      const uint32_t escaped = WalkBackslashes(block, bs, &stop, &advance);
       stop &= ~escaped;
     }
     if (stop != 0) {
